@@ -1,0 +1,66 @@
+"""Shared helpers for benchmarks: one result format for every script in bench/.
+
+Each benchmark writes ``bench/results/NAME.json`` as
+``{"machine": "...", "rows": [{"case", "system", "store", "metric", "value", "unit"}]}``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+from pathlib import Path
+from typing import Any
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def machine_description() -> str:
+    """A one-line description of the machine the numbers were measured on."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {mem_gib:.0f} GiB, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )
+
+
+def row(case: str, system: str, store: str, metric: str, value: float, unit: str) -> dict[str, Any]:
+    return {"case": case, "system": system, "store": store, "metric": metric,
+            "value": value, "unit": unit}
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process (and waited-for children) in MB."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return own / 1024.0
+
+
+def write_results(name: str, rows: list[dict[str, Any]]) -> Path:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}.json"
+    path.write_text(json.dumps({"machine": machine_description(), "rows": rows},
+                               ensure_ascii=False, indent=2) + "\n")
+    return path
+
+
+def print_table(rows: list[dict[str, Any]], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in ("case", "system", "store", "metric", "value", "unit"):
+        table.add_column(col, justify="right" if col == "value" else "left")
+    for r in rows:
+        value = r["value"]
+        shown = f"{value:,.3f}" if isinstance(value, float) else f"{value:,}"
+        table.add_row(r["case"], r["system"], r["store"], r["metric"], shown, r["unit"])
+    Console().print(table)
