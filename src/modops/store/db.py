@@ -1,0 +1,97 @@
+"""Engine and session: the SQLite file is the embedded default, PostgreSQL the production store.
+
+The URL comes from ``MODOPS_DATABASE_URL``; without it ModOps uses ``modops.db`` in the
+working directory, in WAL mode so readers (dashboards) never block the writers (labelers).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+DEFAULT_SQLITE_FILE = "modops.db"
+
+
+def utcnow() -> datetime:
+    """Naive UTC now: every stored time is naive UTC, identical on SQLite and PostgreSQL."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def database_url(url: str | None = None) -> str:
+    url = url or os.environ.get("MODOPS_DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE_FILE}"
+    # Accept the plain libpq form and use psycopg 3 for it.
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # isolation_level=None hands transaction control to us (BEGIN IMMEDIATE in the queue);
+    # see the "begin" listener below for ordinary ORM transactions.
+    dbapi_connection.isolation_level = None
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA temp_store=MEMORY")
+    cur.execute("PRAGMA cache_size=-65536")
+    cur.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # SQLAlchemy's pysqlite driver defers BEGIN; emit it ourselves so transactions are real.
+    mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+    url = database_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 40)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+@lru_cache(maxsize=8)
+def _sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(engine: Engine, *, immediate: bool = False) -> Iterator[Session]:
+    """A unit of work: commits on success, rolls back on any error.
+
+    ``immediate=True`` takes SQLite's write lock at BEGIN (``BEGIN IMMEDIATE``), so a
+    read-then-write sequence (the queue's dispense) can never be interleaved by another writer.
+    """
+    session = _sessionmaker(engine)()
+    if immediate and is_sqlite(engine):
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

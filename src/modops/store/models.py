@@ -1,0 +1,289 @@
+"""SQLAlchemy models: the one schema that runs on SQLite (embedded) and PostgreSQL (production).
+
+Times are naive UTC everywhere (``modops.store.db.utcnow``) so both engines compare them the
+same way. JSON columns are JSONB on PostgreSQL. Every change of a label or a setting is also
+written to ``audit_log``, which the database itself keeps append-only (see the migration).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite so autoincrement works on both.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: Json, list[Any]: Json, datetime: DateTime()}
+
+
+class Team(Base):
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    vendor: Mapped[str | None] = mapped_column(String(100))
+    hourly_cost: Mapped[float | None] = mapped_column(Float)  # for cost per item
+    created_at: Mapped[datetime]
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))  # modops.domain.Role
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    skills: Mapped[list[Any]] = mapped_column(default=list)  # e.g. ["ko", "minor_safety"]
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    locale: Mapped[str] = mapped_column(String(5), default="ko")
+    created_at: Mapped[datetime]
+
+    team: Mapped[Team | None] = relationship()
+
+
+class Product(Base):
+    __tablename__ = "products"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(String(50), unique=True)  # short_video, live, comment, ad
+    name_ko: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+
+
+class Taxonomy(Base):
+    """A versioned policy taxonomy; projects pin one version, so old labels keep their meaning."""
+
+    __tablename__ = "taxonomies"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    multi_label: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+    labels: Mapped[list[TaxonomyLabel]] = relationship(
+        back_populates="taxonomy", order_by="TaxonomyLabel.position", cascade="all, delete-orphan"
+    )
+
+
+class TaxonomyLabel(Base):
+    __tablename__ = "taxonomy_labels"
+    __table_args__ = (UniqueConstraint("taxonomy_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    taxonomy_id: Mapped[int] = mapped_column(ForeignKey("taxonomies.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(100))
+    parent_key: Mapped[str | None] = mapped_column(String(100))
+    name_ko: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(20))  # modops.domain.Action
+    shortcut: Mapped[str | None] = mapped_column(String(5))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    taxonomy: Mapped[Taxonomy] = relationship(back_populates="labels")
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    taxonomy_id: Mapped[int] = mapped_column(ForeignKey("taxonomies.id"))
+    status: Mapped[str] = mapped_column(String(20))  # modops.domain.ProjectStatus
+    overlap_k: Mapped[int] = mapped_column(Integer, default=1)
+    gold_rate: Mapped[float] = mapped_column(Float, default=0.0)
+    audit_rate: Mapped[float] = mapped_column(Float, default=0.0)
+    sla_minutes: Mapped[int] = mapped_column(Integer, default=24 * 60)
+    lease_seconds: Mapped[int] = mapped_column(Integer, default=600)
+    auto_action_threshold: Mapped[float | None] = mapped_column(Float)
+    auto_clear_threshold: Mapped[float | None] = mapped_column(Float)
+    model_version: Mapped[str | None] = mapped_column(String(100))
+    scorer: Mapped[str | None] = mapped_column(String(500))  # None = built-in model
+    priority_weights: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    escalation_threshold: Mapped[float] = mapped_column(Float, default=0.5)
+    required_skills: Mapped[list[Any]] = mapped_column(default=list)
+    show_machine_suggestion: Mapped[bool] = mapped_column(Boolean, default=False)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    taxonomy: Mapped[Taxonomy] = relationship()
+    products: Mapped[list[Product]] = relationship(secondary="project_products")
+    teams: Mapped[list[Team]] = relationship(secondary="project_teams")
+
+
+class ProjectProduct(Base):
+    __tablename__ = "project_products"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), primary_key=True)
+
+
+class ProjectTeam(Base):
+    """Teams a project's queue is restricted to (no rows: any labeler may work on it)."""
+
+    __tablename__ = "project_teams"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True)
+
+
+class Item(Base):
+    """A piece of content under moderation. Its text is hostile input: never trust it."""
+
+    __tablename__ = "items"
+    __table_args__ = (
+        UniqueConstraint("project_id", "external_id", name="uq_items_project_external"),
+        Index("ix_items_project_state", "project_id", "state"),
+        Index("ix_items_project_created", "project_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(200))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    title: Mapped[str | None] = mapped_column(Text)
+    caption: Mapped[str | None] = mapped_column(Text)
+    comment: Mapped[str | None] = mapped_column(Text)
+    transcript: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Text)  # any other body text (e.g. Label Studio "text")
+    media_url: Mapped[str | None] = mapped_column(Text)
+    meta: Mapped[dict[str, Any] | None] = mapped_column("metadata", Json)
+    language: Mapped[str] = mapped_column(String(10), default="ko")
+    created_at: Mapped[datetime]
+    ingested_at: Mapped[datetime]
+    view_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    user_reported: Mapped[bool] = mapped_column(Boolean, default=False)
+    reported_at: Mapped[datetime | None]
+    state: Mapped[str] = mapped_column(String(20))  # modops.domain.ItemState
+    route: Mapped[str | None] = mapped_column(String(20))  # modops.domain.Route
+    machine_score: Mapped[float | None] = mapped_column(Float)
+    machine_scores: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    model_version: Mapped[str | None] = mapped_column(String(100))
+    priority: Mapped[float] = mapped_column(Float, default=0.0)
+    is_gold: Mapped[bool] = mapped_column(Boolean, default=False)
+    gold_labels: Mapped[list[Any] | None] = mapped_column(Json)
+    in_prevalence_sample: Mapped[bool] = mapped_column(Boolean, default=False)
+    final_labels: Mapped[list[Any] | None] = mapped_column(Json)
+    final_action: Mapped[str | None] = mapped_column(String(20))
+    decided_at: Mapped[datetime | None]
+    import_batch: Mapped[str | None] = mapped_column(String(50))
+
+    product: Mapped[Product] = relationship()
+
+
+class Task(Base):
+    """One unit of work on an item: one of the k label slots, a gold, audit, review or appeal."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_dispense", "project_id", "state", "priority", "id"),
+        Index("ix_tasks_item", "item_id"),
+        Index("ix_tasks_assignee", "assignee_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))  # modops.domain.TaskKind
+    state: Mapped[str] = mapped_column(String(20))  # modops.domain.TaskState
+    slot: Mapped[int] = mapped_column(Integer, default=0)
+    priority: Mapped[float] = mapped_column(Float, default=0.0)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    leased_at: Mapped[datetime | None]
+    lease_expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+
+
+class Annotation(Base):
+    """One person's labels for one item (a label slot, gold, audit, review or appeal)."""
+
+    __tablename__ = "annotations"
+    __table_args__ = (
+        Index("ix_annotations_item", "item_id"),
+        Index("ix_annotations_labeler", "labeler_id", "submitted_at"),
+        Index("ix_annotations_project_submitted", "project_id", "submitted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
+    labeler_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(20), default="label")  # modops.domain.TaskKind
+    labels: Mapped[list[Any]]
+    note: Mapped[str | None] = mapped_column(Text)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    started_at: Mapped[datetime | None]
+    submitted_at: Mapped[datetime]
+    handle_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Decision(Base):
+    """A final (or superseded) decision on an item, with who or what made it and why."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (Index("ix_decisions_item", "item_id"),
+                      Index("ix_decisions_project_at", "project_id", "decided_at"))
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    labels: Mapped[list[Any]]
+    action: Mapped[str] = mapped_column(String(20))  # modops.domain.Action
+    source: Mapped[str] = mapped_column(String(20))  # modops.domain.DecisionSource
+    basis: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime]
+    current: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class AuditLog(Base):
+    """Append-only: the migration installs triggers that reject UPDATE and DELETE."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),
+                      Index("ix_audit_project_at", "project_id", "at"))
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    at: Mapped[datetime]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor: Mapped[str] = mapped_column(String(100))  # username, or "system"/"cli"
+    action: Mapped[str] = mapped_column(String(50))  # e.g. label.submit, project.update
+    entity: Mapped[str] = mapped_column(String(50))
+    entity_id: Mapped[str | None] = mapped_column(String(100))
+    project_id: Mapped[int | None] = mapped_column(BigInteger)
+    before: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    after: Mapped[dict[str, Any] | None] = mapped_column(Json)
