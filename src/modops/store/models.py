@@ -8,7 +8,7 @@ written to ``audit_log``, which the database itself keeps append-only (see the m
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -32,7 +32,11 @@ Json = JSON().with_variant(JSONB(), "postgresql")
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: Json, list[Any]: Json, datetime: DateTime()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: Json,
+        list[Any]: Json,
+        datetime: DateTime(),
+    }
 
 
 class Team(Base):
@@ -255,8 +259,10 @@ class Decision(Base):
     """A final (or superseded) decision on an item, with who or what made it and why."""
 
     __tablename__ = "decisions"
-    __table_args__ = (Index("ix_decisions_item", "item_id"),
-                      Index("ix_decisions_project_at", "project_id", "decided_at"))
+    __table_args__ = (
+        Index("ix_decisions_item", "item_id"),
+        Index("ix_decisions_project_at", "project_id", "decided_at"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
@@ -274,8 +280,10 @@ class AuditLog(Base):
     """Append-only: the migration installs triggers that reject UPDATE and DELETE."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),
-                      Index("ix_audit_project_at", "project_id", "at"))
+    __table_args__ = (
+        Index("ix_audit_entity", "entity", "entity_id"),
+        Index("ix_audit_project_at", "project_id", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     at: Mapped[datetime]

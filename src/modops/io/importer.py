@@ -1,0 +1,442 @@
+"""Import pipeline: reader → validator → bulk writer, one transaction per file.
+
+A file is all-or-nothing: rows are validated as they stream in and written in batches inside
+one transaction; at the first bad row writing stops, the rest of the file is still checked
+(up to ``max_errors`` messages), and the transaction is rolled back, so the database is
+exactly as it was. Re-importing a file adds nothing: items are keyed by (project, external id).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.orm import Session
+
+from modops.domain import DecisionSource, ItemState, ModOpsError, Role, ValidationError
+from modops.io.readers import FORMATS, READERS, guess_format
+from modops.io.records import ItemRecord, RowValidator
+from modops.projects.service import get_project, rules_for
+from modops.projects.taxonomy import TaxonomyRules
+from modops.store.audit import record
+from modops.store.db import utcnow
+from modops.store.models import User
+
+ITEM_COLUMNS = (
+    "project_id",
+    "external_id",
+    "product_id",
+    "title",
+    "caption",
+    "comment",
+    "transcript",
+    "text",
+    "media_url",
+    "metadata",
+    "language",
+    "created_at",
+    "ingested_at",
+    "view_count",
+    "user_reported",
+    "reported_at",
+    "state",
+    "machine_score",
+    "priority",
+    "is_gold",
+    "gold_labels",
+    "in_prevalence_sample",
+    "final_labels",
+    "final_action",
+    "decided_at",
+    "import_batch",
+)
+ANNOTATION_COLUMNS = (
+    "project_id",
+    "item_id",
+    "labeler_id",
+    "kind",
+    "labels",
+    "note",
+    "flagged",
+    "started_at",
+    "submitted_at",
+    "handle_ms",
+)
+DECISION_COLUMNS = (
+    "project_id",
+    "item_id",
+    "labels",
+    "action",
+    "source",
+    "basis",
+    "decided_at",
+    "current",
+)
+
+
+class ImportFailed(ModOpsError):
+    """The file was refused; nothing was written. ``errors`` are ``FILE:LINE: message``."""
+
+    def __init__(self, errors: list[str], more: int = 0) -> None:
+        self.errors = errors
+        self.more = more
+        tail = f"\n… and {more} more" if more else ""
+        super().__init__("\n".join(errors) + tail)
+
+
+@dataclass(slots=True)
+class ImportReport:
+    file: str
+    format: str
+    project: str
+    batch_id: str
+    rows: int = 0
+    inserted: int = 0
+    skipped_existing: int = 0
+    annotations: int = 0
+    decisions: int = 0
+    seconds: float = 0.0
+    new_labelers: list[str] = field(default_factory=list)
+
+    @property
+    def items_per_s(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+
+@dataclass(slots=True)
+class ImportContext:
+    """What a post-insert hook (e.g. the queue's machine routing) needs about the batch."""
+
+    project_id: int
+    batch_id: str
+    inserted: int
+
+
+PostInsertHook = Callable[[Connection, ImportContext], None]
+Progress = Callable[[int, int], None]
+
+
+def _fmt_time(dt: Any, sqlite: bool) -> Any:
+    if dt is None or not sqlite:
+        return dt
+    return dt.isoformat(sep=" ", timespec="microseconds")
+
+
+class _BulkWriter:
+    """Writes validated records in batches. SQLite: executemany; PostgreSQL: COPY + upsert."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        project_id: int,
+        products: dict[str, int],
+        rules: TaxonomyRules,
+        batch_id: str,
+        report: ImportReport,
+    ) -> None:
+        self.conn = conn
+        self.sqlite = conn.dialect.name == "sqlite"
+        self.raw = conn.connection.driver_connection
+        self.project_id = project_id
+        self.products = products
+        self.rules = rules
+        self.batch_id = batch_id
+        self.report = report
+        self.now = utcnow()
+        self.labelers: dict[str, int] = {}
+        self.session = Session(bind=conn)
+        if not self.sqlite:
+            cols = ", ".join(ITEM_COLUMNS)
+            conn.exec_driver_sql(
+                f"CREATE TEMP TABLE IF NOT EXISTS modops_import_stage AS "
+                f"SELECT {cols} FROM items WITH NO DATA"
+            )
+            conn.exec_driver_sql("TRUNCATE modops_import_stage")
+
+    def _item_tuple(self, r: ItemRecord) -> tuple[Any, ...]:
+        sqlite = self.sqlite
+        final_action = decided_at = None
+        state = ItemState.NEW.value
+        if r.final_labels is not None:
+            final_action = self.rules.action_for(r.final_labels).value
+            decided_at = self.now
+            state = ItemState.DECIDED.value
+        dumps = _dumps
+        return (
+            self.project_id,
+            r.external_id,
+            self.products[r.product],
+            r.title,
+            r.caption,
+            r.comment,
+            r.transcript,
+            r.text,
+            r.media_url,
+            None if r.metadata is None else dumps(r.metadata),
+            r.language,
+            _fmt_time(r.created_at or self.now, sqlite),
+            _fmt_time(self.now, sqlite),
+            r.view_count,
+            int(r.user_reported) if sqlite else r.user_reported,
+            _fmt_time(r.reported_at, sqlite),
+            state,
+            r.machine_score,
+            0.0,
+            int(r.is_gold) if sqlite else r.is_gold,
+            None if r.gold_labels is None else dumps(r.gold_labels),
+            0 if sqlite else False,
+            None if r.final_labels is None else dumps(r.final_labels),
+            final_action,
+            _fmt_time(decided_at, sqlite),
+            self.batch_id,
+        )
+
+    def write(self, records: list[ItemRecord]) -> None:
+        rows = [self._item_tuple(r) for r in records]
+        cols = ", ".join(ITEM_COLUMNS)
+        needs_ids = any(r.annotations or r.final_labels is not None for r in records)
+        if self.sqlite:
+            marks = ", ".join("?" * len(ITEM_COLUMNS))
+            cur = self.raw.cursor()
+            before = self.raw.total_changes
+            cur.executemany(
+                f"INSERT INTO items ({cols}) VALUES ({marks}) "
+                f"ON CONFLICT (project_id, external_id) DO NOTHING",
+                rows,
+            )
+            inserted = self.raw.total_changes - before
+            ids: dict[str, int] = {}
+            if needs_ids and inserted:
+                ids = self._new_ids_sqlite(cur, [r.external_id for r in records])
+            cur.close()
+        else:
+            with self.raw.cursor() as cur:
+                with cur.copy(f"COPY modops_import_stage ({cols}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                cur.execute(
+                    f"INSERT INTO items ({cols}) SELECT {cols} FROM modops_import_stage "
+                    f"ON CONFLICT (project_id, external_id) DO NOTHING"
+                    + (" RETURNING external_id, id" if needs_ids else "")
+                )
+                inserted = cur.rowcount
+                ids = dict(cur.fetchall()) if needs_ids else {}
+                cur.execute("TRUNCATE modops_import_stage")
+        self.report.inserted += inserted
+        self.report.skipped_existing += len(records) - inserted
+        if ids:
+            self._write_labels([r for r in records if r.external_id in ids], ids)
+
+    def _new_ids_sqlite(self, cur: Any, external_ids: list[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for i in range(0, len(external_ids), 500):
+            chunk = external_ids[i : i + 500]
+            marks = ", ".join("?" * len(chunk))
+            cur.execute(
+                f"SELECT external_id, id FROM items WHERE project_id = ? AND import_batch = ? "
+                f"AND external_id IN ({marks})",
+                (self.project_id, self.batch_id, *chunk),
+            )
+            out.update(cur.fetchall())
+        return out
+
+    def _labeler_id(self, username: str) -> int:
+        if username not in self.labelers:
+            user = self.session.scalar(select(User).where(User.username == username))
+            if user is None:
+                # Historical labels from another tool: keep who made them, as a sign-in-less
+                # labeler account an admin can activate later.
+                user = User(
+                    username=username,
+                    display_name=username,
+                    role=Role.LABELER.value,
+                    skills=[],
+                    active=False,
+                    created_at=self.now,
+                    locale="ko",
+                )
+                self.session.add(user)
+                self.session.flush()
+                self.report.new_labelers.append(username)
+            self.labelers[username] = user.id
+        return self.labelers[username]
+
+    def _write_labels(self, records: list[ItemRecord], ids: dict[str, int]) -> None:
+        sqlite = self.sqlite
+        ann_rows: list[tuple[Any, ...]] = []
+        dec_rows: list[tuple[Any, ...]] = []
+        for r in records:
+            item_id = ids[r.external_id]
+            for a in r.annotations:
+                handle = (
+                    None
+                    if a.started_at is None
+                    else int((a.submitted_at - a.started_at).total_seconds() * 1000)
+                )
+                ann_rows.append(
+                    (
+                        self.project_id,
+                        item_id,
+                        self._labeler_id(a.labeler),
+                        a.kind,
+                        _dumps(a.labels),
+                        a.note,
+                        0 if sqlite else False,
+                        _fmt_time(a.started_at, sqlite),
+                        _fmt_time(a.submitted_at, sqlite),
+                        handle,
+                    )
+                )
+            if r.final_labels is not None:
+                dec_rows.append(
+                    (
+                        self.project_id,
+                        item_id,
+                        _dumps(r.final_labels),
+                        self.rules.action_for(r.final_labels).value,
+                        DecisionSource.IMPORT.value,
+                        _dumps({"import_batch": self.batch_id}),
+                        _fmt_time(self.now, sqlite),
+                        1 if sqlite else True,
+                    )
+                )
+        self._insert("annotations", ANNOTATION_COLUMNS, ann_rows)
+        self._insert("decisions", DECISION_COLUMNS, dec_rows)
+        self.report.annotations += len(ann_rows)
+        self.report.decisions += len(dec_rows)
+
+    def _insert(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        cols = ", ".join(columns)
+        if self.sqlite:
+            marks = ", ".join("?" * len(columns))
+            self.raw.cursor().executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)
+        else:
+            with self.raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def import_file(
+    engine: Engine,
+    project_key: str,
+    path: str | Path,
+    fmt: str | None = None,
+    *,
+    actor: User | str | None = "cli",
+    max_errors: int = 20,
+    batch_size: int = 5_000,
+    progress: Progress | None = None,
+    after_insert: PostInsertHook | None = None,
+) -> ImportReport:
+    """Import one file into a project, all-or-nothing. Raises ``ImportFailed`` on bad input."""
+    path = Path(path)
+    name = str(path)
+    if not path.is_file():
+        raise ImportFailed([f"{name}:0: no such file"])
+    fmt = fmt or guess_format(path)
+    if fmt not in FORMATS:
+        raise ValidationError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    with Session(engine) as s:
+        project = get_project(s, project_key)
+        rules = rules_for(project)
+        products = {p.key: p.id for p in project.products}
+        project_id = project.id
+        key = project.key
+    reader = READERS[fmt](path)
+    validate = RowValidator(frozenset(products), rules, lenient=reader.lenient)
+    batch_id = uuid.uuid4().hex[:16]
+    report = ImportReport(file=name, format=fmt, project=key, batch_id=batch_id)
+    errors: list[str] = []
+    more = 0
+    seen: set[str] = set()
+    buffer: list[ItemRecord] = []
+    started = time.perf_counter()
+    last_tick = 0.0
+
+    def fail(line: int, message: str) -> None:
+        nonlocal more
+        if len(errors) < max_errors:
+            errors.append(f"{name}:{line}: {message}")
+        else:
+            more += 1
+
+    with engine.begin() as conn:
+        writer = _BulkWriter(conn, project_id, products, rules, batch_id, report)
+        first_line: dict[str, int] = {}
+        for raw in reader.rows():
+            report.rows += 1
+            if raw.error is not None:
+                fail(raw.line, raw.error)
+            else:
+                try:
+                    rec = validate(raw.data or {}, raw.line)
+                except ValidationError as exc:
+                    fail(raw.line, str(exc))
+                else:
+                    if rec.external_id in seen:
+                        fail(
+                            raw.line,
+                            f"duplicate external_id {rec.external_id!r} in this file"
+                            + (
+                                f" (first on line {first_line[rec.external_id]})"
+                                if rec.external_id in first_line
+                                else ""
+                            ),
+                        )
+                    else:
+                        seen.add(rec.external_id)
+                        if len(first_line) < 100_000:  # for friendlier duplicate messages
+                            first_line[rec.external_id] = raw.line
+                        if not errors:
+                            buffer.append(rec)
+                            if len(buffer) >= batch_size:
+                                writer.write(buffer)
+                                buffer = []
+            if progress is not None and (now := time.perf_counter()) - last_tick > 0.1:
+                last_tick = now
+                progress(reader.position, reader.total)
+            if more > 10 * max_errors:
+                break  # enough to show the file is broken; stop reading it
+        if not errors and report.rows == 0:
+            fail(1, "the file has no rows")
+        if errors:
+            raise ImportFailed(errors, more)
+        if buffer:
+            writer.write(buffer)
+        if after_insert is not None and report.inserted:
+            after_insert(conn, ImportContext(project_id, batch_id, report.inserted))
+        record(
+            writer.session,
+            actor=actor,
+            action="items.import",
+            entity="project",
+            entity_id=project_id,
+            project_id=project_id,
+            after={
+                "file": path.name,
+                "format": fmt,
+                "batch": batch_id,
+                "rows": report.rows,
+                "inserted": report.inserted,
+                "annotations": report.annotations,
+                "decisions": report.decisions,
+            },
+        )
+        writer.session.flush()
+        writer.session.close()
+    if progress is not None:
+        progress(reader.total, reader.total)
+    report.seconds = time.perf_counter() - started
+    return report

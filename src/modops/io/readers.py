@@ -1,0 +1,295 @@
+"""Streaming readers: each turns a file into ``(line, row-or-None, error-or-None)`` triples.
+
+Readers never hold the whole file: JSONL and CSV go line by line, Parquet batch by batch, and a
+Label Studio JSON array element by element (``split_json_array``). A row that cannot be parsed
+is reported with its line and the reader carries on, so one pass lists every bad row.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import orjson
+
+FORMATS = ("jsonl", "csv", "parquet", "labelstudio")
+
+
+@dataclass(slots=True)
+class RawRow:
+    line: int
+    data: dict[str, Any] | None
+    error: str | None = None
+
+
+class Reader:
+    """Base: subclasses implement ``rows``; ``position``/``total`` drive the progress bar."""
+
+    #: CSV cells are all text, so the validator parses numbers and JSON out of strings.
+    lenient = False
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.total = path.stat().st_size
+        self.position = 0
+
+    def rows(self) -> Iterator[RawRow]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _utf8_error(raw: bytes, exc: UnicodeDecodeError) -> str:
+    return f"invalid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
+
+
+class JsonlReader(Reader):
+    def rows(self) -> Iterator[RawRow]:
+        loads = orjson.loads
+        with self.path.open("rb") as f:
+            for n, raw in enumerate(f, 1):
+                self.position += len(raw)
+                if not raw.strip():
+                    continue
+                try:
+                    data = loads(raw)
+                except orjson.JSONDecodeError as exc:
+                    try:
+                        raw.decode("utf-8")
+                    except UnicodeDecodeError as uexc:
+                        yield RawRow(n, None, _utf8_error(raw, uexc))
+                        continue
+                    yield RawRow(
+                        n,
+                        None,
+                        f"malformed JSON: {exc.msg}"
+                        + (f" at column {exc.colno}" if exc.colno else ""),
+                    )
+                    continue
+                if not isinstance(data, dict):
+                    yield RawRow(n, None, f"expected a JSON object, got {type(data).__name__}")
+                    continue
+                yield RawRow(n, data)
+
+
+class _LineCountingDecoder:
+    """Feeds ``csv`` decoded lines while knowing the physical line number of each one."""
+
+    def __init__(self, f: BinaryIO, reader: Reader) -> None:
+        self.f = f
+        self.reader = reader
+        self.line = 0
+        self.error: str | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        for raw in self.f:
+            self.line += 1
+            self.reader.position += len(raw)
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                self.error = _utf8_error(raw, exc)
+                yield raw.decode("utf-8", errors="replace")
+
+
+class CsvReader(Reader):
+    lenient = True
+    REQUIRED = ("external_id", "product")
+
+    def rows(self) -> Iterator[RawRow]:
+        csv.field_size_limit(1 << 30)  # our own per-field limit gives the clear message
+        with self.path.open("rb") as f:
+            head = f.read(3)
+            if head != codecs.BOM_UTF8:
+                f.seek(0)
+            lines = _LineCountingDecoder(f, self)
+            reader = csv.reader(lines)
+            try:
+                header = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield RawRow(1, None, f"unreadable CSV header: {exc}")
+                return
+            missing = [c for c in self.REQUIRED if c not in header]
+            if missing:
+                yield RawRow(
+                    1,
+                    None,
+                    f"missing required column {missing[0]!r} "
+                    f"(header has: {', '.join(header)[:200]})",
+                )
+                return
+            if len(set(header)) != len(header):
+                dup = next(c for c in header if header.count(c) > 1)
+                yield RawRow(1, None, f"column {dup!r} appears twice in the header")
+                return
+            width = len(header)
+            while True:
+                start = lines.line + 1
+                try:
+                    cells = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    yield RawRow(start, None, f"malformed CSV: {exc}")
+                    continue
+                if lines.error:
+                    yield RawRow(lines.line, None, lines.error)
+                    lines.error = None
+                    continue
+                if not cells:
+                    continue
+                if len(cells) != width:
+                    yield RawRow(start, None, f"expected {width} cells, got {len(cells)}")
+                    continue
+                yield RawRow(start, dict(zip(header, cells, strict=True)))
+
+
+class ParquetReader(Reader):
+    """Rows are numbered from 1 in file order (Parquet has no lines)."""
+
+    BATCH = 20_000
+
+    def rows(self) -> Iterator[RawRow]:
+        import pyarrow.parquet as pq
+
+        try:
+            pf = pq.ParquetFile(self.path)
+        except Exception as exc:
+            yield RawRow(1, None, f"not a readable Parquet file: {exc}")
+            return
+        missing = [c for c in CsvReader.REQUIRED if c not in pf.schema_arrow.names]
+        if missing:
+            yield RawRow(1, None, f"missing required column {missing[0]!r}")
+            return
+        n = 0
+        per_row = self.total / max(1, pf.metadata.num_rows)
+        for batch in pf.iter_batches(batch_size=self.BATCH):
+            for data in batch.to_pylist():
+                n += 1
+                self.position = int(n * per_row)
+                yield RawRow(n, data)
+
+
+_JSON_TOKENS = re.compile(rb'["\\{}\[\]\n]')
+
+
+def split_json_array(
+    f: BinaryIO, chunk_size: int = 1 << 20, on_progress: Any = None
+) -> Iterator[tuple[int, bytes | None, str | None]]:
+    """Yield ``(line, element_bytes, error)`` for each element of a top-level JSON array.
+
+    A small scanner over structural characters, so a multi-GB Label Studio export streams in
+    constant memory and every element keeps the line it starts on for error messages.
+    """
+    line = 1
+    depth = 0
+    in_string = False
+    skip_at = -1  # absolute offset of a byte escaped by a backslash
+    started = False
+    elem_line = 0
+    parts: list[bytes] = []
+    base = 0  # absolute offset of the current chunk
+    while chunk := f.read(chunk_size):
+        if on_progress:
+            on_progress(len(chunk))
+        seg_start = 0 if depth >= 2 else -1
+        for m in _JSON_TOKENS.finditer(chunk):
+            pos = m.start()
+            ch = chunk[pos]
+            if ch == 10:
+                line += 1
+                continue
+            if base + pos == skip_at:
+                continue
+            if in_string:
+                if ch == 92:
+                    skip_at = base + pos + 1
+                elif ch == 34:
+                    in_string = False
+                continue
+            if ch == 34:
+                in_string = True
+            elif ch in b"{[":
+                if not started:
+                    if ch != 91:
+                        yield line, None, "a Label Studio export is a JSON array of tasks"
+                        return
+                    started = True
+                    depth = 1
+                    continue
+                depth += 1
+                if depth == 2:
+                    elem_line, seg_start, parts = line, pos, []
+            elif ch in b"}]":
+                depth -= 1
+                if depth == 1:
+                    parts.append(chunk[seg_start : pos + 1])
+                    yield elem_line, b"".join(parts), None
+                    parts, seg_start = [], -1
+                elif depth == 0:
+                    return
+        if depth >= 2 and seg_start >= 0:
+            parts.append(chunk[seg_start:])
+        base += len(chunk)
+    if started and depth != 0:
+        yield line, None, "the JSON array is not closed (truncated file?)"
+
+
+class LabelStudioReader(Reader):
+    """Reads Label Studio's JSON export (an array of tasks) into ModOps item rows."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+
+    def _advance(self, n: int) -> None:
+        self.position += n
+
+    def rows(self) -> Iterator[RawRow]:
+        from modops.io.labelstudio import task_to_row
+
+        with self.path.open("rb") as f:
+            for line, blob, error in split_json_array(f, on_progress=self._advance):
+                if error:
+                    yield RawRow(line, None, error)
+                    continue
+                assert blob is not None
+                try:
+                    task = orjson.loads(blob)
+                except orjson.JSONDecodeError as exc:
+                    try:
+                        blob.decode("utf-8")
+                    except UnicodeDecodeError as uexc:
+                        yield RawRow(line, None, _utf8_error(blob, uexc))
+                        continue
+                    yield RawRow(line, None, f"malformed JSON in task: {exc.msg}")
+                    continue
+                try:
+                    yield RawRow(line, task_to_row(task))
+                except ValueError as exc:
+                    yield RawRow(line, None, str(exc))
+
+
+READERS: dict[str, type[Reader]] = {
+    "jsonl": JsonlReader,
+    "csv": CsvReader,
+    "parquet": ParquetReader,
+    "labelstudio": LabelStudioReader,
+}
+
+
+def guess_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl"
+    if suffix in (".csv", ".tsv"):
+        return "csv"
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    if suffix == ".json":
+        return "labelstudio"
+    return "jsonl"

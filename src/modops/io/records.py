@@ -1,0 +1,321 @@
+"""The item record every import format is read into, and its row-by-row validation.
+
+One schema for all formats (JSONL, CSV, Parquet, Label Studio JSON), so a file exported in one
+format imports back identically through any other. Documented in ``docs/import-format.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from modops.domain import ValidationError
+from modops.projects.taxonomy import TaxonomyRules
+
+TEXT_FIELDS = ("title", "caption", "comment", "transcript", "text")
+# A documented limit, not an accident: one text field may hold up to 100,000 characters
+# (a long ASR transcript fits; a 10 MB blob is refused with a clear message).
+MAX_TEXT_CHARS = 100_000
+MAX_EXTERNAL_ID = 200
+MAX_METADATA_BYTES = 64 * 1024
+
+# Fields that exports add for people to read; imports ignore them (they are recomputed).
+EXPORT_ONLY_FIELDS = frozenset(
+    {
+        "id",
+        "state",
+        "route",
+        "final_action",
+        "decided_at",
+        "ingested_at",
+        "model_version",
+        "machine_scores",
+        "project",
+        "decision_source",
+    }
+)
+KNOWN_FIELDS = frozenset(
+    {
+        "external_id",
+        "product",
+        *TEXT_FIELDS,
+        "media_url",
+        "metadata",
+        "language",
+        "created_at",
+        "view_count",
+        "user_reported",
+        "reported_at",
+        "machine_score",
+        "final_labels",
+        "annotations",
+        "is_gold",
+        "gold_labels",
+    }
+)
+
+
+@dataclass(slots=True)
+class AnnotationRecord:
+    labeler: str
+    labels: list[str]
+    submitted_at: datetime
+    started_at: datetime | None = None
+    note: str | None = None
+    kind: str = "label"
+
+
+@dataclass(slots=True)
+class ItemRecord:
+    line: int
+    external_id: str
+    product: str
+    title: str | None = None
+    caption: str | None = None
+    comment: str | None = None
+    transcript: str | None = None
+    text: str | None = None
+    media_url: str | None = None
+    metadata: dict[str, Any] | None = None
+    language: str = "ko"
+    created_at: datetime | None = None
+    view_count: int = 0
+    user_reported: bool = False
+    reported_at: datetime | None = None
+    machine_score: float | None = None
+    final_labels: list[str] | None = None
+    is_gold: bool = False
+    gold_labels: list[str] | None = None
+    annotations: list[AnnotationRecord] = field(default_factory=list)
+
+
+def parse_time(value: Any, name: str) -> datetime | None:
+    """ISO 8601 (with or without offset; naive means UTC) or epoch seconds → naive UTC."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        dt = datetime.fromtimestamp(float(value), UTC)
+    elif isinstance(value, str):
+        try:
+            dt = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValidationError(f"{name} {value[:40]!r} is not an ISO 8601 time") from None
+    else:
+        raise ValidationError(f"{name} must be an ISO 8601 time, got {type(value).__name__}")
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(UTC).replace(tzinfo=None)
+    return dt
+
+
+def _text(value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(f"{name} must be text, got {type(value).__name__}")
+    if len(value) > MAX_TEXT_CHARS:
+        raise ValidationError(
+            f"{name} has {len(value):,} characters; the limit is {MAX_TEXT_CHARS:,} per field"
+        )
+    if "\x00" in value:
+        raise ValidationError(f"{name} contains a NUL character")
+    return value
+
+
+def _int(value: Any, name: str, *, lenient: bool) -> int:
+    if isinstance(value, bool):
+        raise ValidationError(f"{name} must be an integer, got a boolean")
+    if isinstance(value, int):
+        out = value
+    elif (isinstance(value, float) and value.is_integer()) or (
+        lenient and isinstance(value, str) and value.strip().lstrip("-").isdigit()
+    ):
+        out = int(value)
+    else:
+        shown = repr(value)[:40]
+        raise ValidationError(f"{name} must be an integer, got {type(value).__name__} {shown}")
+    if out < 0:
+        raise ValidationError(f"{name} must not be negative, got {out}")
+    return out
+
+
+def _bool(value: Any, name: str, *, lenient: bool) -> bool:
+    if isinstance(value, bool):
+        return value
+    if (
+        lenient
+        and isinstance(value, str)
+        and value.strip().lower()
+        in {
+            "true",
+            "false",
+            "1",
+            "0",
+            "yes",
+            "no",
+            "",
+        }
+    ):
+        return value.strip().lower() in {"true", "1", "yes"}
+    if lenient and value in (0, 1):
+        return bool(value)
+    raise ValidationError(f"{name} must be true or false, got {value!r}"[:120])
+
+
+def _float01(value: Any, name: str, *, lenient: bool) -> float | None:
+    if value is None or (lenient and value == ""):
+        return None
+    if isinstance(value, bool):
+        raise ValidationError(f"{name} must be a number between 0 and 1")
+    try:
+        f = float(value) if (lenient or isinstance(value, int | float)) else None
+    except ValueError:
+        f = None
+    if f is None or not 0.0 <= f <= 1.0:
+        raise ValidationError(f"{name} must be a number between 0 and 1, got {value!r}"[:120])
+    return f
+
+
+def _json_field(value: Any, name: str, *, lenient: bool) -> Any:
+    """CSV cells carry nested values as JSON text; other formats carry them as they are."""
+    if lenient and isinstance(value, str):
+        if value.strip() == "":
+            return None
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            raise ValidationError(f"{name} is not valid JSON") from None
+    return value
+
+
+def _labels(value: Any, name: str, rules: TaxonomyRules) -> list[str]:
+    try:
+        return rules.validate(value)
+    except ValidationError as exc:
+        raise ValidationError(f"{name}: {exc}") from None
+
+
+@dataclass(slots=True)
+class RowValidator:
+    """Validates one raw row (a mapping) into an ``ItemRecord``.
+
+    ``lenient`` is for CSV, where every cell is text: numbers, booleans and nested JSON are
+    parsed from strings. Typed formats (JSONL, Parquet, Label Studio) must carry real types.
+    """
+
+    products: frozenset[str]
+    rules: TaxonomyRules
+    lenient: bool = False
+
+    def __call__(self, raw: Mapping[str, Any], line: int) -> ItemRecord:
+        lenient = self.lenient
+        get = raw.get
+        ext = get("external_id")
+        if isinstance(ext, int) and not isinstance(ext, bool):
+            ext = str(ext)
+        if not isinstance(ext, str) or not ext.strip():
+            raise ValidationError("external_id is required (a non-empty string)")
+        if len(ext) > MAX_EXTERNAL_ID:
+            raise ValidationError(f"external_id is longer than {MAX_EXTERNAL_ID} characters")
+        product = get("product")
+        if product not in self.products:
+            raise ValidationError(
+                f"unknown product {product!r} (project covers: {', '.join(sorted(self.products))})"
+                if product
+                else "product is required"
+            )
+        rec = ItemRecord(line=line, external_id=ext, product=product)
+        has_content = False
+        for name in TEXT_FIELDS:
+            value = _text(get(name), name)
+            if lenient and value == "":
+                value = None
+            if value is not None:
+                has_content = True
+            setattr(rec, name, value)
+        rec.media_url = _text(get("media_url"), "media_url") or None
+        if not has_content and not rec.media_url:
+            raise ValidationError(
+                "an item needs text (title, caption, comment, transcript, text) or a media_url"
+            )
+        meta = _json_field(get("metadata"), "metadata", lenient=lenient)
+        extra = {
+            k: v
+            for k, v in raw.items()
+            if k not in KNOWN_FIELDS
+            and k not in EXPORT_ONLY_FIELDS
+            and v is not None
+            and not (lenient and v == "")
+        }
+        if meta is not None and not isinstance(meta, dict):
+            raise ValidationError("metadata must be a JSON object")
+        if extra:
+            meta = {**(meta or {}), **extra}
+        if meta is not None and len(orjson.dumps(meta)) > MAX_METADATA_BYTES:
+            raise ValidationError(f"metadata is larger than {MAX_METADATA_BYTES // 1024} KiB")
+        rec.metadata = meta
+        lang = get("language")
+        if lang not in (None, ""):
+            if not isinstance(lang, str) or len(lang) > 10:
+                raise ValidationError("language must be a short language code such as ko")
+            rec.language = lang
+        rec.created_at = parse_time(get("created_at"), "created_at")
+        views = get("view_count")
+        if views not in (None, ""):
+            rec.view_count = _int(views, "view_count", lenient=lenient)
+        reported = get("user_reported")
+        if reported not in (None, ""):
+            rec.user_reported = _bool(reported, "user_reported", lenient=lenient)
+        rec.reported_at = parse_time(get("reported_at"), "reported_at")
+        if rec.reported_at is not None:
+            rec.user_reported = True
+        rec.machine_score = _float01(get("machine_score"), "machine_score", lenient=lenient)
+        final = _json_field(get("final_labels"), "final_labels", lenient=lenient)
+        if final is not None:
+            rec.final_labels = _labels(final, "final_labels", self.rules)
+        gold = get("is_gold")
+        if gold not in (None, ""):
+            rec.is_gold = _bool(gold, "is_gold", lenient=lenient)
+        gold_labels = _json_field(get("gold_labels"), "gold_labels", lenient=lenient)
+        if gold_labels is not None:
+            rec.gold_labels = _labels(gold_labels, "gold_labels", self.rules)
+            rec.is_gold = True
+        elif rec.is_gold:
+            raise ValidationError("is_gold items need gold_labels")
+        anns = _json_field(get("annotations"), "annotations", lenient=lenient)
+        if anns is not None:
+            if not isinstance(anns, list):
+                raise ValidationError("annotations must be a list")
+            rec.annotations = [self._annotation(a, i) for i, a in enumerate(anns, 1)]
+        return rec
+
+    def _annotation(self, raw: Any, n: int) -> AnnotationRecord:
+        where = f"annotation {n}"
+        if not isinstance(raw, dict):
+            raise ValidationError(f"{where} must be an object")
+        labeler = raw.get("labeler")
+        if not isinstance(labeler, str) or not labeler:
+            raise ValidationError(f"{where}: labeler (a username) is required")
+        labels = _labels(raw.get("labels"), where, self.rules)
+        submitted = parse_time(raw.get("submitted_at"), f"{where} submitted_at")
+        if submitted is None:
+            raise ValidationError(f"{where}: submitted_at is required")
+        note = raw.get("note")
+        if note is not None and not isinstance(note, str):
+            raise ValidationError(f"{where}: note must be text")
+        kind = raw.get("kind", "label")
+        if kind not in {"label", "gold", "audit", "review", "appeal"}:
+            raise ValidationError(f"{where}: unknown kind {kind!r}")
+        return AnnotationRecord(
+            labeler=labeler,
+            labels=labels,
+            submitted_at=submitted,
+            started_at=parse_time(raw.get("started_at"), f"{where} started_at"),
+            note=_text(note, f"{where} note"),
+            kind=kind,
+        )
