@@ -129,7 +129,7 @@ def test_per_label_alpha_equals_binarised_krippendorff_package() -> None:
     units, observers, values = matrix_to_long(KRIPPENDORFF_2011)
     per_label = krippendorff_alpha_per_label(units, observers, values)
     for c in (1, 2, 3, 4):
-        binary = np.where(np.isnan(KRIPPENDORFF_2011), np.nan, KRIPPENDORFF_2011 == c)
+        binary = np.where(np.isnan(KRIPPENDORFF_2011), np.nan, np.equal(KRIPPENDORFF_2011, c))
         expected = krippendorff.alpha(reliability_data=binary, level_of_measurement="nominal")
         assert per_label[c] == pytest.approx(expected, abs=1e-12)
 

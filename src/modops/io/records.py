@@ -182,8 +182,8 @@ def _float01(value: Any, name: str, *, lenient: bool) -> float | None:
 
 
 def _json_field(value: Any, name: str, *, lenient: bool) -> Any:
-    """CSV cells carry nested values as JSON text; other formats carry them as they are."""
-    if lenient and isinstance(value, str):
+    """Nested values may come as JSON text (CSV cells, Parquet text columns) or as they are."""
+    if isinstance(value, str):
         if value.strip() == "":
             return None
         try:

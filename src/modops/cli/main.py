@@ -1,0 +1,245 @@
+"""The ``modops`` command line: thin commands over the use cases in the domain packages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from modops.cli.common import byte_progress, console, count_progress, engine, user_errors
+
+app = typer.Typer(help="ModOps: content-labeling and moderation operations.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+project_app = typer.Typer(help="Create and configure projects.", no_args_is_help=True)
+users_app = typer.Typer(help="Manage users and teams.", no_args_is_help=True)
+app.add_typer(project_app, name="project")
+app.add_typer(users_app, name="users")
+
+
+def _register_optional(name: str, module: str, help_text: str) -> None:
+    """Sub-apps of capabilities that may be absent in a slim install."""
+    import importlib
+
+    try:
+        sub = importlib.import_module(module).app
+    except ImportError:
+        return
+    app.add_typer(sub, name=name, help=help_text)
+
+
+@app.command()
+@user_errors
+def init() -> None:
+    """Create or upgrade the database schema (MODOPS_DATABASE_URL, default ./modops.db)."""
+    from modops.store import database_url
+
+    engine()
+    console.print(f"Database ready: {database_url()}")
+
+
+@app.command("import")
+@user_errors
+def import_cmd(
+    project: Annotated[str, typer.Argument(help="Project key")],
+    file: Annotated[Path, typer.Argument(help="File to import")],
+    fmt: Annotated[str | None, typer.Option("--format", "-f",
+                   help="jsonl, csv, parquet or labelstudio (default: from the extension)")] = None,
+    max_errors: Annotated[int, typer.Option(help="Bad rows to list before stopping")] = 20,
+) -> None:
+    """Import items (and any labels) into a project. All-or-nothing; re-imports add nothing."""
+    from modops.io import import_file
+
+    with byte_progress() as bar:
+        task = bar.add_task(f"Importing {file.name}", total=file.stat().st_size
+                            if file.exists() else None)
+        report = import_file(
+            engine(), project, file, fmt, max_errors=max_errors,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    console.print(
+        f"[green]Imported[/green] {report.inserted:,} new items "
+        f"({report.skipped_existing:,} already present, {report.annotations:,} annotations, "
+        f"{report.decisions:,} decisions) from {report.rows:,} rows in {report.seconds:.1f}s "
+        f"({report.items_per_s:,.0f} rows/s)."
+    )
+    if report.new_labelers:
+        console.print(f"Created {len(report.new_labelers)} inactive labeler accounts for "
+                      f"historical labels: {', '.join(report.new_labelers[:10])}")
+
+
+@app.command("export")
+@user_errors
+def export_cmd(
+    project: Annotated[str, typer.Argument(help="Project key")],
+    fmt: Annotated[str, typer.Option("--format", "-f",
+                                     help="jsonl, csv, parquet or labelstudio")] = "jsonl",
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write")] = Path(
+        "export.jsonl"),
+) -> None:
+    """Export a project's items with final labels and every annotation (streaming)."""
+    from modops.io import export_project
+    from modops.projects.summary import summarize
+
+    total = summarize(engine(), project).items
+    with count_progress() as bar:
+        task = bar.add_task(f"Exporting {project}", total=total)
+        report = export_project(engine(), project, fmt, output,
+                                progress=lambda n: bar.update(task, completed=n))
+        bar.update(task, completed=report.items)
+    console.print(f"[green]Exported[/green] {report.items:,} items and {report.annotations:,} "
+                  f"annotations to {output} in {report.seconds:.1f}s "
+                  f"({report.items_per_s:,.0f} items/s).")
+
+
+@app.command()
+@user_errors
+def status(project: Annotated[str, typer.Argument(help="Project key")]) -> None:
+    """Print a project's summary: items by state and route, labels, decisions."""
+    from modops.projects.summary import summarize
+
+    print_summary(summarize(engine(), project))
+
+
+def print_summary(s) -> None:  # noqa: ANN001 - ProjectSummary
+    table = Table(title=f"{s.name} ({s.key})", show_header=False)
+    table.add_row("Products", ", ".join(s.products))
+    table.add_row("Taxonomy", s.taxonomy)
+    table.add_row("Overlap k / SLA", f"{s.overlap_k} / {s.sla_minutes} min")
+    table.add_row("Items", f"{s.items:,}")
+    table.add_row("By state", ", ".join(f"{k} {v:,}" for k, v in sorted(s.by_state.items())))
+    table.add_row("By route", ", ".join(f"{k} {v:,}" for k, v in sorted(s.by_route.items())))
+    table.add_row("Annotations", f"{s.annotations:,} by {s.labelers} labelers")
+    table.add_row("Decisions", ", ".join(f"{k} {v:,}" for k, v in
+                                         sorted(s.decisions_by_action.items())) or "none yet")
+    table.add_row("Top final labels", ", ".join(f"{k} {v:,}" for k, v in s.top_labels) or "—")
+    console.print(table)
+
+
+@project_app.command("create")
+@user_errors
+def project_create(spec: Annotated[Path, typer.Argument(help="project.yaml")]) -> None:
+    """Create a project (and its taxonomy version) from a YAML spec; see examples/."""
+    from modops.projects import create_project, load_spec
+    from modops.store import session_scope
+
+    with session_scope(engine()) as s:
+        project = create_project(s, load_spec(spec), actor="cli")
+        key, n = project.key, len(project.taxonomy.labels)
+    console.print(f"[green]Created project[/green] {key} with {n} taxonomy labels.")
+
+
+@project_app.command("list")
+@user_errors
+def project_list() -> None:
+    """List projects."""
+    from modops.projects import list_projects
+
+    table = Table("key", "name", "status", "overlap", "SLA (min)", "products")
+    with Session(engine()) as s:
+        for p in list_projects(s):
+            table.add_row(p.key, p.name, p.status, str(p.overlap_k), str(p.sla_minutes),
+                          ", ".join(x.key for x in p.products))
+    console.print(table)
+
+
+@project_app.command("show")
+@user_errors
+def project_show(key: Annotated[str, typer.Argument(help="Project key")]) -> None:
+    """Show a project's settings and taxonomy."""
+    from modops.projects import get_project, project_settings
+
+    with Session(engine()) as s:
+        p = get_project(s, key)
+        table = Table("setting", "value", title=f"{p.name} ({p.key})")
+        for name, value in project_settings(p).items():
+            table.add_row(name, str(value))
+        console.print(table)
+        labels = Table("key", "한국어", "English", "action", "shortcut",
+                       title=f"Taxonomy {p.taxonomy.key} v{p.taxonomy.version}"
+                       f" ({'multi' if p.taxonomy.multi_label else 'single'}-label)")
+        for lab in p.taxonomy.labels:
+            indent = "  " if lab.parent_key else ""
+            labels.add_row(indent + lab.key, lab.name_ko, lab.name_en, lab.action,
+                           lab.shortcut or "")
+        console.print(labels)
+
+
+@project_app.command("set")
+@user_errors
+def project_set(
+    key: Annotated[str, typer.Argument(help="Project key")],
+    assignments: Annotated[list[str], typer.Argument(help="setting=value (JSON values allowed)")],
+) -> None:
+    """Change settings, e.g. ``modops project set kr-comments overlap_k=3 gold_rate=0.05``."""
+    import orjson
+
+    from modops.domain import ValidationError
+    from modops.projects import get_project, update_project
+    from modops.store import session_scope
+
+    changes = {}
+    for a in assignments:
+        if "=" not in a:
+            raise ValidationError(f"expected setting=value, got {a!r}")
+        name, raw = a.split("=", 1)
+        try:
+            changes[name] = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            changes[name] = raw
+    with session_scope(engine()) as s:
+        changed = update_project(s, get_project(s, key), changes, actor="cli")
+    console.print(f"Changed: {changed}" if changed else "Nothing changed.")
+
+
+@users_app.command("add")
+@user_errors
+def users_add(
+    username: str,
+    role: Annotated[str, typer.Option(help="admin, manager, reviewer or labeler")] = "labeler",
+    team: Annotated[str | None, typer.Option(help="Team name (created if new)")] = None,
+    skill: Annotated[list[str] | None, typer.Option(help="Skill tag, repeatable")] = None,
+    password: Annotated[str | None, typer.Option(help="Sign-in password (≥ 8 characters)")] = None,
+) -> None:
+    """Add a user."""
+    from modops.accounts import add_user
+    from modops.store import session_scope
+
+    with session_scope(engine()) as s:
+        add_user(s, username, role, password=password, team=team, skills=skill or [],
+                 actor="cli")
+    console.print(f"[green]Added[/green] {role} {username}.")
+
+
+@users_app.command("list")
+@user_errors
+def users_list() -> None:
+    """List users."""
+    from modops.accounts import list_users
+
+    table = Table("id", "username", "role", "team", "skills", "active")
+    with Session(engine()) as s:
+        for u in list_users(s):
+            table.add_row(str(u.id), u.username, u.role, u.team.name if u.team else "",
+                          ", ".join(u.skills), "yes" if u.active else "no")
+    console.print(table)
+
+
+@app.command()
+@user_errors
+def demo(
+    items: Annotated[int, typer.Option(help="How many real comments to load")] = 5000,
+) -> None:
+    """Set up the demo: a Korean comment-moderation project with real BEEP! comments."""
+    from modops.simulate.demo import build_demo
+
+    summary = build_demo(engine(), n_items=items, console=console)
+    print_summary(summary)
+
+
+_register_optional("model", "modops.cli.model", "The built-in Korean model: train, eval, score.")
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,1 @@
+"""The seeded demo world and load generators, reusable by tests and benchmarks."""

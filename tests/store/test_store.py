@@ -1,0 +1,76 @@
+"""The store: one migrated schema on SQLite and PostgreSQL, and an audit log nobody can rewrite."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine, func, inspect, select, text
+from sqlalchemy.exc import DBAPIError
+
+from modops.domain import ValidationError
+from modops.projects import get_project, update_project
+from modops.store import session_scope
+from modops.store.migrate import current_revision, head_revision
+from modops.store.models import AuditLog
+
+EXPECTED_TABLES = {"users", "teams", "products", "projects", "project_products",
+                   "project_teams", "taxonomies", "taxonomy_labels", "items", "tasks",
+                   "annotations", "decisions", "audit_log"}
+
+
+def test_migrations_bring_both_stores_to_head(engine: Engine) -> None:
+    assert current_revision(engine) == head_revision()
+    assert EXPECTED_TABLES <= set(inspect(engine).get_table_names())
+
+
+def test_sqlite_store_runs_in_wal_mode(engine: Engine, store_name: str) -> None:
+    if store_name != "sqlite":
+        pytest.skip("WAL is a SQLite setting")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_example_project_has_the_korean_taxonomy(engine: Engine, project: str) -> None:
+    with session_scope(engine) as s:
+        p = get_project(s, project)
+        labels = {lab.key: lab for lab in p.taxonomy.labels}
+        assert labels["hate.gender"].parent_key == "hate"
+        assert labels["hate.gender"].action == "remove"  # inherited from its parent
+        assert labels["hate"].name_ko == "혐오 발언"
+        assert labels["profanity"].action == "restrict"
+        assert p.overlap_k == 3 and p.sla_minutes == 24 * 60
+        assert {x.key for x in p.products} == {"comment", "short_video", "live"}
+
+
+def test_setting_changes_are_audited_with_before_and_after(engine: Engine, project: str) -> None:
+    with session_scope(engine) as s:
+        changed = update_project(s, get_project(s, project),
+                                 {"overlap_k": 5, "gold_rate": 0.05}, actor="alice")
+    assert changed == {"overlap_k": 5}  # gold_rate was already 0.05: not a change
+    with session_scope(engine) as s:
+        entry = s.scalars(select(AuditLog).where(AuditLog.action == "project.update")).one()
+        assert (entry.actor, entry.before, entry.after) == ("alice", {"overlap_k": 3},
+                                                           {"overlap_k": 5})
+
+
+def test_invalid_settings_are_refused_and_nothing_changes(engine: Engine, project: str) -> None:
+    with pytest.raises(ValidationError, match="auto_clear threshold"), \
+            session_scope(engine) as s:
+        update_project(s, get_project(s, project), {"auto_clear_threshold": 0.99}, actor="x")
+    with pytest.raises(ValidationError, match="between 0 and 1"), session_scope(engine) as s:
+        update_project(s, get_project(s, project), {"gold_rate": 2}, actor="x")
+    with session_scope(engine) as s:
+        assert get_project(s, project).auto_clear_threshold == 0.03
+
+
+@pytest.mark.parametrize("statement", ["UPDATE audit_log SET actor = 'mallory'",
+                                       "DELETE FROM audit_log"])
+def test_audit_log_is_append_only_in_the_database(engine: Engine, project: str,
+                                                  statement: str) -> None:
+    with session_scope(engine) as s:
+        before = s.scalar(select(func.count()).select_from(AuditLog))
+    assert before >= 1
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+        conn.execute(text(statement))
+    with session_scope(engine) as s:
+        assert s.scalar(select(func.count()).select_from(AuditLog)) == before
+        assert "mallory" not in s.scalars(select(AuditLog.actor)).all()
