@@ -143,7 +143,7 @@ def test_aggregate_item() -> None:
 
 
 def test_aggregators_satisfy_protocol_and_weight_votes() -> None:
-    data, truth = simulate(seed=3)
+    data, _ = simulate(seed=3)
     ds = DawidSkene().fit(data)
     mv = MajorityVote()
     assert isinstance(mv, Aggregator) and isinstance(ds, Aggregator)
