@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -51,12 +52,13 @@ def user_errors(fn: F) -> F:
 
             if isinstance(exc, ImportFailed):
                 for line in exc.errors:
-                    err_console.print(line, markup=False, highlight=False)
+                    err_console.print(line, markup=False, highlight=False, soft_wrap=True)
                 if exc.more:
                     err_console.print(f"… and {exc.more} more bad rows", markup=False)
                 err_console.print("[red]Import refused: nothing was written.[/red]")
             else:
-                err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+                err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False,
+                                  soft_wrap=True)
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]

@@ -1,0 +1,77 @@
+"""The command line as an operations specialist uses it, against a real SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+from modops.cli import common
+from modops.cli.main import app
+from tests.conftest import EXAMPLE_SPEC
+from tests.io.conftest import rows, snapshot  # noqa: F401 - rows is a fixture
+
+
+@pytest.fixture
+def cli(engine: Engine, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(common, "_engine", engine)
+    runner = CliRunner()
+
+    def run(*args: str) -> tuple[int, str, str]:
+        result = runner.invoke(app, list(args))
+        return result.exit_code, result.stdout, result.stderr
+
+    return run
+
+
+def test_create_project_import_and_export(cli, tmp_path: Path, rows) -> None:
+    code, out, _ = cli("project", "create", str(EXAMPLE_SPEC))
+    assert code == 0 and "Created project kr-comments with 28 taxonomy labels" in out
+    path = tmp_path / "items.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+    code, out, _ = cli("import", "kr-comments", str(path))
+    assert code == 0 and "Imported 5 new items" in out
+    code, out, _ = cli("import", "kr-comments", str(path))
+    assert code == 0 and "Imported 0 new items (5 already present" in out
+    out_file = tmp_path / "out.csv"
+    code, out, _ = cli("export", "kr-comments", "--format", "csv", "-o", str(out_file))
+    assert code == 0 and "Exported 5 items and 4 annotations" in out
+    assert out_file.read_text(encoding="utf-8").count("\n") >= 6
+    code, out, _ = cli("status", "kr-comments")
+    assert code == 0 and "kr-comments" in out
+
+
+def test_bad_file_exits_2_names_file_and_line_and_writes_nothing(
+        cli, engine: Engine, tmp_path: Path) -> None:
+    cli("project", "create", str(EXAMPLE_SPEC))
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"external_id": "a", "product": "comment", "comment": "좋아요"}\n'
+                    '{"external_id": "b", "product": "tv", "comment": "별로"}\n'
+                    'not json\n', encoding="utf-8")
+    before = snapshot(engine)
+    code, _, err = cli("import", "kr-comments", str(path))
+    assert code == 2
+    assert f"{path}:2: unknown product 'tv'" in err
+    assert f"{path}:3: malformed JSON" in err
+    assert "nothing was written" in err
+    assert snapshot(engine) == before
+
+
+def test_settings_and_users(cli) -> None:
+    cli("project", "create", str(EXAMPLE_SPEC))
+    code, out, _ = cli("project", "set", "kr-comments", "overlap_k=2", "sla_minutes=60")
+    assert code == 0 and "'overlap_k': 2" in out
+    code, _, err = cli("project", "set", "kr-comments", "gold_rate=7")
+    assert code == 2 and "gold_rate must be between 0 and 1" in err
+    code, out, _ = cli("users", "add", "minji", "--role", "labeler", "--team", "Seoul A",
+                       "--skill", "ko", "--password", "correct-horse")
+    assert code == 0
+    code, _, err = cli("users", "add", "minji")
+    assert code == 2 and "already exists" in err
+    code, _, err = cli("users", "add", "boss", "--role", "emperor")
+    assert code == 2 and "role must be one of" in err
+    code, _, err = cli("status", "no-such-project")
+    assert code == 2 and "no project 'no-such-project'" in err
