@@ -11,8 +11,7 @@ from typer.testing import CliRunner
 
 from modops.cli import common
 from modops.cli.main import app
-from tests.conftest import EXAMPLE_SPEC
-from tests.io.conftest import rows, snapshot  # noqa: F401 - rows is a fixture
+from tests.conftest import EXAMPLE_SPEC, snapshot
 
 
 @pytest.fixture

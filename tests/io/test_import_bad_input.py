@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine
 
 from modops.io import MAX_TEXT_CHARS, ImportFailed, import_file
-from tests.io.conftest import snapshot
+from tests.conftest import snapshot
 
 
 def write_jsonl(path: Path, rows: list[Any]) -> Path:

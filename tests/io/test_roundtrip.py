@@ -11,8 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 from modops.io import EXPORT_FORMATS, export_project, import_file, iter_export_rows
-from tests.conftest import make_project
-from tests.io.conftest import snapshot
+from tests.conftest import make_project, snapshot
 
 # Facts that belong to the project, not the content: recomputed on import.
 VOLATILE = {"decided_at"}

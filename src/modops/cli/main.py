@@ -103,7 +103,7 @@ def status(project: Annotated[str, typer.Argument(help="Project key")]) -> None:
     print_summary(summarize(engine(), project))
 
 
-def print_summary(s) -> None:  # noqa: ANN001 - ProjectSummary
+def print_summary(s) -> None:
     table = Table(title=f"{s.name} ({s.key})", show_header=False)
     table.add_row("Products", ", ".join(s.products))
     table.add_row("Taxonomy", s.taxonomy)
