@@ -166,3 +166,31 @@ def test_aggregators_satisfy_protocol_and_weight_votes() -> None:
     assert new.label is not None and sum(new.probas.values()) == pytest.approx(1.0)
     with pytest.raises(KeyError):
         ds.predict_item([(expert, 99)])
+
+
+def test_log_space_many_votes_per_item_and_record_input() -> None:
+    # 400 votes on one item would underflow a product of probabilities; log space does not
+    rng = np.random.default_rng(9)
+    records = [{"task": f"t{i % 50}", "worker": f"w{w}", "label": str(int(rng.integers(0, 2)))}
+               for w in range(400) for i in range(w % 3, 50, 3)]
+    records += [{"task": "big", "worker": f"w{w}", "label": "1"} for w in range(400)]
+    records.append({"task": "t1", "worker": "w0", "label": None})  # missing label: dropped
+    ds = DawidSkene(n_iter=30).fit(records)
+    assert np.all(np.isfinite(ds.probas_))
+    big = list(ds.task_ids_).index("big")
+    assert ds.labels_[big] == "1"
+    mv = MajorityVote().fit(records)
+    assert mv.probas_.shape == (51, 2) and not mv.ties_[list(mv.task_ids_).index("big")]
+
+
+def test_accepts_pandas_frame() -> None:
+    pd = pytest.importorskip("pandas")
+    data, _ = simulate(seed=6, n_items=200)
+    a = DawidSkene(n_iter=10, tol=-np.inf).fit(pd.DataFrame(data))
+    b = DawidSkene(n_iter=10, tol=-np.inf).fit(data)
+    np.testing.assert_allclose(a.probas_, b.probas_)
+
+
+def test_unfitted_dawid_skene_says_so() -> None:
+    with pytest.raises(RuntimeError, match="fit"):
+        DawidSkene().aggregate([("kim", "hate")])

@@ -178,7 +178,8 @@ class DawidSkene:
         """Fit on a long frame; ``gold`` maps task id → known true label (pinned).
 
         ``categories`` fixes the label set and order (e.g. the taxonomy), so labels nobody
-        used and gold labels that never appear among the votes still get a column.
+        used and gold labels that never appear among the votes still get a column. Gold
+        tasks with no annotations in ``data`` are ignored.
         """
         a = as_annotations(data, categories)
         if categories is None and gold:
@@ -321,6 +322,8 @@ class DawidSkene:
         A labeler unseen at fit time gets the average confusion matrix (a newcomer is assumed
         typical); a label outside the fitted label set raises ``KeyError``.
         """
+        if not hasattr(self, "errors_"):
+            raise RuntimeError("DawidSkene.predict_item needs a fitted model: call fit() first")
         if self._worker_index is None or self._label_index is None:
             self._worker_index = {w: i for i, w in enumerate(self.worker_ids_.tolist())}
             self._label_index = {lab: i for i, lab in enumerate(self.label_ids_.tolist())}
