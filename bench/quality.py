@@ -14,6 +14,7 @@ not count toward our peak RSS; it reports its own).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import multiprocessing as mp
 import sys
 import time
@@ -125,7 +126,9 @@ def main() -> None:
                     peak_rss_mb(), "MB"))
 
     # ---- crowd-kit's DawidSkene on the same data, in a child process (own RSS)
-    if not args.skip_libraries:
+    if args.skip_libraries or importlib.util.find_spec("crowdkit") is None:
+        print("crowd-kit comparison skipped (not installed or --skip-libraries)")
+    else:
         n_small = args.crowdkit_items
         ck_case = f"dawid-skene {n_small * 10 / 1e6:g}M annotations"
         ctx = mp.get_context("spawn")
