@@ -69,24 +69,44 @@ def _json(value: Any) -> Any:
     return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
+def _json_fragment(value: Any) -> Any:
+    """Pass stored JSON text straight through to the JSONL writer without a parse/dump."""
+    if value is None:
+        return None
+    if isinstance(value, str | bytes):
+        return orjson.Fragment(value)
+    return value
+
+
 def _iso(value: Any) -> str | None:
+    """Stored naive-UTC time → ISO 8601 with Z. SQLite stores 'YYYY-MM-DD HH:MM:SS.ffffff'."""
     if value is None:
         return None
     if isinstance(value, str):
+        if len(value) == 26 and value[10] == " ":
+            return value[:10] + "T" + value[11:] + "Z"
         value = datetime.fromisoformat(value)
     return value.isoformat(timespec="microseconds") + "Z"
 
 
-def iter_export_rows(engine: Engine, project_key: str) -> Iterator[dict[str, Any]]:
-    """Yield one dict per item, in id order, with annotations (oldest first) attached."""
+def iter_export_rows(
+    engine: Engine, project_key: str, *, json_fragments: bool = False
+) -> Iterator[dict[str, Any]]:
+    """Yield one dict per item, in id order, with annotations (oldest first) attached.
+
+    ``json_fragments`` leaves JSON columns as ``orjson.Fragment`` (for the JSONL writer only).
+    """
+    js = _json_fragment if json_fragments else _json
     with Session(engine) as s:
         project = get_project(s, project_key)
         project_id = project.id
         products = {p.id: p.key for p in s.execute(text("SELECT id, key FROM products"))}
         users = dict(s.execute(text("SELECT id, username FROM users")).all())
+    cast = "" if engine.dialect.name == "sqlite" else "::text"
+    meta_col = "metadata" + cast if json_fragments else "metadata"
     item_sql = text(
         "SELECT id, external_id, product_id, title, caption, comment, transcript, text, "
-        "media_url, metadata, language, created_at, view_count, user_reported, reported_at, "
+        f"media_url, {meta_col}, language, created_at, view_count, user_reported, reported_at, "
         "machine_score, is_gold, gold_labels, final_labels, state, route, final_action, "
         "decided_at, model_version FROM items WHERE project_id = :p AND id > :after "
         "ORDER BY id LIMIT :n"
@@ -153,7 +173,7 @@ def iter_export_rows(engine: Engine, project_key: str) -> Iterator[dict[str, Any
                     "transcript": transcript,
                     "text": body,
                     "media_url": media,
-                    "metadata": _json(meta),
+                    "metadata": js(meta),
                     "language": lang,
                     "created_at": _iso(created),
                     "view_count": views,
@@ -161,8 +181,8 @@ def iter_export_rows(engine: Engine, project_key: str) -> Iterator[dict[str, Any
                     "reported_at": _iso(reported_at),
                     "machine_score": score,
                     "is_gold": bool(is_gold),
-                    "gold_labels": _json(gold),
-                    "final_labels": _json(final),
+                    "gold_labels": js(gold),
+                    "final_labels": js(final),
                     "annotations": by_item.get(item_id, []),
                     "state": state,
                     "route": route,
@@ -305,7 +325,7 @@ def export_project(
         raise ValidationError(f"unknown format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}")
     started = time.perf_counter()
     report = ExportReport(file=str(out) if isinstance(out, str | Path) else "<stream>", format=fmt)
-    rows = iter_export_rows(engine, project_key)
+    rows = iter_export_rows(engine, project_key, json_fragments=fmt == "jsonl")
     if progress is not None:
         rows = _counting(rows, progress)
     if isinstance(out, str | Path):

@@ -149,6 +149,7 @@ class _BulkWriter:
         self.batch_id = batch_id
         self.report = report
         self.now = utcnow()
+        self.now_stored = _fmt_time(self.now, self.sqlite)
         self.labelers: dict[str, int] = {}
         self.session = Session(bind=conn)
         if not self.sqlite:
@@ -178,10 +179,10 @@ class _BulkWriter:
             r.transcript,
             r.text,
             r.media_url,
-            None if r.metadata is None else dumps(r.metadata),
+            None if r.metadata_json is None else r.metadata_json.decode(),
             r.language,
-            _fmt_time(r.created_at or self.now, sqlite),
-            _fmt_time(self.now, sqlite),
+            _fmt_time(r.created_at, sqlite) if r.created_at else self.now_stored,
+            self.now_stored,
             r.view_count,
             int(r.user_reported) if sqlite else r.user_reported,
             _fmt_time(r.reported_at, sqlite),

@@ -38,6 +38,7 @@ EXPORT_ONLY_FIELDS = frozenset(
         "decision_source",
     }
 )
+_TEXT_FIELD_SET = frozenset(TEXT_FIELDS)
 KNOWN_FIELDS = frozenset(
     {
         "external_id",
@@ -57,6 +58,9 @@ KNOWN_FIELDS = frozenset(
         "gold_labels",
     }
 )
+
+
+_ALL_FIELDS = KNOWN_FIELDS | EXPORT_ONLY_FIELDS
 
 
 @dataclass(slots=True)
@@ -81,6 +85,7 @@ class ItemRecord:
     text: str | None = None
     media_url: str | None = None
     metadata: dict[str, Any] | None = None
+    metadata_json: bytes | None = None  # serialized once, reused by the writer
     language: str = "ko"
     created_at: datetime | None = None
     view_count: int = 0
@@ -102,6 +107,11 @@ def parse_time(value: Any, name: str) -> datetime | None:
     elif isinstance(value, int | float) and not isinstance(value, bool):
         dt = datetime.fromtimestamp(float(value), UTC)
     elif isinstance(value, str):
+        if value.endswith("Z"):  # the common case: UTC already, skip the time-zone maths
+            try:
+                return datetime.fromisoformat(value[:-1])
+            except ValueError:
+                pass
         try:
             dt = datetime.fromisoformat(value.strip())
         except ValueError:
@@ -230,34 +240,38 @@ class RowValidator:
                 else "product is required"
             )
         rec = ItemRecord(line=line, external_id=ext, product=product)
+        keys = raw.keys()
         has_content = False
-        for name in TEXT_FIELDS:
-            value = _text(get(name), name)
+        for name in _TEXT_FIELD_SET.intersection(keys):
+            value = _text(raw[name], name)
             if lenient and value == "":
                 value = None
             if value is not None:
                 has_content = True
-            setattr(rec, name, value)
-        rec.media_url = _text(get("media_url"), "media_url") or None
+                setattr(rec, name, value)
+        media = raw.get("media_url")
+        if media is not None:
+            rec.media_url = _text(media, "media_url") or None
         if not has_content and not rec.media_url:
             raise ValidationError(
                 "an item needs text (title, caption, comment, transcript, text) or a media_url"
             )
         meta = _json_field(get("metadata"), "metadata", lenient=lenient)
-        extra = {
-            k: v
-            for k, v in raw.items()
-            if k not in KNOWN_FIELDS
-            and k not in EXPORT_ONLY_FIELDS
-            and v is not None
-            and not (lenient and v == "")
-        }
         if meta is not None and not isinstance(meta, dict):
             raise ValidationError("metadata must be a JSON object")
-        if extra:
-            meta = {**(meta or {}), **extra}
-        if meta is not None and len(orjson.dumps(meta)) > MAX_METADATA_BYTES:
-            raise ValidationError(f"metadata is larger than {MAX_METADATA_BYTES // 1024} KiB")
+        extra_keys = keys - _ALL_FIELDS
+        if extra_keys:
+            extra = {
+                k: raw[k]
+                for k in extra_keys
+                if raw[k] is not None and not (lenient and raw[k] == "")
+            }
+            if extra:
+                meta = {**(meta or {}), **extra}
+        if meta is not None:
+            rec.metadata_json = orjson.dumps(meta)
+            if len(rec.metadata_json) > MAX_METADATA_BYTES:
+                raise ValidationError(f"metadata is larger than {MAX_METADATA_BYTES // 1024} KiB")
         rec.metadata = meta
         lang = get("language")
         if lang not in (None, ""):

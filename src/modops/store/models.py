@@ -169,7 +169,7 @@ class Item(Base):
     __tablename__ = "items"
     __table_args__ = (
         UniqueConstraint("project_id", "external_id", name="uq_items_project_external"),
-        Index("ix_items_project_state", "project_id", "state"),
+        Index("ix_items_project_id", "project_id", "id"),
         Index("ix_items_project_created", "project_id", "created_at"),
     )
 

@@ -234,7 +234,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_items_project_created", ["project_id", "created_at"], unique=False
         )
-        batch_op.create_index("ix_items_project_state", ["project_id", "state"], unique=False)
+        batch_op.create_index("ix_items_project_id", ["project_id", "id"], unique=False)
 
     op.create_table(
         "project_products",
@@ -428,7 +428,7 @@ def downgrade() -> None:
     op.drop_table("project_teams")
     op.drop_table("project_products")
     with op.batch_alter_table("items", schema=None) as batch_op:
-        batch_op.drop_index("ix_items_project_state")
+        batch_op.drop_index("ix_items_project_id")
         batch_op.drop_index("ix_items_project_created")
 
     op.drop_table("items")

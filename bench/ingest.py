@@ -1,0 +1,140 @@
+"""Ingest benchmark: import 1M synthetic Korean items from JSONL, then export them again,
+into SQLite and PostgreSQL. Each store runs in its own child process so peak RSS is its own.
+
+    python bench/ingest.py [--items 1000000] [--stores sqlite,postgresql]
+
+Writes bench/results/ingest.json (metrics import_items_per_s, export_items_per_s, peak_rss_mb).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import print_table, row, write_results  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+PG_URL = os.environ.get("MODOPS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+SYLLABLES = ("가나다라마바사아자차카타파하고노도로모보소오조초코토포호구누두루무부수우주추쿠투"
+             "푸후그느드르므브스으즈츠크트프흐기니디리미비시이지치키티피히개내대래매배새애재채"
+             "진짜너무좋다별로인데왜이래ㅋㅋㅎㅎ드라마배우연기대박응원합니다")
+
+
+def make_words(rng: random.Random, n: int = 4000) -> list[str]:
+    return ["".join(rng.choices(SYLLABLES, k=rng.randint(1, 5))) for _ in range(n)]
+
+
+def write_items(path: Path, n: int, seed: int = 42) -> None:
+    rng = random.Random(seed)
+    words = make_words(rng)
+    products = ["comment", "short_video", "live"]
+    with path.open("wb") as f:
+        buf = []
+        for i in range(n):
+            text = " ".join(rng.choices(words, k=22))[:80]
+            buf.append(orjson.dumps({
+                "external_id": f"syn-{i:08d}",
+                "product": products[i % 3],
+                "comment": text,
+                "created_at": f"2026-11-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z",
+                "view_count": i % 10_000,
+                "metadata": {"author": f"u{i % 50_000}", "region": "KR", "batch": i // 100_000},
+            }))
+            if len(buf) == 10_000:
+                f.write(b"\n".join(buf) + b"\n")
+                buf = []
+        if buf:
+            f.write(b"\n".join(buf) + b"\n")
+
+
+def run_store(store: str, items_file: Path, n: int) -> dict[str, float]:
+    """Child process: fresh database, create project, import, export; report numbers."""
+    from sqlalchemy import text
+    from sqlalchemy.pool import NullPool
+
+    from modops.io import export_project, import_file
+    from modops.projects import create_project, load_spec
+    from modops.store import make_engine, session_scope, upgrade
+
+    tmp = Path(tempfile.mkdtemp(prefix="modops-bench-"))
+    schema = f"modops_bench_{os.getpid()}"
+    if store == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp / 'bench.db'}")
+    else:
+        admin = make_engine(PG_URL, poolclass=NullPool)
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"))
+        engine = make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        upgrade(engine)
+        with session_scope(engine) as s:
+            create_project(s, load_spec(REPO / "examples" / "kr-comments.yaml"), actor="bench")
+        t0 = time.perf_counter()
+        report = import_file(engine, "kr-comments", items_file, "jsonl", batch_size=10_000)
+        import_s = time.perf_counter() - t0
+        assert report.inserted == n, report
+        out = tmp / "export.jsonl"
+        t0 = time.perf_counter()
+        exported = export_project(engine, "kr-comments", "jsonl", out)
+        export_s = time.perf_counter() - t0
+        assert exported.items == n
+    finally:
+        engine.dispose()
+        if store != "sqlite":
+            with admin.begin() as conn:
+                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        for p in tmp.iterdir():
+            p.unlink()
+        tmp.rmdir()
+    return {"import_items_per_s": n / import_s, "export_items_per_s": n / export_s,
+            "import_s": import_s, "export_s": export_s,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--items", type=int, default=1_000_000)
+    parser.add_argument("--stores", default="sqlite,postgresql")
+    parser.add_argument("--child", nargs=2, metavar=("STORE", "FILE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(run_store(args.child[0], Path(args.child[1]), args.items)))
+        return
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        items_file = Path(tmp) / "items.jsonl"
+        t0 = time.perf_counter()
+        write_items(items_file, args.items)
+        size_mb = items_file.stat().st_size / 2**20
+        print(f"generated {args.items:,} items ({size_mb:.0f} MB) in "
+              f"{time.perf_counter() - t0:.1f}s")
+        for store in args.stores.split(","):
+            out = subprocess.run(
+                [sys.executable, __file__, "--items", str(args.items), "--child", store,
+                 str(items_file)], check=True, capture_output=True, text=True)
+            result = json.loads(out.stdout.strip().splitlines()[-1])
+            case = f"{args.items} items"
+            rows += [
+                row(case, "modops", store, "import_items_per_s",
+                    round(result["import_items_per_s"], 1), "items/s"),
+                row(case, "modops", store, "export_items_per_s",
+                    round(result["export_items_per_s"], 1), "items/s"),
+                row(case, "modops", store, "peak_rss_mb", round(result["peak_rss_mb"], 1), "MB"),
+            ]
+    print_table(rows, "Ingest: import and export of synthetic Korean items (JSONL)")
+    print(f"wrote {write_results('ingest', rows)}")
+
+
+if __name__ == "__main__":
+    main()
