@@ -12,7 +12,8 @@ from modops.store import session_scope
 from modops.store.migrate import current_revision, head_revision
 from modops.store.models import AuditLog
 
-EXPECTED_TABLES = {"users", "teams", "products", "projects", "project_products",
+EXPECTED_TABLES = {"users", "teams", "products", "projects", "project_products", "skips",
+                   "routing_decisions", "appeals",
                    "project_teams", "taxonomies", "taxonomy_labels", "items", "tasks",
                    "annotations", "decisions", "audit_log"}
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -202,6 +203,8 @@ class Item(Base):
     final_labels: Mapped[list[Any] | None] = mapped_column(Json)
     final_action: Mapped[str | None] = mapped_column(String(20))
     decided_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None]  # SLA deadline: ingestion + the project's (product's) SLA
+    escalated_at: Mapped[datetime | None]
     import_batch: Mapped[str | None] = mapped_column(String(50))
 
     product: Mapped[Product] = relationship()
@@ -215,6 +218,17 @@ class Task(Base):
         Index("ix_tasks_dispense", "project_id", "state", "priority", "id"),
         Index("ix_tasks_item", "item_id"),
         Index("ix_tasks_assignee", "assignee_id", "state"),
+        Index("ix_tasks_lease_expiry", "state", "lease_expires_at"),
+        # The database, not only the code, guarantees a labeler holds at most one of an
+        # item's k label slots: overlap means k *distinct* labelers.
+        Index(
+            "uq_tasks_label_slot_per_labeler",
+            "item_id",
+            "assignee_id",
+            unique=True,
+            postgresql_where=text("assignee_id IS NOT NULL AND kind = 'label'"),
+            sqlite_where=text("assignee_id IS NOT NULL AND kind = 'label'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -225,6 +239,8 @@ class Task(Base):
     slot: Mapped[int] = mapped_column(Integer, default=0)
     priority: Mapped[float] = mapped_column(Float, default=0.0)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    required_skill: Mapped[str | None] = mapped_column(String(50))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     leased_at: Mapped[datetime | None]
     lease_expires_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
@@ -253,6 +269,8 @@ class Annotation(Base):
     started_at: Mapped[datetime | None]
     submitted_at: Mapped[datetime]
     handle_ms: Mapped[int | None] = mapped_column(BigInteger)
+    correct: Mapped[bool | None] = mapped_column(Boolean)  # gold answers: scored on submit
+    overturned: Mapped[bool | None] = mapped_column(Boolean)  # set when a reviewer decides
 
 
 class Decision(Base):
@@ -274,6 +292,62 @@ class Decision(Base):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime]
     current: Mapped[bool] = mapped_column(Boolean, default=True)
+    views_at_decision: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RoutingDecision(Base):
+    """Why the machine sent an item where it did: score, thresholds and model version."""
+
+    __tablename__ = "routing_decisions"
+    __table_args__ = (
+        Index("ix_routing_item", "item_id"),
+        Index("ix_routing_project_at", "project_id", "decided_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    score: Mapped[float | None] = mapped_column(Float)
+    auto_action_threshold: Mapped[float | None] = mapped_column(Float)
+    auto_clear_threshold: Mapped[float | None] = mapped_column(Float)
+    route: Mapped[str] = mapped_column(String(20))  # modops.domain.Route
+    model_version: Mapped[str | None] = mapped_column(String(100))
+    audit_sampled: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime]
+
+
+class Skip(Base):
+    """A labeler passed on an item: they are never served it again."""
+
+    __tablename__ = "skips"
+    __table_args__ = (UniqueConstraint("item_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
+class Appeal(Base):
+    """A decided item re-opened for senior review; the outcome is upheld or overturned."""
+
+    __tablename__ = "appeals"
+    __table_args__ = (Index("ix_appeals_project_state", "project_id", "state"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"))
+    opened_by: Mapped[str] = mapped_column(String(100))  # the content's author, a system, …
+    reason: Mapped[str | None] = mapped_column(Text)
+    opened_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(20))  # open, upheld, overturned
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolved_at: Mapped[datetime | None]
+    outcome_labels: Mapped[list[Any] | None] = mapped_column(Json)
 
 
 class AuditLog(Base):
