@@ -1,5 +1,14 @@
-"""Users, teams and credentials."""
+"""Users, teams and credentials (passwords, browser sessions, API tokens)."""
 
+from modops.accounts.credentials import (
+    create_token,
+    end_session,
+    list_tokens,
+    revoke_token,
+    session_user,
+    start_session,
+    token_user,
+)
 from modops.accounts.service import (
     add_user,
     get_user,
@@ -9,4 +18,18 @@ from modops.accounts.service import (
     verify_password,
 )
 
-__all__ = ["add_user", "get_user", "hash_password", "list_users", "set_password", "verify_password"]
+__all__ = [
+    "add_user",
+    "create_token",
+    "end_session",
+    "get_user",
+    "hash_password",
+    "list_tokens",
+    "list_users",
+    "revoke_token",
+    "session_user",
+    "set_password",
+    "start_session",
+    "token_user",
+    "verify_password",
+]
