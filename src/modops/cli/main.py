@@ -51,6 +51,7 @@ def import_cmd(
 ) -> None:
     """Import items (and any labels) into a project. All-or-nothing; re-imports add nothing."""
     from modops.io import import_file
+    from modops.queue import route_after_import
 
     with byte_progress() as bar:
         task = bar.add_task(f"Importing {file.name}", total=file.stat().st_size
@@ -58,6 +59,7 @@ def import_cmd(
         report = import_file(
             engine(), project, file, fmt, max_errors=max_errors,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
+            after_insert=route_after_import,
         )
     console.print(
         f"[green]Imported[/green] {report.inserted:,} new items "

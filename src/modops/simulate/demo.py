@@ -20,6 +20,7 @@ from modops.accounts import add_user
 from modops.io import import_file
 from modops.projects import create_project, load_spec
 from modops.projects.summary import ProjectSummary, summarize
+from modops.queue import route_after_import
 from modops.store import session_scope, utcnow
 from modops.store.models import Project, User
 
@@ -88,7 +89,8 @@ def build_demo(engine: Engine, n_items: int = 5000, console: Console | None = No
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "demo-items.jsonl"
         write_demo_items(path, n_items)
-        report = import_file(engine, DEMO_PROJECT, path, "jsonl", actor="demo")
+        report = import_file(engine, DEMO_PROJECT, path, "jsonl", actor="demo",
+                             after_insert=route_after_import)
     console.print(f"Demo items: {report.inserted:,} new, {report.skipped_existing:,} present.")
     console.print("Demo sign-ins (username / password):")
     with Session(engine) as s:

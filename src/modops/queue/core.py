@@ -1,0 +1,156 @@
+"""Shared plumbing for the queue: short write transactions, project config, user lookup."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, text
+
+from modops.domain import Action, NotFound, Role, events
+from modops.projects.taxonomy import LabelInfo, TaxonomyRules
+from modops.store.models import User
+
+UserRef = User | int
+
+
+@contextmanager
+def write_tx(engine: Engine) -> Iterator[tuple[Connection, list[tuple[str, dict[str, Any]]]]]:
+    """One short write transaction; events queued in it are published only after commit.
+
+    SQLite: ``BEGIN IMMEDIATE`` takes the write lock up front, so a read-then-write sequence
+    can never interleave with another writer (the same guarantee PostgreSQL's row locks give).
+    """
+    pending: list[tuple[str, dict[str, Any]]] = []
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.execution_options(sqlite_begin="IMMEDIATE")
+        with conn.begin():
+            yield conn, pending
+    for event, payload in pending:
+        events.publish(event, payload)
+
+
+def is_pg(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def loads(value: Any) -> Any:
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+@dataclass(slots=True)
+class Actor:
+    id: int
+    username: str
+    role: Role
+    team_id: int | None
+    skills: tuple[str, ...]
+
+
+def load_actor(conn: Connection, user: UserRef) -> Actor:
+    user_id = user.id if isinstance(user, User) else int(user)
+    row = conn.execute(
+        text("SELECT id, username, role, team_id, skills, active FROM users WHERE id = :u"),
+        {"u": user_id},
+    ).first()
+    if row is None or not row.active:
+        raise NotFound(f"no active user {user_id}")
+    return Actor(row.id, row.username, Role(row.role), row.team_id,
+                 tuple(loads(row.skills) or ()))
+
+
+@dataclass(slots=True)
+class ProjectConfig:
+    """The settings the queue needs, read once per operation."""
+
+    id: int
+    key: str
+    status: str
+    overlap_k: int
+    gold_rate: float
+    audit_rate: float
+    sla_minutes: int
+    lease_seconds: int
+    auto_action_threshold: float | None
+    auto_clear_threshold: float | None
+    escalation_threshold: float
+    priority_weights: dict[str, float]
+    required_skills: tuple[str, ...]
+    team_ids: tuple[int, ...]
+    show_machine_suggestion: bool
+    model_version: str | None
+    scorer: str | None
+    settings: dict[str, Any]
+    rules: TaxonomyRules
+
+    def sla_for(self, product_key: str) -> int:
+        """Minutes from ingestion to decision; products may override (LIVE is often 1 h)."""
+        return int((self.settings.get("sla_by_product") or {}).get(product_key,
+                                                                      self.sla_minutes))
+
+
+def load_project(conn: Connection, key_or_id: str | int) -> ProjectConfig:
+    column = "id" if isinstance(key_or_id, int) else "key"
+    row = conn.execute(text(
+        "SELECT id, key, status, overlap_k, gold_rate, audit_rate, sla_minutes, lease_seconds, "
+        "auto_action_threshold, auto_clear_threshold, escalation_threshold, priority_weights, "
+        "required_skills, show_machine_suggestion, model_version, scorer, settings, taxonomy_id "
+        f"FROM projects WHERE {column} = :k"), {"k": key_or_id}).first()
+    if row is None:
+        raise NotFound(f"no project {key_or_id!r}")
+    taxonomy = conn.execute(text("SELECT key, version, multi_label FROM taxonomies WHERE id = :t"),
+                            {"t": row.taxonomy_id}).one()
+    labels = {
+        r.key: LabelInfo(r.key, r.parent_key, r.name_ko, r.name_en, Action(r.action),
+                         r.shortcut)
+        for r in conn.execute(text(
+            "SELECT key, parent_key, name_ko, name_en, action, shortcut FROM taxonomy_labels "
+            "WHERE taxonomy_id = :t ORDER BY position"), {"t": row.taxonomy_id})
+    }
+    teams = tuple(r[0] for r in conn.execute(
+        text("SELECT team_id FROM project_teams WHERE project_id = :p"), {"p": row.id}))
+    return ProjectConfig(
+        id=row.id, key=row.key, status=row.status, overlap_k=row.overlap_k,
+        gold_rate=row.gold_rate, audit_rate=row.audit_rate, sla_minutes=row.sla_minutes,
+        lease_seconds=row.lease_seconds, auto_action_threshold=row.auto_action_threshold,
+        auto_clear_threshold=row.auto_clear_threshold,
+        escalation_threshold=row.escalation_threshold,
+        priority_weights=loads(row.priority_weights) or {},
+        required_skills=tuple(loads(row.required_skills) or ()), team_ids=teams,
+        show_machine_suggestion=bool(row.show_machine_suggestion),
+        model_version=row.model_version, scorer=row.scorer,
+        settings=loads(row.settings) or {},
+        rules=TaxonomyRules(taxonomy.key, taxonomy.version, bool(taxonomy.multi_label), labels),
+    )
+
+
+def epoch_days(dt: datetime) -> float:
+    return dt.timestamp() / 86400.0 if dt.tzinfo else (
+        (dt - datetime(1970, 1, 1)).total_seconds() / 86400.0)
+
+
+def priority_score(weights: dict[str, float], *, score: float | None, views: int,
+                   reported: bool, due_at: datetime, boost: float = 0.0) -> float:
+    """Higher is served first. Each factor is scaled to roughly 0–1 before weighting:
+
+    * machine score (unscored items count as 0.5: unknown is as urgent as borderline),
+    * exposure: log10(1 + views) / 6, so a million views ≈ 1,
+    * user reports: 1 if reported,
+    * SLA urgency: minus the deadline in days, so each day earlier is worth one unit. A linear
+      term keeps the order fixed over time, so stored priorities never need refreshing.
+    """
+    return (weights.get("machine_score", 1.0) * (0.5 if score is None else score)
+            + weights.get("views", 0.5) * math.log10(1 + max(0, views)) / 6.0
+            + weights.get("reports", 1.0) * (1.0 if reported else 0.0)
+            - weights.get("sla", 1.0) * epoch_days(due_at)
+            + boost)

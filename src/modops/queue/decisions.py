@@ -1,0 +1,144 @@
+"""Consensus, decisions and audit sampling: how an item's labels become an action."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from modops.domain import DecisionSource, ItemState, TaskKind, events
+from modops.domain.states import check_item
+from modops.quality import Consensus, DawidSkene, MajorityVote
+from modops.queue.core import ProjectConfig, dumps, loads
+from modops.store.models import User
+
+_rng = random.Random()
+
+
+_DS_CACHE: dict[int, tuple[float, DawidSkene | None]] = {}
+DS_REFIT_SECONDS = 600.0
+DS_MAX_ANNOTATIONS = 500_000
+
+
+def _aggregator(conn: Connection, project: ProjectConfig) -> Any:
+    """The project's consensus method: majority vote by default; with ``aggregator:
+    dawid_skene`` a Dawid–Skene model fitted on the project's recent labels (refitted every
+    10 minutes, gold pinned) weighs each labeler's vote by their estimated confusion matrix.
+    """
+    if project.settings.get("aggregator") != "dawid_skene":
+        return MajorityVote()
+    stamp, model = _DS_CACHE.get(project.id, (0.0, None))
+    if time.monotonic() - stamp > DS_REFIT_SECONDS:
+        rows = conn.execute(text(
+            "SELECT a.item_id, a.labeler_id, a.labels, i.is_gold, i.gold_labels "
+            "FROM annotations a JOIN items i ON i.id = a.item_id WHERE a.project_id = :p "
+            "AND a.kind IN ('label', 'gold') ORDER BY a.id DESC LIMIT :n"),
+            {"p": project.id, "n": DS_MAX_ANNOTATIONS}).all()
+        model = None
+        if len({r[1] for r in rows}) >= 2:
+            gold = {r[0]: "|".join(loads(r[4])) for r in rows if r[3] and r[4]}
+            model = DawidSkene(n_iter=50).fit(
+                {"task": [r[0] for r in rows], "worker": [r[1] for r in rows],
+                 "label": ["|".join(loads(r[2])) for r in rows]}, gold=gold or None)
+        _DS_CACHE[project.id] = (time.monotonic(), model)
+    return model or MajorityVote()
+
+
+def consensus_for_item(conn: Connection, project: ProjectConfig, item_id: int) -> Consensus:
+    votes = [(row[0], "|".join(loads(row[1]))) for row in conn.execute(text(
+        "SELECT labeler_id, labels FROM annotations WHERE item_id = :i AND kind = 'label' "
+        "ORDER BY id"), {"i": item_id})]
+    return _aggregator(conn, project).aggregate(votes)
+
+
+def record_decision(conn: Connection, pending: list[tuple[str, dict[str, Any]]],
+                    project: ProjectConfig, item_id: int, labels: Sequence[str], *,
+                    source: DecisionSource, basis: dict[str, Any], now: datetime,
+                    decided_by: int | None = None, actor: User | str | None = "system",
+                    from_state: str | None = None) -> tuple[int, str]:
+    """Write a decision (superseding any earlier one) and mark the item decided."""
+    item = conn.execute(text("SELECT state, view_count, external_id, final_labels FROM items "
+                             "WHERE id = :i"), {"i": item_id}).one()
+    check_item(from_state or item.state, ItemState.DECIDED, item_id)
+    labels = list(labels)
+    action = project.rules.action_for(labels).value
+    conn.execute(text("UPDATE decisions SET current = :false WHERE item_id = :i AND "
+                      "current = :true"), {"i": item_id, "true": True, "false": False})
+    decision_id = conn.execute(text(
+        "INSERT INTO decisions (project_id, item_id, labels, action, source, basis, "
+        "decided_by_id, decided_at, current, views_at_decision) VALUES (:p, :i, :labels, "
+        ":action, :source, :basis, :by, :now, :true, :views) RETURNING id"),
+        {"p": project.id, "i": item_id, "labels": dumps(labels), "action": action,
+         "source": source.value, "basis": dumps(basis), "by": decided_by, "now": now,
+         "true": True, "views": item.view_count}).scalar_one()
+    conn.execute(text(
+        "UPDATE items SET state = 'decided', final_labels = :labels, final_action = :action, "
+        "decided_at = :now WHERE id = :i"),
+        {"labels": dumps(labels), "action": action, "now": now, "i": item_id})
+    _audit(conn, actor, "decision.create", "item", item_id, project.id,
+           before={"labels": loads(item.final_labels)} if item.final_labels else None,
+           after={"labels": labels, "action": action, "source": source.value})
+    pending.append((events.DECISION, {
+        "project": project.key, "item_id": item_id, "external_id": item.external_id,
+        "labels": labels, "action": action, "source": source.value,
+        "decided_at": now.isoformat() + "Z", "decision_id": decision_id,
+    }))
+    if source in (DecisionSource.LABELERS, DecisionSource.MACHINE) and project.audit_rate > 0 \
+            and _rng.random() < project.audit_rate:
+        create_task(conn, project.id, item_id, TaskKind.AUDIT, now, priority=0.0)
+    return decision_id, action
+
+
+def create_task(conn: Connection, project_id: int, item_id: int, kind: TaskKind,
+                now: datetime, *, priority: float) -> int:
+    return conn.execute(text(
+        "INSERT INTO tasks (project_id, item_id, kind, state, slot, priority, created_at) "
+        "VALUES (:p, :i, :kind, 'open', 0, :prio, :now) RETURNING id"),
+        {"p": project_id, "i": item_id, "kind": kind.value, "prio": priority,
+         "now": now}).scalar_one()
+
+
+def escalate(conn: Connection, project: ProjectConfig, item_id: int, now: datetime,
+             reason: str) -> None:
+    """Send an item to the reviewer queue (once), cancelling its remaining label slots."""
+    state = conn.execute(text("SELECT state FROM items WHERE id = :i"), {"i": item_id}).scalar()
+    if state == ItemState.ESCALATED.value:
+        return
+    check_item(state, ItemState.ESCALATED, item_id)
+    conn.execute(text("UPDATE items SET state = 'escalated', escalated_at = :now WHERE id = :i"),
+                 {"now": now, "i": item_id})
+    conn.execute(text("UPDATE tasks SET state = 'cancelled', done_at = :now WHERE item_id = :i "
+                      "AND kind = 'label' AND state = 'open'"), {"now": now, "i": item_id})
+    priority = conn.execute(text("SELECT max(priority) FROM tasks WHERE item_id = :i"),
+                            {"i": item_id}).scalar() or 0.0
+    create_task(conn, project.id, item_id, TaskKind.REVIEW, now, priority=priority)
+    _audit(conn, "system", "item.escalate", "item", item_id, project.id,
+           after={"reason": reason})
+
+
+def _audit(conn: Connection, actor: User | str | None, action: str, entity: str,
+           entity_id: Any, project_id: int, *, before: dict[str, Any] | None = None,
+           after: dict[str, Any] | None = None, actor_id: int | None = None) -> None:
+    """Core-level audit insert (the queue's hot path does not open an ORM session)."""
+    if isinstance(actor, User):
+        actor_id, actor = actor.id, actor.username
+    conn.execute(text(
+        "INSERT INTO audit_log (at, actor_id, actor, action, entity, entity_id, project_id, "
+        "before, after) VALUES (:at, :aid, :actor, :action, :entity, :eid, :p, :before, :after)"),
+        {"at": _now(), "aid": actor_id, "actor": actor or "system", "action": action,
+         "entity": entity, "eid": str(entity_id), "p": project_id,
+         "before": None if before is None else dumps(before),
+         "after": None if after is None else dumps(after)})
+
+
+def _now() -> datetime:
+    from modops.store.db import utcnow
+
+    return utcnow()
+
+
+__all__ = ["consensus_for_item", "create_task", "escalate", "record_decision"]

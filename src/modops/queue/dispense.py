@@ -1,0 +1,265 @@
+"""Handing out work: ``next_task`` for labelers, ``next_review`` for reviewers.
+
+The order of precedence is written down in ``next_task.md`` beside this file.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import IntegrityError
+
+from modops.domain import PermissionDenied, ProjectStatus, Role, TaskKind, TaskState
+from modops.queue.core import (
+    Actor,
+    ProjectConfig,
+    UserRef,
+    is_pg,
+    load_actor,
+    load_project,
+    loads,
+    write_tx,
+)
+from modops.queue.views import AnnotationView, ItemView, ReviewView, TaskView
+from modops.store.db import utcnow
+
+SWEEP_INTERVAL_S = 1.0
+_last_sweep: dict[int, float] = {}
+_sweep_lock = threading.Lock()
+_rng = random.Random()
+
+REVIEW_KINDS = (TaskKind.REVIEW.value, TaskKind.APPEAL.value, TaskKind.AUDIT.value)
+
+
+def expire_leases(conn: Connection, now: datetime) -> int:
+    """Return abandoned slots to the queue (gold tasks, made per labeler, are cancelled)."""
+    reopened = conn.execute(text(
+        "UPDATE tasks SET state = 'open', assignee_id = NULL, leased_at = NULL, "
+        "lease_expires_at = NULL WHERE state = 'leased' AND lease_expires_at < :now "
+        "AND kind <> 'gold'"), {"now": now}).rowcount
+    cancelled = conn.execute(text(
+        "UPDATE tasks SET state = 'cancelled', done_at = :now WHERE state = 'leased' "
+        "AND lease_expires_at < :now AND kind = 'gold'"), {"now": now}).rowcount
+    return reopened + cancelled
+
+
+def _maybe_sweep(engine: Engine, now: datetime) -> None:
+    """Expire leases at most once a second per process: cheap, and never on the hot path twice."""
+    key = id(engine)
+    stamp = now.timestamp() if now.tzinfo else (now - datetime(1970, 1, 1)).total_seconds()
+    with _sweep_lock:
+        last = _last_sweep.get(key)
+        if last is not None and 0 <= stamp - last < SWEEP_INTERVAL_S:
+            return
+        _last_sweep[key] = stamp
+    with write_tx(engine) as (conn, _):
+        expire_leases(conn, now)
+
+
+def _eligible(project: ProjectConfig, actor: Actor) -> None:
+    if project.status != ProjectStatus.ACTIVE.value:
+        raise PermissionDenied(f"project {project.key} is {project.status}: no work is served")
+    if project.team_ids and actor.team_id not in project.team_ids and \
+            not actor.role.at_least(Role.MANAGER):
+        raise PermissionDenied(f"project {project.key} is restricted to its teams")
+    missing = [s for s in project.required_skills if s not in actor.skills]
+    if missing and not actor.role.at_least(Role.MANAGER):
+        raise PermissionDenied(f"project {project.key} needs the skill {missing[0]!r}")
+
+
+_ITEM_COLUMNS = (
+    "i.id AS item_id, i.external_id, p.key AS product, i.title, i.caption, i.comment, "
+    "i.transcript, i.text, i.media_url, i.metadata, i.language, i.created_at, i.view_count, "
+    "i.user_reported, i.machine_scores, i.machine_score, i.model_version"
+)
+
+
+def _task_view(conn: Connection, task_id: int, project: ProjectConfig,
+               cls: type[TaskView] = TaskView) -> TaskView:
+    row = conn.execute(text(
+        f"SELECT t.id AS task_id, t.kind, t.leased_at, t.lease_expires_at, {_ITEM_COLUMNS} "
+        "FROM tasks t JOIN items i ON i.id = t.item_id JOIN products p ON p.id = i.product_id "
+        "WHERE t.id = :t"), {"t": task_id}).one()
+    item = ItemView(
+        id=row.item_id, external_id=row.external_id, product=row.product, title=row.title,
+        caption=row.caption, comment=row.comment, transcript=row.transcript, text=row.text,
+        media_url=row.media_url, metadata=loads(row.metadata), language=row.language,
+        created_at=_dt(row.created_at), view_count=row.view_count,
+        user_reported=bool(row.user_reported),
+    )
+    suggestion = None
+    if project.show_machine_suggestion and row.machine_score is not None:
+        suggestion = {"score": row.machine_score, "scores": loads(row.machine_scores),
+                      "model_version": row.model_version}
+    kind = TaskKind.LABEL.value if row.kind == TaskKind.GOLD.value else row.kind
+    return cls(task_id=row.task_id, kind=kind, project_key=project.key, item=item,
+               leased_at=_dt(row.leased_at), lease_expires_at=_dt(row.lease_expires_at),
+               machine_suggestion=suggestion)
+
+
+def _dt(value: Any) -> datetime:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _current_lease(conn: Connection, project_id: int, user_id: int, kinds: tuple[str, ...],
+                   now: datetime) -> int | None:
+    kind_list = ", ".join(f"'{k}'" for k in kinds)
+    return conn.execute(text(
+        "SELECT id FROM tasks WHERE project_id = :p AND assignee_id = :u AND state = 'leased' "
+        f"AND kind IN ({kind_list}) AND lease_expires_at >= :now ORDER BY id LIMIT 1"),
+        {"p": project_id, "u": user_id, "now": now}).scalar()
+
+
+def _lease(conn: Connection, task_id: int, user_id: int, now: datetime, seconds: int) -> None:
+    conn.execute(text(
+        "UPDATE tasks SET state = 'leased', assignee_id = :u, leased_at = :now, "
+        "lease_expires_at = :exp WHERE id = :t"),
+        {"u": user_id, "now": now, "exp": now + timedelta(seconds=seconds), "t": task_id})
+
+
+def _restriction_sql(actor: Actor) -> tuple[str, dict[str, Any]]:
+    """Per-task restrictions: a team, or a skill (e.g. minor_safety) the labeler must have."""
+    params: dict[str, Any] = {"team": actor.team_id if actor.team_id is not None else -1}
+    if actor.skills:
+        names = [f"sk{i}" for i in range(len(actor.skills))]
+        params.update(zip(names, actor.skills, strict=True))
+        marks = ", ".join(":" + n for n in names)
+        skill = f"(t.required_skill IS NULL OR t.required_skill IN ({marks}))"
+    else:
+        skill = "t.required_skill IS NULL"
+    return f"{skill} AND (t.team_id IS NULL OR t.team_id = :team)", params
+
+
+def _pick_label_slot(conn: Connection, project: ProjectConfig, actor: Actor) -> int | None:
+    restrict, params = _restriction_sql(actor)
+    lock = " FOR UPDATE OF t SKIP LOCKED" if is_pg(conn) else ""
+    return conn.execute(text(
+        "SELECT t.id FROM tasks t WHERE t.project_id = :p AND t.state = 'open' "
+        f"AND t.kind = 'label' AND {restrict} "
+        "AND NOT EXISTS (SELECT 1 FROM tasks o WHERE o.item_id = t.item_id "
+        "AND o.assignee_id = :u) "
+        "AND NOT EXISTS (SELECT 1 FROM skips s WHERE s.item_id = t.item_id AND s.user_id = :u) "
+        f"ORDER BY t.priority DESC, t.id LIMIT 1{lock}"),
+        {"p": project.id, "u": actor.id, **params}).scalar()
+
+
+def _pick_gold(conn: Connection, project: ProjectConfig, actor: Actor, now: datetime) \
+        -> int | None:
+    """Create a gold task on an item this labeler has not answered yet, if any is left."""
+    candidates = conn.execute(text(
+        "SELECT i.id FROM items i WHERE i.project_id = :p AND i.is_gold = :true "
+        "AND NOT EXISTS (SELECT 1 FROM tasks o WHERE o.item_id = i.id AND o.assignee_id = :u) "
+        "AND NOT EXISTS (SELECT 1 FROM skips s WHERE s.item_id = i.id AND s.user_id = :u) "
+        "ORDER BY i.id LIMIT 200"), {"p": project.id, "u": actor.id, "true": True}).scalars().all()
+    if not candidates:
+        return None
+    item_id = _rng.choice(candidates)
+    return conn.execute(text(
+        "INSERT INTO tasks (project_id, item_id, kind, state, slot, priority, assignee_id, "
+        "created_at) VALUES (:p, :i, 'gold', 'open', 0, 0, NULL, :now) RETURNING id"),
+        {"p": project.id, "i": item_id, "now": now}).scalar_one()
+
+
+def next_task(engine: Engine, project_key: str, user: UserRef, *,
+              now: datetime | None = None) -> TaskView | None:
+    """Lease the most urgent label slot this labeler may take (see next_task.md), or None.
+
+    Atomic: on PostgreSQL the slot row is locked with ``FOR UPDATE SKIP LOCKED`` so concurrent
+    labelers never wait on or receive the same slot; on SQLite the whole pick-and-lease runs
+    under ``BEGIN IMMEDIATE``. A unique index on (item, assignee) for label slots makes a second
+    slot of the same item for the same labeler impossible even from two browser tabs.
+    """
+    now = now or utcnow()
+    _maybe_sweep(engine, now)
+    for _attempt in range(5):
+        try:
+            with write_tx(engine) as (conn, _):
+                project = load_project(conn, project_key)
+                actor = load_actor(conn, user)
+                _eligible(project, actor)
+                kinds = (TaskKind.LABEL.value, TaskKind.GOLD.value)
+                task_id = _current_lease(conn, project.id, actor.id, kinds, now)
+                if task_id is None:
+                    if project.gold_rate > 0 and _rng.random() < project.gold_rate:
+                        task_id = _pick_gold(conn, project, actor, now)
+                    if task_id is None:
+                        task_id = _pick_label_slot(conn, project, actor)
+                    if task_id is None:
+                        return None
+                    _lease(conn, task_id, actor.id, now, project.lease_seconds)
+                return _task_view(conn, task_id, project)
+        except IntegrityError:
+            time.sleep(0.001)  # the same labeler raced itself (two tabs): pick again
+    return None
+
+
+def next_review(engine: Engine, project_key: str, reviewer: UserRef, *,
+                now: datetime | None = None, kinds: tuple[str, ...] = REVIEW_KINDS) \
+        -> ReviewView | None:
+    """Lease the next escalation, appeal or audit for a reviewer, with every label side by side.
+
+    Escalations come first (they hold an item's SLA), then appeals, then audits. A reviewer is
+    never served an appeal against a decision they made themselves.
+    """
+    now = now or utcnow()
+    _maybe_sweep(engine, now)
+    with write_tx(engine) as (conn, _):
+        project = load_project(conn, project_key)
+        actor = load_actor(conn, reviewer)
+        if not actor.role.at_least(Role.REVIEWER):
+            raise PermissionDenied("only reviewers, managers and admins review")
+        task_id = _current_lease(conn, project.id, actor.id, kinds, now)
+        if task_id is None:
+            kind_list = ", ".join(f"'{k}'" for k in kinds)
+            lock = " FOR UPDATE OF t SKIP LOCKED" if is_pg(conn) else ""
+            task_id = conn.execute(text(
+                "SELECT t.id FROM tasks t WHERE t.project_id = :p AND t.state = 'open' "
+                f"AND t.kind IN ({kind_list}) "
+                "AND NOT (t.kind = 'appeal' AND EXISTS (SELECT 1 FROM decisions d "
+                "WHERE d.item_id = t.item_id AND d.current = :true AND d.decided_by_id = :u)) "
+                "ORDER BY CASE t.kind WHEN 'review' THEN 0 WHEN 'appeal' THEN 1 ELSE 2 END, "
+                f"t.priority DESC, t.id LIMIT 1{lock}"),
+                {"p": project.id, "u": actor.id, "true": True}).scalar()
+            if task_id is None:
+                return None
+            _lease(conn, task_id, actor.id, now, project.lease_seconds)
+        return review_view(conn, task_id, project)
+
+
+def review_view(conn: Connection, task_id: int, project: ProjectConfig) -> ReviewView:
+    view = _task_view(conn, task_id, project, cls=ReviewView)
+    assert isinstance(view, ReviewView)
+    for row in conn.execute(text(
+        "SELECT a.id, u.username, a.labels, a.note, a.flagged, a.submitted_at, a.handle_ms "
+        "FROM annotations a JOIN users u ON u.id = a.labeler_id "
+        "WHERE a.item_id = :i AND a.kind IN ('label', 'review', 'appeal') "
+        "ORDER BY a.submitted_at, a.id"), {"i": view.item.id}):
+        view.annotations.append(AnnotationView(
+            annotation_id=row[0], labeler=row[1], labels=loads(row[2]), note=row[3],
+            flagged=bool(row[4]), submitted_at=_dt(row[5]), handle_ms=row[6]))
+    current = conn.execute(text(
+        "SELECT labels FROM decisions WHERE item_id = :i AND current = :true "
+        "ORDER BY id DESC LIMIT 1"), {"i": view.item.id, "true": True}).scalar()
+    view.current_labels = loads(current) if current is not None else None
+    if view.kind == TaskKind.APPEAL.value:
+        view.reason = conn.execute(text(
+            "SELECT reason FROM appeals WHERE item_id = :i AND state = 'open' "
+            "ORDER BY id DESC LIMIT 1"), {"i": view.item.id}).scalar()
+    elif view.kind == TaskKind.AUDIT.value:
+        view.reason = "audit sample"
+    else:
+        flagged = any(a.flagged for a in view.annotations)
+        view.reason = "flagged by a labeler" if flagged else "labelers disagree"
+    return view
+
+
+def release(conn: Connection, task_id: int) -> None:
+    """Put a leased slot back in the queue (skip, or a reviewer handing it back)."""
+    conn.execute(text(
+        "UPDATE tasks SET state = :open, assignee_id = NULL, leased_at = NULL, "
+        "lease_expires_at = NULL WHERE id = :t"), {"open": TaskState.OPEN.value, "t": task_id})

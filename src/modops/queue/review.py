@@ -1,0 +1,172 @@
+"""Reviewers decide escalations, audits and appeals. A reviewer's decision is final."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Engine, text
+
+from modops.domain import (
+    DecisionSource,
+    IllegalTransition,
+    ItemState,
+    NotFound,
+    PermissionDenied,
+    Role,
+    TaskKind,
+    ValidationError,
+    events,
+)
+from modops.domain.states import check_item
+from modops.queue.core import UserRef, dumps, load_actor, load_project, loads, write_tx
+from modops.queue.decisions import _audit, create_task, record_decision
+from modops.queue.labeling import _held_task
+from modops.queue.views import DecisionResult
+from modops.store.db import utcnow
+
+
+def decide(engine: Engine, task_id: int, reviewer: UserRef, labels: list[str], *,
+           note: str | None = None, now: datetime | None = None) -> DecisionResult:
+    """Resolve a review, audit or appeal task.
+
+    * review: the decision is final; labelers whose answer differs are marked overturned.
+    * audit: QA's answer is recorded beside the decision (it measures, it does not change it).
+    * appeal: the same labels uphold the decision; different labels overturn it.
+    """
+    now = now or utcnow()
+    with write_tx(engine) as (conn, pending):
+        actor = load_actor(conn, reviewer)
+        if not actor.role.at_least(Role.REVIEWER):
+            raise PermissionDenied("only reviewers, managers and admins decide")
+        task = _held_task(conn, task_id, actor.id, now)
+        project = load_project(conn, task.project_id)
+        final = project.rules.validate(labels)
+        kind = TaskKind(task.kind)
+        if kind not in (TaskKind.REVIEW, TaskKind.AUDIT, TaskKind.APPEAL):
+            raise IllegalTransition(f"task {task_id} is a {task.kind} task: use submit()")
+        annotation_id = conn.execute(text(
+            "INSERT INTO annotations (project_id, item_id, task_id, labeler_id, kind, labels, "
+            "note, flagged, started_at, submitted_at, handle_ms) VALUES (:p, :i, :t, :u, :k, "
+            ":labels, :note, :false, :started, :now, :ms) RETURNING id"),
+            {"p": project.id, "i": task.item_id, "t": task_id, "u": actor.id, "k": kind.value,
+             "labels": dumps(final), "note": note, "false": False, "started": task.leased_at,
+             "now": now, "ms": _ms(task.leased_at, now)}).scalar_one()
+        conn.execute(text("UPDATE tasks SET state = 'done', done_at = :now WHERE id = :t"),
+                     {"now": now, "t": task_id})
+        current = conn.execute(text(
+            "SELECT id, labels, action, source FROM decisions WHERE item_id = :i AND "
+            "current = :true ORDER BY id DESC LIMIT 1"), {"i": task.item_id, "true": True}).first()
+
+        if kind is TaskKind.AUDIT:
+            if current is None:
+                raise IllegalTransition(f"item {task.item_id} has no decision to audit")
+            agrees = loads(current.labels) == final
+            _audit(conn, actor.username, "audit.record", "decision", current.id, project.id,
+                   after={"labels": final, "agrees": agrees}, actor_id=actor.id)
+            return DecisionResult(decision_id=current.id, labels=loads(current.labels),
+                                  action=current.action, source=current.source)
+
+        if kind is TaskKind.REVIEW:
+            rows = conn.execute(text(
+                "SELECT a.id, u.username, a.labels, a.flagged FROM annotations a JOIN users u "
+                "ON u.id = a.labeler_id WHERE a.item_id = :i AND a.kind = 'label'"),
+                {"i": task.item_id}).all()
+            overturned = sorted({r.username for r in rows if loads(r.labels) != final
+                                 and not r.flagged})
+            for r in rows:
+                if not r.flagged:
+                    conn.execute(text("UPDATE annotations SET overturned = :o WHERE id = :a"),
+                                 {"o": loads(r.labels) != final, "a": r.id})
+            decision_id, action = record_decision(
+                conn, pending, project, task.item_id, final, source=DecisionSource.REVIEWER,
+                basis={"overturned": overturned, "review_task": task_id, "note": note},
+                now=now, decided_by=actor.id, actor=actor.username)
+            return DecisionResult(decision_id=decision_id, labels=final, action=action,
+                                  source=DecisionSource.REVIEWER.value, overturned=overturned)
+
+        # appeal
+        appeal = conn.execute(text(
+            "SELECT id FROM appeals WHERE item_id = :i AND state = 'open' ORDER BY id DESC "
+            "LIMIT 1"), {"i": task.item_id}).first()
+        if appeal is None or current is None:
+            raise IllegalTransition(f"item {task.item_id} has no open appeal")
+        upheld = loads(current.labels) == final
+        outcome = "upheld" if upheld else "overturned"
+        conn.execute(text(
+            "UPDATE appeals SET state = :s, resolved_by_id = :u, resolved_at = :now, "
+            "outcome_labels = :labels WHERE id = :a"),
+            {"s": outcome, "u": actor.id, "now": now, "labels": dumps(final), "a": appeal.id})
+        if upheld:
+            check_item(ItemState.APPEALED.value, ItemState.DECIDED, task.item_id)
+            conn.execute(text("UPDATE items SET state = 'decided' WHERE id = :i"),
+                         {"i": task.item_id})
+            decision_id, action = current.id, current.action
+        else:
+            decision_id, action = record_decision(
+                conn, pending, project, task.item_id, final, source=DecisionSource.APPEAL,
+                basis={"appeal": appeal.id, "previous": loads(current.labels), "note": note},
+                now=now, decided_by=actor.id, actor=actor.username)
+        _audit(conn, actor.username, "appeal.resolve", "appeal", appeal.id, project.id,
+               before={"labels": loads(current.labels)},
+               after={"labels": final, "outcome": outcome}, actor_id=actor.id)
+        pending.append((events.APPEAL_RESOLVED, {
+            "project": project.key, "item_id": task.item_id, "appeal_id": appeal.id,
+            "outcome": outcome, "labels": final, "resolved_at": now.isoformat() + "Z"}))
+        del annotation_id
+        return DecisionResult(decision_id=decision_id, labels=final, action=action,
+                              source=DecisionSource.APPEAL.value, appeal_outcome=outcome)
+
+
+def _ms(leased_at: object, now: datetime) -> int | None:
+    from modops.queue.dispense import _dt
+
+    if leased_at is None:
+        return None
+    return max(0, int((now - _dt(leased_at)).total_seconds() * 1000))
+
+
+def open_appeal(engine: Engine, project_key: str, external_id: str, *, opened_by: str,
+                reason: str | None = None, now: datetime | None = None) -> int:
+    """Re-open a decided item for senior review (e.g. the creator disputes a removal)."""
+    now = now or utcnow()
+    if not opened_by:
+        raise ValidationError("an appeal needs to say who opened it")
+    with write_tx(engine) as (conn, pending):
+        project = load_project(conn, project_key)
+        item = conn.execute(text(
+            "SELECT id, state, priority FROM items WHERE project_id = :p AND external_id = :e"),
+            {"p": project.id, "e": external_id}).first()
+        if item is None:
+            raise NotFound(f"no item {external_id!r} in project {project.key}")
+        check_item(item.state, ItemState.APPEALED, item.id)
+        decision_id = conn.execute(text(
+            "SELECT id FROM decisions WHERE item_id = :i AND current = :true "
+            "ORDER BY id DESC LIMIT 1"), {"i": item.id, "true": True}).scalar()
+        if decision_id is None:
+            raise IllegalTransition(f"item {external_id!r} has no decision to appeal")
+        appeal_id = conn.execute(text(
+            "INSERT INTO appeals (project_id, item_id, decision_id, opened_by, reason, "
+            "opened_at, state) VALUES (:p, :i, :d, :by, :r, :now, 'open') RETURNING id"),
+            {"p": project.id, "i": item.id, "d": decision_id, "by": opened_by, "r": reason,
+             "now": now}).scalar_one()
+        conn.execute(text("UPDATE items SET state = 'appealed' WHERE id = :i"), {"i": item.id})
+        create_task(conn, project.id, item.id, TaskKind.APPEAL, now, priority=item.priority)
+        _audit(conn, opened_by, "appeal.open", "appeal", appeal_id, project.id,
+               after={"item": external_id, "reason": reason})
+        pending.append((events.APPEAL_OPENED, {
+            "project": project.key, "item_id": item.id, "external_id": external_id,
+            "appeal_id": appeal_id, "opened_at": now.isoformat() + "Z"}))
+        return appeal_id
+
+
+def hand_back(engine: Engine, task_id: int, reviewer: UserRef) -> None:
+    """A reviewer returns a task unanswered (e.g. needs another language)."""
+    from modops.queue.dispense import release
+
+    with write_tx(engine) as (conn, _):
+        actor = load_actor(conn, reviewer)
+        task = _held_task(conn, task_id, actor.id, utcnow())
+        if task.kind not in (TaskKind.REVIEW.value, TaskKind.AUDIT.value,
+                             TaskKind.APPEAL.value):
+            raise IllegalTransition("labelers skip; reviewers hand back")
+        release(conn, task_id)
