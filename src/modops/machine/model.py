@@ -1,0 +1,366 @@
+"""The built-in Korean harmful-content model: training, the saved artifact, and scoring.
+
+One hashed character n-gram TF-IDF (syllables, jamo, initials — see ``features``) feeds linear
+heads:
+
+* severity — multinomial logistic regression on BEEP! ``hate`` (hate / offensive / none),
+  class-balanced, C and decision offsets picked by 5-fold CV on BEEP! train (never on dev),
+  probabilities temperature-calibrated on the out-of-fold scores;
+* targets — one binary LR per target on K-MHaS *valid* (+ BEEP! bias labels for gender/other);
+* profanity — binary LR on curse-detection + K-MHaS valid profanity;
+* ``not_hate`` (extra) — K-MHaS binary head, used for the K-MHaS multi-label evaluation.
+
+All heads are a single ``(n_outputs × n_features)`` matrix so scoring is one sparse matmul.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from modops.machine.features import HashedTfidf, normalize_all
+from modops.machine.scoring import SEVERITY_LABELS, TARGET_LABELS, MachineScore
+
+MODEL_FAMILY = "ko-harm"
+MODEL_MAJOR = "1.0"
+DEFAULT_VIEWS: tuple[tuple[str, int, int], ...] = (
+    ("syllable", 1, 4),
+    ("jamo", 3, 5),
+    ("initials", 2, 3),
+)
+PROFANITY = "profanity"
+NOT_HATE = "not_hate"
+OUTPUTS: tuple[str, ...] = (*SEVERITY_LABELS, *TARGET_LABELS, PROFANITY, NOT_HATE)
+SEED = 20240601
+
+
+@dataclass
+class TrainConfig:
+    """Knobs of a training run; part of the version hash."""
+
+    n_bits: int = 19
+    views: tuple[tuple[str, int, int], ...] = DEFAULT_VIEWS
+    severity_c_grid: tuple[float, ...] = (1.0, 2.0, 4.0)
+    head_c: float = 4.0
+    cv_folds: int = 5
+    use_unlabeled: bool = True
+    limit: int | None = None  # subsample each dataset (tests, smoke runs)
+    seed: int = SEED
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"n_bits": self.n_bits, "views": [list(v) for v in self.views],
+                "severity_c_grid": list(self.severity_c_grid), "head_c": self.head_c,
+                "cv_folds": self.cv_folds, "use_unlabeled": self.use_unlabeled,
+                "limit": self.limit, "seed": self.seed}
+
+
+@dataclass
+class KoreanHarmModel:
+    """A trained model; ``score`` implements the ``Scorer`` protocol."""
+
+    vectorizer: HashedTfidf
+    coef: np.ndarray  # (n_outputs, n_kept) float32 over kept feature columns
+    columns: np.ndarray  # kept feature ids (idf > 0)
+    intercept: np.ndarray  # (n_outputs,)
+    temperature: float = 1.0  # severity softmax temperature (calibration)
+    severity_offsets: np.ndarray = field(default_factory=lambda: np.zeros(3))  # decision only
+    thresholds: dict[str, float] = field(default_factory=dict)  # per binary head (F1-optimal)
+    meta: dict[str, Any] = field(default_factory=dict)
+    model_version: str = ""
+
+    def __post_init__(self) -> None:
+        self._dense_map: np.ndarray | None = None
+
+    # ----- scoring -------------------------------------------------------------------------
+    def _weights(self) -> sp.csr_matrix:
+        if self._dense_map is None:
+            full = np.zeros((self.vectorizer.n_features, self.coef.shape[0]), dtype=np.float32)
+            full[self.columns] = self.coef.T
+            self._dense_map = full
+        return self._dense_map  # type: ignore[return-value]
+
+    def raw(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """Probabilities per output for a batch: severity (n,3), each binary head (n,)."""
+        x = self.vectorizer.transform(normalize_all(texts))
+        z = np.asarray(x @ self._weights()) + self.intercept
+        sev = z[:, :3] / self.temperature
+        sev = np.exp(sev - sev.max(axis=1, keepdims=True))
+        sev /= sev.sum(axis=1, keepdims=True)
+        out: dict[str, np.ndarray] = {"severity": sev}
+        binary = 1.0 / (1.0 + np.exp(-z[:, 3:]))
+        for k, name in enumerate(OUTPUTS[3:]):
+            out[name] = binary[:, k]
+        return out
+
+    def predict_severity(self, texts: Sequence[str]) -> np.ndarray:
+        """Class index per text, with the CV-chosen offsets applied (macro-F1 decision rule)."""
+        sev = self.raw(texts)["severity"]
+        return np.argmax(np.log(sev + 1e-12) + self.severity_offsets, axis=1)
+
+    def score(self, texts: Sequence[str], batch_size: int = 2048) -> list[MachineScore]:
+        out: list[MachineScore] = []
+        for start in range(0, len(texts), batch_size):
+            r = self.raw(list(texts[start : start + batch_size]))
+            sev = r["severity"].tolist()
+            tgt = np.column_stack([r[t] for t in TARGET_LABELS]).tolist()
+            prof = r[PROFANITY].tolist()
+            nh = r[NOT_HATE].tolist()
+            for i in range(len(sev)):
+                s = sev[i]
+                out.append(MachineScore(
+                    severity=dict(zip(SEVERITY_LABELS, s, strict=True)),
+                    targets=dict(zip(TARGET_LABELS, tgt[i], strict=True)),
+                    profanity=prof[i],
+                    harm=min(1.0, max(0.0, 1.0 - s[2])),
+                    model_version=self.model_version,
+                    extra={NOT_HATE: nh[i]},
+                ))
+        return out
+
+    # ----- persistence ---------------------------------------------------------------------
+    def save(self, path: Path) -> Path:
+        """Compressed ``.npz``: idf and weights of kept columns in float16, config as JSON."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = dict(self.meta, model_version=self.model_version, temperature=self.temperature,
+                    severity_offsets=self.severity_offsets.tolist(), thresholds=self.thresholds,
+                    views=[list(v) for v in self.vectorizer.views],
+                    n_bits=self.vectorizer.n_bits, outputs=list(OUTPUTS))
+        buf = io.BytesIO()
+        np.savez_compressed(
+            buf,
+            columns=self.columns.astype(np.int32),
+            idf=self.vectorizer.idf_[self.columns].astype(np.float16),
+            coef=self.coef.astype(np.float16),
+            intercept=self.intercept.astype(np.float64),
+            meta=np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), dtype=np.uint8),
+        )
+        path.write_bytes(buf.getvalue())
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> KoreanHarmModel:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(z["meta"].tobytes().decode())
+            vec = HashedTfidf([tuple(v) for v in meta["views"]], n_bits=int(meta["n_bits"]))
+            idf = np.zeros(vec.n_features, dtype=np.float32)
+            columns = z["columns"].astype(np.int64)
+            idf[columns] = z["idf"].astype(np.float32)
+            vec.idf_ = idf
+            return cls(vectorizer=vec, coef=z["coef"].astype(np.float32), columns=columns,
+                       intercept=z["intercept"], temperature=float(meta["temperature"]),
+                       severity_offsets=np.asarray(meta["severity_offsets"], dtype=float),
+                       thresholds={k: float(v) for k, v in meta["thresholds"].items()},
+                       meta=meta, model_version=meta["model_version"])
+
+
+# ----- training ------------------------------------------------------------------------------
+@dataclass
+class TrainingData:
+    """Texts and labels for each head; ``extra`` holds (text, labels) pairs from human review."""
+
+    severity_texts: list[str]
+    severity_labels: list[str]
+    target_rows: list[tuple[str, dict[str, int]]]  # per row: labels known for that row
+    profanity_rows: list[tuple[str, int]]
+    kmhas_rows: list[tuple[str, int]]  # (text, 1 if not hate)
+    unlabeled: list[str]
+
+
+def base_training_data(config: TrainConfig | None = None) -> TrainingData:
+    """The shipped datasets, mapped to the taxonomy (dev/test splits are never read here)."""
+    from modops.machine import data as d
+
+    cfg = config or TrainConfig()
+    rng = np.random.default_rng(cfg.seed)
+
+    def cap(rows: list[Any]) -> list[Any]:
+        if cfg.limit is None or len(rows) <= cfg.limit:
+            return rows
+        idx = np.sort(rng.choice(len(rows), cfg.limit, replace=False))
+        return [rows[i] for i in idx]
+
+    beep = cap(d.read_beep("train"))
+    kmhas = cap(d.read_kmhas("valid"))
+    curse = cap(d.read_curse())
+    target_rows: list[tuple[str, dict[str, int]]] = []
+    for r in beep:  # BEEP! bias only speaks for gender and "other"
+        target_rows.append((r.text, {"gender": int(r.bias == "gender"),
+                                     "other": int(r.bias == "others")}))
+    kmhas_targets = ("origin", "physical", "politics", "age", "gender", "race", "religion")
+    for text, labels in kmhas:
+        target_rows.append((text, {t: int(t in labels) for t in kmhas_targets}))
+    profanity_rows = [(t, y) for t, y in curse] + [(t, int("profanity" in ls)) for t, ls in kmhas]
+    return TrainingData(
+        severity_texts=[r.text for r in beep],
+        severity_labels=[r.hate for r in beep],
+        target_rows=target_rows,
+        profanity_rows=profanity_rows,
+        kmhas_rows=[(t, int("not_hate" in ls)) for t, ls in kmhas],
+        unlabeled=cap(d.read_beep_unlabeled()) if cfg.use_unlabeled else [],
+    )
+
+
+def _best_f1_threshold(y: np.ndarray, p: np.ndarray) -> float:
+    order = np.argsort(-p)
+    ys, ps = y[order], p[order]
+    tp = np.cumsum(ys)
+    k = np.arange(1, len(ys) + 1)
+    f1 = 2 * tp / (k + max(int(ys.sum()), 1))
+    i = int(np.argmax(f1))
+    return float(ps[i]) if ys.sum() else 0.5
+
+
+def _macro_f1(y: np.ndarray, pred: np.ndarray, n: int) -> float:
+    f = []
+    for c in range(n):
+        tp = np.sum((pred == c) & (y == c))
+        denom = np.sum(pred == c) + np.sum(y == c)
+        f.append(2 * tp / denom if denom else 0.0)
+    return float(np.mean(f))
+
+
+def _tune_offsets(y: np.ndarray, logp: np.ndarray) -> np.ndarray:
+    """Additive log-prob offsets for hate/offensive maximizing OOF macro-F1 (coarse grid)."""
+    best = (_macro_f1(y, logp.argmax(1), 3), 0.0, 0.0)
+    grid = np.round(np.arange(-0.6, 0.61, 0.1), 2)
+    for a in grid:
+        for b in grid:
+            f = _macro_f1(y, (logp + np.array([a, b, 0.0])).argmax(1), 3)
+            if f > best[0] + 1e-9:
+                best = (f, float(a), float(b))
+    # shrink towards zero: the grid optimum on ~8k OOF rows overfits a little
+    return np.array([best[1] / 2, best[2] / 2, 0.0])
+
+
+def _fit_temperature(y: np.ndarray, logits: np.ndarray) -> float:
+    best_t, best_nll = 1.0, np.inf
+    for t in np.exp(np.linspace(np.log(0.3), np.log(3.0), 41)):
+        z = logits / t
+        z = z - z.max(axis=1, keepdims=True)
+        nll = -np.mean(z[np.arange(len(y)), y] - np.log(np.exp(z).sum(axis=1)))
+        if nll < best_nll:
+            best_t, best_nll = float(t), float(nll)
+    return best_t
+
+
+def train(
+    config: TrainConfig | None = None,
+    data: TrainingData | None = None,
+    log: Callable[[str], None] | None = None,
+) -> KoreanHarmModel:
+    """Train all heads. Deterministic for a given config + data (fixed seeds, sorted inputs)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+
+    cfg = config or TrainConfig()
+    say = log or (lambda _m: None)
+    data = data or base_training_data(cfg)
+    t0 = time.perf_counter()
+
+    all_text = (data.severity_texts + [t for t, _ in data.target_rows]
+                + [t for t, _ in data.profanity_rows] + data.unlabeled)
+    vec = HashedTfidf(cfg.views, n_bits=cfg.n_bits).fit(normalize_all(all_text))
+    say(f"features: {int((vec.idf_ > 0).sum()):,} active buckets ({time.perf_counter()-t0:.1f}s)")
+
+    def feats(texts: Sequence[str]) -> sp.csr_matrix:
+        return vec.transform(normalize_all(texts))
+
+    n_out = len(OUTPUTS)
+    w = np.zeros((n_out, vec.n_features), dtype=np.float32)
+    b = np.zeros(n_out)
+
+    # severity: CV for C, offsets and temperature
+    xs = feats(data.severity_texts)
+    ys = np.array([SEVERITY_LABELS.index(v) for v in data.severity_labels])
+    skf = StratifiedKFold(n_splits=cfg.cv_folds, shuffle=True, random_state=cfg.seed)
+    folds = list(skf.split(np.zeros(len(ys)), ys))
+    best: tuple[float, float, np.ndarray] = (-1.0, 1.0, np.zeros((len(ys), 3)))
+    for c in cfg.severity_c_grid:
+        oof = np.zeros((len(ys), 3))
+        for tr, va in folds:
+            m = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
+            m.fit(xs[tr], ys[tr])
+            oof[va] = m.decision_function(xs[va])
+        f = _macro_f1(ys, oof.argmax(1), 3)
+        say(f"severity C={c}: CV macro-F1 {f:.4f}")
+        if f > best[0]:
+            best = (f, c, oof)
+    cv_f1, c_best, oof = best
+    temperature = _fit_temperature(ys, oof)
+    z = oof / temperature
+    logp = z - np.log(np.exp(z - z.max(1, keepdims=True)).sum(1, keepdims=True)) - z.max(
+        1, keepdims=True)
+    offsets = _tune_offsets(ys, logp)
+    cv_f1_off = _macro_f1(ys, (logp + offsets).argmax(1), 3)
+    m = LogisticRegression(C=c_best, max_iter=2000, class_weight="balanced").fit(xs, ys)
+    w[:3] = m.coef_
+    b[:3] = m.intercept_
+    say(f"severity: C={c_best} T={temperature:.2f} offsets={offsets.round(2).tolist()} "
+        f"CV macro-F1 {cv_f1:.4f} → {cv_f1_off:.4f} ({time.perf_counter()-t0:.1f}s)")
+
+    # binary heads
+    thresholds: dict[str, float] = {}
+    heads: list[tuple[str, list[tuple[str, int]]]] = []
+    for t in TARGET_LABELS:
+        heads.append((t, [(text, labels[t]) for text, labels in data.target_rows if t in labels]))
+    heads.append((PROFANITY, data.profanity_rows))
+    heads.append((NOT_HATE, data.kmhas_rows))
+    cache: dict[str, sp.csr_matrix] = {}
+    for name, rows in heads:
+        k = OUTPUTS.index(name)
+        y = np.array([v for _, v in rows])
+        if len(rows) == 0 or y.min() == y.max():
+            b[k] = -6.0 if len(rows) == 0 or y.max() == 0 else 6.0
+            thresholds[name] = 0.5
+            continue
+        key = hashlib.sha1("\x00".join(t for t, _ in rows).encode()).hexdigest()
+        if key not in cache:
+            cache[key] = feats([t for t, _ in rows])
+        x = cache[key]
+        oof_p = np.zeros(len(y))
+        skf_b = StratifiedKFold(n_splits=3, shuffle=True, random_state=cfg.seed)
+        for tr, va in skf_b.split(np.zeros(len(y)), y):
+            mb = LogisticRegression(C=cfg.head_c, max_iter=2000).fit(x[tr], y[tr])
+            oof_p[va] = mb.predict_proba(x[va])[:, 1]
+        thresholds[name] = _best_f1_threshold(y, oof_p)
+        mb = LogisticRegression(C=cfg.head_c, max_iter=2000).fit(x, y)
+        w[k] = mb.coef_[0]
+        b[k] = mb.intercept_[0]
+    say(f"binary heads done ({time.perf_counter()-t0:.1f}s)")
+
+    columns = np.flatnonzero(vec.idf_ > 0)
+    model = KoreanHarmModel(
+        vectorizer=vec, coef=w[:, columns], columns=columns, intercept=b,
+        temperature=temperature, severity_offsets=offsets, thresholds=thresholds,
+        meta={"config": cfg.to_dict(), "severity_c": c_best, "cv_macro_f1": cv_f1_off,
+              "train_seconds": round(time.perf_counter() - t0, 1),
+              "n_severity": len(ys), "n_extra": len(data.severity_texts) - 0},
+    )
+    model.model_version = version_of(model)
+    return model
+
+
+def version_of(model: KoreanHarmModel) -> str:
+    """``ko-harm-1.0+<hash of the weights>``: equal weights ⇔ equal version."""
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(model.coef.astype(np.float16)).tobytes())
+    h.update(np.ascontiguousarray(model.intercept).tobytes())
+    h.update(np.ascontiguousarray(model.columns).tobytes())
+    h.update(json.dumps([model.temperature, model.severity_offsets.tolist()]).encode())
+    return f"{MODEL_FAMILY}-{MODEL_MAJOR}+{h.hexdigest()[:10]}"
+
+
+def load_builtin(version: str | None = None) -> KoreanHarmModel:
+    """The active registered model, else the artifact shipped with the package."""
+    from modops.machine.registry import Registry
+
+    return Registry().load(version)

@@ -1,0 +1,102 @@
+"""Routing thresholds from validation data, and the active-learning priority boost.
+
+Routing (BRIEF §3): ``harm >= high`` → auto-action, ``harm < low`` → auto-clear, in between →
+human queue. Ops managers state targets (precision of auto-actions, recall of harmful items
+kept out of auto-clear); this module turns them into numbers on a labeled validation set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Chosen thresholds and what they are expected to do on data like the validation set."""
+
+    high: float
+    low: float
+    expected_human_share: float
+    achieved_precision: float
+    achieved_recall: float
+    model_version: str = ""
+    n: int = 0
+
+
+def choose_thresholds(
+    scores: Sequence[float],
+    is_harmful: Sequence[bool],
+    auto_action_precision: float = 0.95,
+    auto_clear_recall: float = 0.98,
+    model_version: str = "",
+) -> Thresholds:
+    """Pick the high (auto-action) and low (auto-clear) thresholds.
+
+    * ``high`` = the lowest observed score ``t`` such that precision of {items with score ≥ t}
+      meets ``auto_action_precision``; if none does, ``high`` is above every score (``inf``
+      — nothing is auto-actioned) and precision is reported as 1.0 on the empty set.
+    * ``low`` = the highest observed score ``t`` such that recall of harmful items with score ≥ t
+      is at least ``auto_clear_recall`` (items below ``low`` are auto-cleared).
+    * ``expected_human_share`` = share of items with ``low ≤ score < high``.
+
+    Why the lowest/highest: they give the widest automation that still meets the targets,
+    which is what an ops manager is buying with the targets.
+    """
+    s = np.asarray(scores, dtype=float)
+    y = np.asarray(is_harmful, dtype=bool)
+    if s.shape != y.shape or s.ndim != 1 or s.size == 0:
+        raise ValueError("scores and is_harmful must be non-empty 1-D sequences of equal length")
+    order = np.argsort(-s, kind="mergesort")
+    s_sorted, y_sorted = s[order], y[order]
+    tp = np.cumsum(y_sorted)
+    count = np.arange(1, s.size + 1)
+    # Only evaluate at the last position of each run of equal scores (a threshold includes ties).
+    last_of_run = np.r_[s_sorted[1:] != s_sorted[:-1], True]
+    idx = np.flatnonzero(last_of_run)
+    precision = tp[idx] / count[idx]
+    thr = s_sorted[idx]
+
+    ok = np.flatnonzero(precision >= auto_action_precision)
+    if ok.size:
+        k = ok[-1]  # lowest threshold (most items) meeting the precision target
+        high, achieved_precision = float(thr[k]), float(precision[k])
+    else:
+        high, achieved_precision = float("inf"), 1.0
+
+    n_pos = int(y.sum())
+    if n_pos == 0:
+        low, achieved_recall = float(s.max()), 1.0
+    else:
+        recall = tp[idx] / n_pos
+        ok_r = np.flatnonzero(recall >= auto_clear_recall)
+        k = ok_r[0]  # highest threshold (fewest items kept) meeting the recall target
+        low, achieved_recall = float(thr[k]), float(recall[k])
+    low = min(low, high)
+    human = float(np.mean((s >= low) & (s < high)))
+    return Thresholds(high=high, low=low, expected_human_share=human,
+                      achieved_precision=achieved_precision, achieved_recall=achieved_recall,
+                      model_version=model_version, n=int(s.size))
+
+
+def boundary_boost(harm: float, threshold: float = 0.5, width: float = 0.15,
+                   weight: float = 1.0) -> float:
+    """Active-learning priority boost in ``[0, weight]`` for items near the decision boundary.
+
+    A triangular bump: ``weight`` at ``harm == threshold``, falling linearly to 0 at
+    ``threshold ± width``. Human labels on these items teach the next model the most
+    (uncertainty sampling). The queue multiplies or adds it to its priority as it sees fit.
+    """
+    if width <= 0:
+        return 0.0
+    return max(0.0, weight * (1.0 - abs(harm - threshold) / width))
+
+
+def uncertainty(severity: dict[str, float]) -> float:
+    """Normalized entropy of the severity distribution (0 = sure, 1 = uniform)."""
+    p = np.clip(np.array(list(severity.values()), dtype=float), 1e-12, 1.0)
+    if p.size < 2:
+        return 0.0
+    return float(-(p * np.log(p)).sum() / np.log(p.size))
