@@ -1,0 +1,561 @@
+"""Every metric of the brief for one period and slice, computed where the data lives.
+
+Each group of metrics is one set-based query (aggregates with ``CASE`` sums), so a week of
+1M tasks / 3M annotations is a handful of scans, not a Python loop. Percentiles use
+``percentile_cont`` on PostgreSQL and ``numpy.quantile`` (same linear interpolation) on SQLite.
+Definitions are documented, with numerator and denominator, in ``docs/metrics.md``; change a
+definition only together with :data:`METHODOLOGY_VERSION`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, Engine, text
+
+from modops.quality import pairwise_cohen_kappa, wilson_interval
+from modops.quality.agreement import PairwiseKappa
+from modops.store import utcnow
+
+from ._sql import ACTIONED, HUMAN_SOURCES, Dialect, Scope, quantiles, run
+from .period import Filters, Period
+
+METHODOLOGY_VERSION = "2026.1"
+BACKLOG_BUCKETS: tuple[tuple[str, float, float], ...] = (
+    ("backlog_age_lt_1h", 0, 3600),
+    ("backlog_age_1_4h", 3600, 4 * 3600),
+    ("backlog_age_4_24h", 4 * 3600, 24 * 3600),
+    ("backlog_age_1_3d", 24 * 3600, 72 * 3600),
+    ("backlog_age_gt_3d", 72 * 3600, math.inf),
+)
+DEFAULT_SCORE_THRESHOLD = 0.5
+DEFAULT_PREVALENCE_MARGIN = 0.005
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One number with the parts it was computed from, so a report can show its working."""
+
+    name: str
+    value: float | None
+    numerator: float | None
+    denominator: float | None
+    interval: tuple[float, float] | None
+    unit: str
+    methodology_version: str = METHODOLOGY_VERSION
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class MetricSet:
+    """All metrics for one period and slice, as of ``as_of`` (backlog is a snapshot then)."""
+
+    period: Period
+    filters: Filters
+    as_of: datetime
+    metrics: dict[str, Metric]
+
+    def __getitem__(self, name: str) -> Metric:
+        return self.metrics[name]
+
+    def __iter__(self) -> Iterator[Metric]:
+        return iter(self.metrics.values())
+
+    def values(self) -> dict[str, float | None]:
+        return {k: m.value for k, m in self.metrics.items()}
+
+
+# --------------------------------------------------------------------------- helpers
+def _f(v: Any) -> float:
+    return float(v) if v is not None else 0.0
+
+
+def ratio(name: str, num: float, den: float, unit: str = "share", *, ci: bool = False,
+          detail: dict[str, Any] | None = None) -> Metric:
+    """``num / den`` (None when the denominator is 0), with a 95% Wilson interval if asked."""
+    num, den = float(num), float(den)
+    value = num / den if den > 0 else None
+    interval = None
+    if ci and den > 0 and 0 <= num <= den:
+        interval = wilson_interval(int(round(num)), int(round(den)))
+    return Metric(name, value, num, den, interval, unit, detail=detail or {})
+
+
+def plain(name: str, value: float | None, unit: str, num: float | None = None,
+          den: float | None = None, detail: dict[str, Any] | None = None) -> Metric:
+    if value is not None and isinstance(value, float) and math.isnan(value):
+        value = None
+    return Metric(name, value, num, den, None, unit, detail=detail or {})
+
+
+def _pg_setup(conn: Connection, d: Dialect) -> None:
+    if d.pg:  # sorts for percentiles and GROUP BYs stay in memory for this transaction only
+        conn.execute(text("SET LOCAL work_mem = '256MB'"))
+
+
+def _project_setting(conn: Connection, sc: Scope, key: str, default: Any) -> Any:
+    if sc.project_id is None:
+        return default
+    raw = conn.execute(text("SELECT settings FROM projects WHERE id = :p"),
+                       {"p": sc.project_id}).scalar()
+    settings = json.loads(raw) if isinstance(raw, str) else (raw or {})
+    return (settings.get("analytics") or {}).get(key, default)
+
+
+# --------------------------------------------------------------------------- tasks
+def _task_metrics(conn: Connection, sc: Scope, p: Period, as_of: datetime,
+                  recent_hours: float) -> list[Metric]:
+    """Throughput (tasks done in the period) and the backlog snapshot at ``as_of``."""
+    d = sc.d
+    open_at = ("(t.state <> 'cancelled' AND t.created_at < :asof "
+               "AND (t.done_at IS NULL OR t.done_at >= :asof))")
+    age = d.secs(":asof", "t.created_at")
+    buckets = ",\n".join(
+        f"SUM(CASE WHEN {open_at} AND {age} >= {lo} "
+        + ("" if math.isinf(hi) else f"AND {age} < {hi} ") + "THEN 1 ELSE 0 END)"
+        for _, lo, hi in BACKLOG_BUCKETS)
+    sql = f"""
+        SELECT
+          SUM(CASE WHEN t.state = 'done' AND t.done_at >= :start AND t.done_at < :end
+                   THEN 1 ELSE 0 END),
+          SUM(CASE WHEN t.state = 'done' AND t.done_at >= :recent AND t.done_at < :asof
+                   THEN 1 ELSE 0 END),
+          SUM(CASE WHEN t.created_at >= :start AND t.created_at < :end THEN 1 ELSE 0 END),
+          SUM(CASE WHEN {open_at} THEN 1 ELSE 0 END),
+          MAX(CASE WHEN {open_at} THEN {age} END),
+          {buckets}
+        FROM tasks t WHERE {sc.tasks('t')}"""
+    params = {**sc.params, "start": p.start, "end": p.end, "asof": as_of,
+              "recent": as_of - timedelta(hours=recent_hours)}
+    row = run(conn, sql, params).one()
+    done, recent_done, created, open_n, oldest_s = (_f(v) for v in row[:5])
+    hours = max((min(p.end, as_of) - p.start).total_seconds() / 3600.0, 0.0)
+    rate = recent_done / recent_hours
+    out = [
+        plain("tasks_finalized", done, "tasks"),
+        ratio("throughput_per_hour", done, hours, "tasks/hour"),
+        ratio("throughput_per_day", done, hours / 24.0, "tasks/day"),
+        ratio("arrivals_per_hour", created, hours, "tasks/hour"),
+        plain("backlog_open", open_n, "tasks"),
+        plain("backlog_oldest_age_h", oldest_s / 3600.0 if open_n else None, "hours"),
+        Metric("backlog_forecast_clear_h", open_n / rate if rate > 0 else
+               (0.0 if open_n == 0 else None), open_n, rate, None, "hours",
+               detail={"recent_hours": recent_hours, "recent_done": recent_done}),
+    ]
+    out += [plain(name, _f(v), "tasks") for (name, _, _), v in zip(BACKLOG_BUCKETS, row[5:],
+                                                                    strict=True)]
+    return out
+
+
+# --------------------------------------------------------------------------- annotations
+def _annotation_metrics(conn: Connection, sc: Scope, p: Period,
+                        tasks_done: float) -> tuple[list[Metric], float, float]:
+    """Handle time, gold accuracy, labeler-hours, utilization, productivity, labor cost."""
+    d = sc.d
+    ht = f"COALESCE(CAST(a.handle_ms AS FLOAT), {d.secs('a.submitted_at', 'a.started_at')} * 1000.0)"
+    where = (f"FROM annotations a WHERE a.submitted_at >= :start AND a.submitted_at < :end "
+             f"AND {sc.annotations('a')}")
+    params = {**sc.params, "start": p.start, "end": p.end}
+    row = run(conn, f"""
+        SELECT COUNT(*), SUM({ht}), COUNT({ht}),
+          SUM(CASE WHEN a.kind = 'gold' AND a.correct IS NOT NULL THEN 1 ELSE 0 END),
+          SUM(CASE WHEN a.kind = 'gold' AND a.correct THEN 1 ELSE 0 END)
+        {where}""", params).one()
+    n_ann, ht_sum_ms, ht_n, gold_n, gold_ok = (_f(v) for v in row)
+    n_ht, (ht_med, ht_p90) = quantiles(conn, d, ht, where, params)
+    # labeler-hours: distinct (labeler, clock hour) with a submission; cost via team rate
+    hour = d.hour_index("a.submitted_at")
+    lab_rows = run(conn, f"""
+        SELECT lh.labeler_id, COUNT(*) AS hours, tm.hourly_cost
+        FROM (SELECT a.labeler_id, {hour} AS h {where} GROUP BY a.labeler_id, {hour}) lh
+        JOIN users u ON u.id = lh.labeler_id LEFT JOIN teams tm ON tm.id = u.team_id
+        GROUP BY lh.labeler_id, tm.hourly_cost""", params).all()
+    labeler_hours = float(sum(r[1] for r in lab_rows))
+    costed = [(float(r[1]), float(r[2])) for r in lab_rows if r[2] is not None]
+    cost = sum(h * c for h, c in costed)
+    uncosted_hours = labeler_hours - sum(h for h, _ in costed)
+    on_task_h = ht_sum_ms / 3_600_000.0
+    out = [
+        plain("annotations", n_ann, "annotations"),
+        plain("handle_time_median_s", ht_med / 1000.0 if n_ht else None, "seconds", den=n_ht),
+        plain("handle_time_p90_s", ht_p90 / 1000.0 if n_ht else None, "seconds", den=n_ht),
+        ratio("handle_time_mean_s", ht_sum_ms / 1000.0, ht_n, "seconds"),
+        plain("labeler_hours", labeler_hours, "hours",
+              detail={"labelers": len(lab_rows)}),
+        ratio("productivity", tasks_done, labeler_hours, "tasks/labeler-hour"),
+        ratio("utilization", on_task_h, labeler_hours, "share"),
+        ratio("gold_accuracy", gold_ok, gold_n, "share", ci=True),
+        plain("labor_cost", cost, "currency",
+              detail={"uncosted_labeler_hours": uncosted_hours}),
+    ]
+    return out, cost, uncosted_hours
+
+
+# --------------------------------------------------------------------------- agreement
+def agreement_histogram(conn: Connection, sc: Scope, p: Period) -> list[tuple[str, int, int, int]]:
+    """``(category, m_u, n_uc, units)``: how many units with ``m_u`` label-slot answers gave
+    category ``c`` exactly ``n_uc`` times. Both coefficients are sums over this tiny table,
+    so agreement over millions of annotations needs no raw rows in Python."""
+    d = sc.d
+    cat = d.labels_text("a.labels")
+    sql = f"""
+        WITH c AS (
+          SELECT a.item_id, {cat} AS cat, COUNT(*) AS n
+          FROM annotations a
+          WHERE a.kind = 'label' AND a.submitted_at >= :start AND a.submitted_at < :end
+            AND {sc.annotations('a')}
+          GROUP BY a.item_id, {cat}),
+        m AS (SELECT c.cat, c.n, SUM(c.n) OVER (PARTITION BY c.item_id) AS m FROM c)
+        SELECT cat, m, n, COUNT(*) FROM m WHERE m >= 2 GROUP BY cat, m, n"""
+    rows = run(conn, sql, {**sc.params, "start": p.start, "end": p.end}).all()
+    return [(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in rows]
+
+
+def agreement_from_histogram(hist: list[tuple[str, int, int, int]]) -> dict[str, Any]:
+    """Krippendorff's nominal alpha (Krippendorff 2011, §C), Fleiss' kappa (Fleiss 1971, with
+    ``modops.quality``'s variable-n extension) and one-vs-rest alpha per category.
+
+    Same formulas as ``modops.quality.krippendorff_alpha`` / ``fleiss_kappa`` (the tests check
+    equality on raw data), regrouped: every per-unit term depends only on ``(m_u, n_uc)``.
+    """
+    nan = float("nan")
+    if not hist:
+        return {"alpha": nan, "fleiss": nan, "per_label": {}, "units": 0, "values": 0}
+    cats = [h[0] for h in hist]
+    m = np.array([h[1] for h in hist], dtype=np.float64)
+    n = np.array([h[2] for h in hist], dtype=np.float64)
+    w = np.array([h[3] for h in hist], dtype=np.float64)
+    codes = {c: i for i, c in enumerate(dict.fromkeys(cats))}
+    ci = np.array([codes[c] for c in cats])
+    total = float((w * n).sum())
+    n_c = np.bincount(ci, weights=w * n, minlength=len(codes))
+    o_diag = float((w * n * (n - 1) / (m - 1)).sum())
+    d_e = total * total - float((n_c**2).sum())
+    alpha = 1.0 - (total - 1.0) * (total - o_diag) / d_e if d_e > 0 else nan
+    units = float((w * n / m).sum())
+    p_bar = (float((w * n * n / (m * (m - 1))).sum())
+             - float((w * n / m / (m - 1)).sum())) / units
+    p_j = n_c / total
+    p_e = float((p_j**2).sum())
+    fleiss = (p_bar - p_e) / (1.0 - p_e) if p_e < 1.0 else nan
+    disagree = np.bincount(ci, weights=w * 2 * n * (m - n) / (m - 1), minlength=len(codes))
+    de_c = total * total - n_c**2 - (total - n_c) ** 2
+    per_label = {}
+    for c, i in codes.items():
+        try:
+            key = ",".join(json.loads(c)) if c.startswith("[") else c
+        except (ValueError, TypeError):
+            key = c
+        per_label[key] = float(1.0 - (total - 1.0) * disagree[i] / de_c[i]) if de_c[i] > 0 else nan
+    return {"alpha": alpha, "fleiss": fleiss, "per_label": per_label,
+            "units": int(round(units)), "values": int(total), "percent_agreement": p_bar}
+
+
+def _agreement_metrics(conn: Connection, sc: Scope, p: Period) -> list[Metric]:
+    ag = agreement_from_histogram(agreement_histogram(conn, sc, p))
+    detail = {"pairable_items": ag["units"], "values": ag["values"]}
+    return [
+        plain("krippendorff_alpha", ag["alpha"], "coefficient", den=ag["units"],
+              detail={**detail, "per_label": ag["per_label"]}),
+        plain("fleiss_kappa", ag["fleiss"], "coefficient", den=ag["units"], detail=detail),
+        plain("percent_agreement", ag.get("percent_agreement"), "share", den=ag["units"]),
+    ]
+
+
+# --------------------------------------------------------------------------- items
+def _item_metrics(conn: Connection, sc: Scope, p: Period,
+                  score_threshold: float) -> tuple[list[Metric], float, float]:
+    """Metrics over items whose decision in force was made in the period."""
+    d = sc.d
+    tta = d.secs("i.decided_at", "i.created_at")
+    act = f"i.final_action IN {ACTIONED}"
+    human = f"d.source IN {HUMAN_SOURCES!r}".replace(",)", ")")
+    flagged = ("EXISTS (SELECT 1 FROM routing_decisions r WHERE r.item_id = i.id "
+               "AND r.route IN ('auto_action', 'human') "
+               "AND (i.reported_at IS NULL OR r.decided_at <= i.reported_at))")
+    sla_ok = (f"CASE WHEN i.due_at IS NOT NULL THEN (CASE WHEN i.decided_at <= i.due_at "
+              f"THEN 1 ELSE 0 END) ELSE (CASE WHEN {d.secs('i.decided_at', 'i.ingested_at')} "
+              f"<= pr.sla_minutes * 60.0 THEN 1 ELSE 0 END) END")
+    pred = "i.machine_score >= :thr"
+    truth = act
+    from_where = (f"FROM items i JOIN projects pr ON pr.id = i.project_id "
+                  f"LEFT JOIN decisions d ON d.item_id = i.id AND d.current "
+                  f"WHERE i.decided_at >= :start AND i.decided_at < :end AND {sc.items('i')}")
+    sql = f"""
+        SELECT COUNT(*),
+          SUM({sla_ok}),
+          SUM(CASE WHEN {act} THEN 1 ELSE 0 END),
+          SUM(CASE WHEN {act} AND {flagged} THEN 1 ELSE 0 END),
+          SUM(CASE WHEN i.final_action = 'remove' AND d.views_at_decision IS NOT NULL
+                   THEN 1 ELSE 0 END),
+          SUM(CASE WHEN i.final_action = 'remove' AND d.views_at_decision = 0
+                   THEN 1 ELSE 0 END),
+          SUM(CASE WHEN i.final_action = 'remove' THEN 1 ELSE 0 END),
+          SUM(CASE WHEN i.final_action = 'remove' AND {tta} <= 86400 THEN 1 ELSE 0 END),
+          SUM(CASE WHEN {act} AND d.views_at_decision IS NOT NULL THEN 1 ELSE 0 END),
+          SUM(CASE WHEN {act} THEN d.views_at_decision END),
+          SUM(CASE WHEN d.source = 'machine' THEN 1 ELSE 0 END),
+          SUM(CASE WHEN d.source IS NOT NULL THEN 1 ELSE 0 END),
+          SUM(CASE WHEN {human} THEN 1 ELSE 0 END),
+          SUM(CASE WHEN {human} AND i.escalated_at IS NOT NULL THEN 1 ELSE 0 END),
+          SUM(CASE WHEN {human} AND i.machine_score IS NOT NULL AND {pred} AND {truth}
+                   THEN 1 ELSE 0 END),
+          SUM(CASE WHEN {human} AND i.machine_score IS NOT NULL AND {pred} AND NOT ({truth})
+                   THEN 1 ELSE 0 END),
+          SUM(CASE WHEN {human} AND i.machine_score IS NOT NULL AND NOT ({pred}) AND {truth}
+                   THEN 1 ELSE 0 END),
+          SUM(CASE WHEN {human} AND i.machine_score IS NOT NULL THEN 1 ELSE 0 END)
+        {from_where}"""
+    params = {**sc.params, "start": p.start, "end": p.end, "thr": score_threshold}
+    (decided, sla_n, actioned, proactive, rm_views_known, rm_zero, removed, rm_24h,
+     act_views_known, act_views, automated, with_decision, human_n, escalated,
+     tp, fp, fn, scored) = (_f(v) for v in run(conn, sql, params).one())
+    n_tta, (tta_med, tta_p90) = quantiles(
+        conn, d, f"CASE WHEN {act} THEN {tta} END", from_where, params)
+    prec = ratio("machine_precision", tp, tp + fp, ci=True,
+                 detail={"score_threshold": score_threshold})
+    rec = ratio("machine_recall", tp, tp + fn, ci=True,
+                detail={"score_threshold": score_threshold})
+    f1 = (2 * tp / (2 * tp + fp + fn)) if (2 * tp + fp + fn) > 0 else None
+    out = [
+        plain("items_finalized", decided, "items"),
+        ratio("sla_attainment", sla_n, decided, ci=True),
+        ratio("proactive_rate", proactive, actioned, ci=True),
+        ratio("zero_view_removal_rate", rm_zero, rm_views_known, ci=True),
+        ratio("removal_within_24h", rm_24h, removed, ci=True),
+        plain("time_to_action_median_h", tta_med / 3600.0 if n_tta else None, "hours",
+              den=n_tta),
+        plain("time_to_action_p90_h", tta_p90 / 3600.0 if n_tta else None, "hours", den=n_tta),
+        ratio("views_before_action", act_views, act_views_known, "views/item"),
+        ratio("automated_share", automated, with_decision, ci=True),
+        ratio("escalation_rate", escalated, human_n, ci=True),
+        prec, rec,
+        Metric("machine_f1", f1, 2 * tp, 2 * tp + fp + fn, None, "score",
+               detail={"tp": tp, "fp": fp, "fn": fn, "tn": scored - tp - fp - fn,
+                       "score_threshold": score_threshold}),
+    ]
+    return out, decided, actioned
+
+
+def _prevalence_metrics(conn: Connection, sc: Scope, p: Period, margin: float) -> list[Metric]:
+    """Prevalence over the uniform sample of items ingested in the period, decided by people."""
+    d = sc.d
+    viol = d.has_label("i.final_labels") if sc.label else f"i.final_action IN {ACTIONED}"
+    v = "CAST(i.view_count AS FLOAT)"
+    row = run(conn, f"""
+        SELECT COUNT(*), SUM(CASE WHEN {viol} THEN 1 ELSE 0 END),
+               SUM({v}), SUM(CASE WHEN {viol} THEN {v} ELSE 0 END), SUM({v} * {v})
+        FROM items i
+        WHERE i.in_prevalence_sample AND i.ingested_at >= :start AND i.ingested_at < :end
+          AND i.final_action IS NOT NULL AND {sc.items('i', label=False)}""",
+              {**sc.params, "start": p.start, "end": p.end}).one()
+    n, x, views, vviews, v2 = (_f(v) for v in row)
+    prev = ratio("prevalence", x, n, ci=True)
+    p_hat = prev.value
+    need = sample_size_for_margin(p_hat if p_hat else 0.5, margin) if n else None
+    prev = Metric(prev.name, prev.value, prev.numerator, prev.denominator, prev.interval,
+                  prev.unit, detail={"sample_needed_for_margin": need, "target_margin": margin,
+                                     "interval_method": "wilson"})
+    # Views-weighted: ratio estimator Σ w·y / Σ w; interval = Wilson at Kish's effective n
+    # (Σw)² / Σw², which equals n when all weights are equal.
+    pv = vviews / views if views > 0 else None
+    n_eff = views * views / v2 if v2 > 0 else 0.0
+    interval = None
+    if pv is not None and n_eff > 0:
+        interval = wilson_interval(pv * n_eff, n_eff)
+    pview = Metric("prevalence_views", pv, vviews, views, interval, "share of views",
+                   detail={"effective_n": n_eff, "interval_method": "wilson, Kish n_eff"})
+    return [prev, pview,
+            plain("prevalence_sample_needed", need, "items", num=n,
+                  detail={"target_margin": margin})]
+
+
+def sample_size_for_margin(p: float, margin: float, confidence: float = 0.95) -> int:
+    """Smallest n whose 95% Wilson interval half-width at proportion ``p`` is ≤ ``margin``.
+
+    Starts from the normal approximation ``n = z² p(1−p) / E²`` and walks to the Wilson
+    answer (which is what the report prints, so the advice matches the interval shown).
+    """
+    if not 0 < margin < 0.5:
+        raise ValueError("margin must be in (0, 0.5)")
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    z = 1.959963984540054 if confidence == 0.95 else float(
+        __import__("scipy.special", fromlist=["ndtri"]).ndtri(0.5 + confidence / 2))
+
+    def half(n: float) -> float:
+        den = 1 + z * z / n
+        return z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+
+    lo, hi = 1, max(2, math.ceil(z * z * max(p * (1 - p), margin * margin) / margin**2) * 4)
+    while half(hi) > margin:
+        hi *= 2
+    while lo < hi:  # half-width decreases in n
+        mid = (lo + hi) // 2
+        if half(mid) <= margin:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+# --------------------------------------------------------------------------- audits, appeals
+def _audit_metrics(conn: Connection, sc: Scope, p: Period) -> list[Metric]:
+    """Audit annotations vs the decision in force when the audit task was leased."""
+    d = sc.d
+    at = "COALESCE(a.started_at, a.submitted_at)"
+    rows = run(conn, f"""
+        SELECT dd.source, CASE WHEN dd.action IN {ACTIONED} THEN 1 ELSE 0 END, COUNT(*),
+               SUM(CASE WHEN {d.labels_equal('a.labels', 'dd.labels')} THEN 0 ELSE 1 END)
+        FROM annotations a
+        JOIN decisions dd ON dd.id = COALESCE(
+            (SELECT d2.id FROM decisions d2 WHERE d2.item_id = a.item_id AND d2.decided_at <= {at}
+             ORDER BY d2.decided_at DESC, d2.id DESC LIMIT 1),
+            (SELECT d3.id FROM decisions d3 WHERE d3.item_id = a.item_id AND d3.current
+             ORDER BY d3.id DESC LIMIT 1))
+        WHERE a.kind = 'audit' AND a.submitted_at >= :start AND a.submitted_at < :end
+          AND {sc.annotations('a')}
+        GROUP BY dd.source, CASE WHEN dd.action IN {ACTIONED} THEN 1 ELSE 0 END""",
+               {**sc.params, "start": p.start, "end": p.end}).all()
+    n = sum(r[2] for r in rows)
+    err = sum(r[3] for r in rows)
+    m_n = sum(r[2] for r in rows if r[0] == "machine")
+    m_err = sum(r[3] for r in rows if r[0] == "machine")
+    aa_n = sum(r[2] for r in rows if r[0] == "machine" and r[1] == 1)
+    aa_err = sum(r[3] for r in rows if r[0] == "machine" and r[1] == 1)
+    return [
+        ratio("audit_error_rate", err, n, ci=True),
+        ratio("audit_error_rate_machine", m_err, m_n, ci=True),
+        ratio("audit_error_rate_human", err - m_err, n - m_n, ci=True),
+        ratio("auto_action_precision", aa_n - aa_err, aa_n, ci=True),
+    ]
+
+
+def _appeal_metrics(conn: Connection, sc: Scope, p: Period, actioned: float) -> list[Metric]:
+    row = run(conn, f"""
+        SELECT SUM(CASE WHEN ap.opened_at >= :start AND ap.opened_at < :end THEN 1 ELSE 0 END),
+          SUM(CASE WHEN ap.state IN ('upheld', 'overturned') AND ap.resolved_at >= :start
+                   AND ap.resolved_at < :end THEN 1 ELSE 0 END),
+          SUM(CASE WHEN ap.state = 'overturned' AND ap.resolved_at >= :start
+                   AND ap.resolved_at < :end THEN 1 ELSE 0 END)
+        FROM appeals ap WHERE {sc.appeals('ap')}""",
+              {**sc.params, "start": p.start, "end": p.end}).one()
+    opened, resolved, overturned = (_f(v) for v in row)
+    return [ratio("appeal_rate", opened, actioned, "appeals/actioned item"),
+            ratio("appeal_overturn_rate", overturned, resolved, ci=True)]
+
+
+# --------------------------------------------------------------------------- entry point
+def compute_metrics(engine: Engine, period: Period | str, filters: Filters | None = None,
+                    now: datetime | None = None, *, recent_hours: float = 24.0,
+                    score_threshold: float | None = None,
+                    prevalence_margin: float = DEFAULT_PREVALENCE_MARGIN) -> MetricSet:
+    """Every metric of the brief for ``period`` and ``filters`` (see docs/metrics.md).
+
+    ``now`` caps the period for rates and is the backlog snapshot time (default: the end of
+    the period, or now if the period is still running). ``score_threshold`` is the model score
+    counted as a machine "violation" for precision/recall (default: the project's
+    ``settings["analytics"]["score_threshold"]``, else 0.5).
+    """
+    p = Period.parse(period) if isinstance(period, str) else period
+    f = filters or Filters()
+    as_of = min(p.end, now or utcnow())
+    with engine.connect() as conn:
+        sc = Scope.resolve(conn, f)
+        _pg_setup(conn, sc.d)
+        thr = float(score_threshold if score_threshold is not None else
+                    _project_setting(conn, sc, "score_threshold", DEFAULT_SCORE_THRESHOLD))
+        out: list[Metric] = _task_metrics(conn, sc, p, as_of, recent_hours)
+        done = out[0].value or 0.0
+        ann, cost, uncosted = _annotation_metrics(conn, sc, p, done)
+        out += ann
+        out += _agreement_metrics(conn, sc, p)
+        items, decided, actioned = _item_metrics(conn, sc, p, thr)
+        out += items
+        out += _prevalence_metrics(conn, sc, p, prevalence_margin)
+        out += _audit_metrics(conn, sc, p)
+        out += _appeal_metrics(conn, sc, p, actioned)
+        out.append(ratio("cost_per_item", cost, decided, "currency/item",
+                         detail={"uncosted_labeler_hours": uncosted}))
+        conn.rollback()
+    return MetricSet(p, f, as_of, {m.name: m for m in out})
+
+
+# --------------------------------------------------------------------------- breakdowns
+_BY = {
+    "project": ("t.project_id", "JOIN projects g ON g.id = t.project_id", "g.key"),
+    "product": ("it.product_id", "JOIN items it ON it.id = t.item_id "
+                "JOIN products g ON g.id = it.product_id", "g.key"),
+    "team": ("u.team_id", "LEFT JOIN users u ON u.id = t.assignee_id "
+             "LEFT JOIN teams g ON g.id = u.team_id", "g.name"),
+    "labeler": ("t.assignee_id", "LEFT JOIN users g ON g.id = t.assignee_id", "g.username"),
+}
+
+
+def throughput_by(engine: Engine, period: Period | str, by: str,
+                  filters: Filters | None = None, now: datetime | None = None
+                  ) -> dict[str, Metric]:
+    """Tasks finalized per hour in the period, broken down by project/product/team/labeler."""
+    if by not in _BY:
+        raise ValueError(f"by must be one of {sorted(_BY)}")
+    p = Period.parse(period) if isinstance(period, str) else period
+    hours = max((min(p.end, now or utcnow()) - p.start).total_seconds() / 3600.0, 0.0)
+    _, join, key = _BY[by]
+    with engine.connect() as conn:
+        sc = Scope.resolve(conn, filters or Filters())
+        rows = run(conn, f"""
+            SELECT {key}, COUNT(*) FROM tasks t {join}
+            WHERE t.state = 'done' AND t.done_at >= :start AND t.done_at < :end
+              AND {sc.tasks('t')}
+            GROUP BY {key} ORDER BY {key}""",
+                   {**sc.params, "start": p.start, "end": p.end}).all()
+        conn.rollback()
+    return {str(k) if k is not None else "(none)": ratio("throughput_per_hour", n, hours,
+                                                         "tasks/hour") for k, n in rows}
+
+
+def gold_accuracy_by_labeler(engine: Engine, period: Period | str,
+                             filters: Filters | None = None) -> dict[str, Metric]:
+    """Gold accuracy per labeler with 95% Wilson intervals."""
+    p = Period.parse(period) if isinstance(period, str) else period
+    with engine.connect() as conn:
+        sc = Scope.resolve(conn, filters or Filters())
+        rows = run(conn, f"""
+            SELECT u.username, COUNT(*), SUM(CASE WHEN a.correct THEN 1 ELSE 0 END)
+            FROM annotations a JOIN users u ON u.id = a.labeler_id
+            WHERE a.kind = 'gold' AND a.correct IS NOT NULL
+              AND a.submitted_at >= :start AND a.submitted_at < :end AND {sc.annotations('a')}
+            GROUP BY u.username ORDER BY u.username""",
+                   {**sc.params, "start": p.start, "end": p.end}).all()
+        conn.rollback()
+    return {u: ratio("gold_accuracy", ok, n, ci=True) for u, n, ok in rows}
+
+
+def pairwise_agreement(engine: Engine, period: Period | str, filters: Filters | None = None,
+                       min_overlap: int = 1) -> PairwiseKappa:
+    """Cohen's kappa for every labeler pair (``modops.quality.pairwise_cohen_kappa``) on the
+    period's label-slot annotations; labelers are usernames."""
+    p = Period.parse(period) if isinstance(period, str) else period
+    with engine.connect() as conn:
+        sc = Scope.resolve(conn, filters or Filters())
+        rows = run(conn, f"""
+            SELECT a.item_id, u.username, {sc.d.labels_text('a.labels')}
+            FROM annotations a JOIN users u ON u.id = a.labeler_id
+            WHERE a.kind = 'label' AND a.submitted_at >= :start AND a.submitted_at < :end
+              AND {sc.annotations('a')}""",
+                   {**sc.params, "start": p.start, "end": p.end}).all()
+        conn.rollback()
+    if not rows:
+        return PairwiseKappa(np.array([], dtype=object), np.zeros((0, 0)),
+                             np.zeros((0, 0), dtype=np.int64))
+    items, users, labels = zip(*rows, strict=True)
+    return pairwise_cohen_kappa(np.array(items), np.array(users, dtype=object),
+                                np.array(labels, dtype=object), min_overlap=min_overlap)
