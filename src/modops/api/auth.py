@@ -1,0 +1,125 @@
+"""Who is calling: a signed session cookie (browsers) or a bearer API token (systems).
+
+Cookie value = ``token.signature`` (HMAC-SHA256 over the token with the app secret), so a
+forged or truncated cookie is rejected before the database is asked. Cookie-authenticated
+unsafe requests must carry the session's CSRF token (form field ``csrf_token`` or header
+``X-CSRF-Token``); bearer-token requests are immune to CSRF and need none.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+
+from modops.accounts import session_user, token_user
+from modops.api.errors import CsrfFailed, NotAuthenticated
+from modops.domain import Role
+from modops.store import session_scope
+from modops.store.models import User
+
+SESSION_COOKIE = "modops_session"
+LOGIN_CSRF_COOKIE = "modops_login_csrf"
+LOCALE_COOKIE = "modops_lang"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated caller, detached from any DB session (cheap to pass around)."""
+
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    team_id: int | None
+    locale: str
+    via: str  # "session" or "token"
+    csrf_token: str | None = None
+    session_token: str | None = None
+
+    @classmethod
+    def of(cls, user: User, via: str, csrf: str | None = None, token: str | None = None):
+        return cls(user.id, user.username, user.display_name or user.username, Role(user.role),
+                   user.team_id, user.locale or "ko", via, csrf, token)
+
+    def at_least(self, role: Role) -> bool:
+        return self.role.at_least(role)
+
+
+def _sig(secret: str, token: str) -> str:
+    mac = hmac.new(secret.encode(), token.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
+def sign(secret: str, token: str) -> str:
+    return f"{token}.{_sig(secret, token)}"
+
+
+def unsign(secret: str, value: str) -> str | None:
+    token, _, sig = value.rpartition(".")
+    if not token or not hmac.compare_digest(sig, _sig(secret, token)):
+        return None
+    return token
+
+
+def resolve(request: Request) -> Principal | None:
+    """Authenticate the request (memoized on ``request.state``); None when anonymous."""
+    if hasattr(request.state, "principal"):
+        return request.state.principal
+    engine: Engine = request.app.state.engine
+    secret: str = request.app.state.settings.secret_key
+    principal: Principal | None = None
+    header = request.headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
+        with session_scope(engine) as s:
+            user = token_user(s, header[7:].strip())
+            principal = Principal.of(user, "token") if user else None
+        if principal is None:
+            raise NotAuthenticated("invalid or revoked API token")
+    else:
+        raw = request.cookies.get(SESSION_COOKIE)
+        token = unsign(secret, raw) if raw else None
+        if token:
+            with session_scope(engine) as s:
+                found = session_user(s, token)
+                if found:
+                    user, web = found
+                    principal = Principal.of(user, "session", web.csrf_token, token)
+    request.state.principal = principal
+    return principal
+
+
+async def check_csrf(request: Request, principal: Principal) -> None:
+    """Reject cookie-authenticated unsafe requests without the session's CSRF token."""
+    if request.method in SAFE_METHODS or principal.via != "session":
+        return
+    sent = request.headers.get("x-csrf-token")
+    if not sent:
+        ctype = request.headers.get("content-type", "")
+        if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            value = form.get("csrf_token")
+            sent = value if isinstance(value, str) else None
+    if not sent or not principal.csrf_token or not hmac.compare_digest(sent,
+                                                                       principal.csrf_token):
+        raise CsrfFailed("missing or wrong CSRF token; reload the page and try again")
+
+
+def authenticated(request: Request) -> Principal | None:
+    """Sync on purpose: FastAPI runs it in the thread pool, so the lookup never blocks the loop."""
+    return resolve(request)
+
+
+async def current(
+    request: Request, principal: Principal | None = Depends(authenticated)
+) -> Principal:
+    """Dependency for every protected route: authenticated, and CSRF-checked when it must be."""
+    if principal is None:
+        raise NotAuthenticated("sign in or send an API token (Authorization: Bearer …)")
+    await check_csrf(request, principal)
+    return principal

@@ -1,0 +1,66 @@
+"""The one place domain errors become HTTP statuses (JSON for /api, a page for the web UI)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from modops.domain import IllegalTransition, ModOpsError, NotFound, PermissionDenied
+from modops.domain import ValidationError as DomainValidationError
+from modops.io import ImportFailed
+
+
+class NotAuthenticated(ModOpsError):
+    """No valid session or token (401 for the API, a redirect to sign-in for pages)."""
+
+
+class CsrfFailed(ModOpsError):
+    """A cookie-authenticated unsafe request without the session's CSRF token."""
+
+
+STATUS: list[tuple[type[Exception], int]] = [
+    (NotAuthenticated, 401),
+    (CsrfFailed, 403),
+    (PermissionDenied, 403),
+    (NotFound, 404),
+    (IllegalTransition, 409),
+    (DomainValidationError, 422),
+    (ImportFailed, 422),
+]
+
+
+def status_for(exc: Exception) -> int:
+    for cls, code in STATUS:
+        if isinstance(exc, cls):
+            return code
+    return 400
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+PageRenderer = Callable[[Request, int, str, list[str]], Response]
+
+
+def install(app: FastAPI, render_page: PageRenderer | None = None) -> None:
+    """Register the handler; ``render_page`` (from the web layer) draws non-API error pages."""
+
+    @app.exception_handler(ModOpsError)
+    async def _domain_error(request: Request, exc: ModOpsError) -> Response:
+        code = status_for(exc)
+        errors = getattr(exc, "errors", None)
+        if _is_api(request):
+            body: dict[str, object] = {"detail": str(exc) or type(exc).__name__}
+            if errors:
+                body["errors"] = list(errors)
+            headers = {"WWW-Authenticate": "Bearer"} if code == 401 else None
+            return JSONResponse(body, status_code=code, headers=headers)
+        if code == 401:
+            nxt = request.url.path
+            return RedirectResponse(f"/login?next={nxt}", status_code=303)
+        if render_page is None:
+            return JSONResponse({"detail": str(exc)}, status_code=code)
+        return render_page(request, code, str(exc), list(errors or []))

@@ -1,0 +1,126 @@
+"""The one authorization layer: every route asks here before it touches data.
+
+Rules (the brief's): labelers see only tasks leased to them and never other labelers'
+answers; reviewers their queues; managers their projects; admins everything. A project
+"belongs" to a user when it has no teams (open to all) or lists the user's team.
+
+Object-level misses answer 404, not 403, so guessing ids tells a caller nothing about what
+exists. Role-level misses (a labeler calling a manager route) answer 403.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from modops.api.auth import Principal
+from modops.domain import NotFound, PermissionDenied, Role, TaskKind, TaskState
+from modops.projects import get_project
+from modops.store.models import Annotation, Item, Project, ProjectTeam, Task
+
+REVIEW_KINDS = frozenset({TaskKind.REVIEW.value, TaskKind.APPEAL.value})
+# What each action needs at least (project membership is checked on top, except for admins).
+ACTION_ROLE: dict[str, Role] = {
+    "project.read": Role.LABELER,  # taxonomy, name: what a labeler needs to label
+    "task.work": Role.LABELER,  # next / submit / skip / flag
+    "review.work": Role.REVIEWER,  # escalations, decide, appeal queue
+    "item.read": Role.REVIEWER,
+    "project.stats": Role.REVIEWER,
+    "project.manage": Role.MANAGER,  # settings, import, export, webhooks, open appeals
+    "project.create": Role.MANAGER,
+    "user.read": Role.MANAGER,
+    "user.manage": Role.ADMIN,
+    "webhook.global": Role.ADMIN,
+}
+
+
+def require(principal: Principal, action: str) -> None:
+    if not principal.at_least(ACTION_ROLE[action]):
+        raise PermissionDenied(f"{principal.role.value} may not {action.replace('.', ' ')}")
+
+
+def is_member(session: Session, principal: Principal, project_id: int) -> bool:
+    if principal.role == Role.ADMIN:
+        return True
+    teams = set(session.scalars(select(ProjectTeam.team_id).where(
+        ProjectTeam.project_id == project_id)))
+    return not teams or principal.team_id in teams
+
+
+def project(session: Session, principal: Principal, key: str, action: str) -> Project:
+    """The project if the caller may do ``action`` on it; 404 if it is not theirs to know."""
+    require(principal, action)
+    proj = get_project(session, key)
+    if not is_member(session, principal, proj.id):
+        raise NotFound(f"no project {key!r}")
+    return proj
+
+
+def visible_projects(session: Session, principal: Principal) -> list[Project]:
+    projects = list(session.scalars(select(Project).order_by(Project.id)))
+    if principal.role == Role.ADMIN:
+        return projects
+    team_rows = session.execute(select(ProjectTeam.project_id, ProjectTeam.team_id)).all()
+    by_project: dict[int, set[int]] = {}
+    for pid, tid in team_rows:
+        by_project.setdefault(pid, set()).add(tid)
+    return [p for p in projects
+            if not by_project.get(p.id) or principal.team_id in by_project[p.id]]
+
+
+def task(session: Session, principal: Principal, task_id: int, *, act: bool = False) -> Task:
+    """A task the caller may see (or act on, with ``act``).
+
+    Labelers: only label/gold/audit tasks currently leased to them. Reviewers and up: review and
+    appeal tasks leased to them when acting; any task of their projects when reading.
+    """
+    require(principal, "task.work")
+    t = session.get(Task, task_id)
+    missing = NotFound(f"no task {task_id}")
+    if t is None:
+        raise missing
+    own_lease = t.assignee_id == principal.id and t.state == TaskState.LEASED.value
+    if t.kind in REVIEW_KINDS:
+        if not principal.at_least(Role.REVIEWER):
+            raise missing
+        if not is_member(session, principal, t.project_id):
+            raise missing
+        if act and not own_lease and principal.role != Role.ADMIN:
+            raise missing
+        return t
+    if act or principal.role == Role.LABELER:
+        if not own_lease:
+            raise missing
+        return t
+    if not is_member(session, principal, t.project_id):
+        raise missing
+    return t
+
+
+def annotation(session: Session, principal: Principal, annotation_id: int) -> Annotation:
+    """Own annotations always; others' only for reviewers and up in their projects."""
+    a = session.get(Annotation, annotation_id)
+    if a is None:
+        raise NotFound(f"no annotation {annotation_id}")
+    if a.labeler_id == principal.id:
+        return a
+    if principal.at_least(Role.REVIEWER) and is_member(session, principal, a.project_id):
+        return a
+    raise NotFound(f"no annotation {annotation_id}")
+
+
+def item(session: Session, principal: Principal, item_id: int) -> Item:
+    require(principal, "item.read")
+    it = session.get(Item, item_id)
+    if it is None or not is_member(session, principal, it.project_id):
+        raise NotFound(f"no item {item_id}")
+    return it
+
+
+def webhook_scope(session: Session, principal: Principal, project_id: int | None) -> None:
+    if project_id is None:
+        require(principal, "webhook.global")
+        return
+    require(principal, "project.manage")
+    if not is_member(session, principal, project_id):
+        raise NotFound(f"no project {project_id}")

@@ -1,0 +1,1 @@
+"""Thin route handlers: parse, ask the policy, call one use case, shape the answer."""

@@ -1,0 +1,98 @@
+"""Users, teams and webhooks (with their delivery log)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy import select
+
+from modops.accounts import add_user, list_users
+from modops.api import policies, schemas
+from modops.api.auth import Principal, current
+from modops.api.routers.common import engine_of
+from modops.api.webhooks import create_webhook
+from modops.domain import NotFound, Role
+from modops.store import session_scope
+from modops.store.models import Team, User
+from modops.store.models_web import Webhook, WebhookDelivery
+
+router = APIRouter(prefix="/api/v1", tags=["admin"])
+
+
+@router.get("/users", response_model=list[schemas.UserOut])
+def users(request: Request, p: Principal = Depends(current)) -> list[User]:
+    policies.require(p, "user.read")
+    with session_scope(engine_of(request)) as s:
+        return list_users(s)
+
+
+@router.post("/users", response_model=schemas.UserOut, status_code=201)
+def new_user(body: schemas.UserIn, request: Request, p: Principal = Depends(current)) -> User:
+    policies.require(p, "user.manage")
+    with session_scope(engine_of(request)) as s:
+        return add_user(s, body.username, body.role, password=body.password, team=body.team,
+                        skills=body.skills, display_name=body.display_name,
+                        actor=s.get(User, p.id))
+
+
+@router.get("/teams", response_model=list[schemas.TeamOut])
+def teams(request: Request, p: Principal = Depends(current)) -> list[Team]:
+    policies.require(p, "user.read")
+    with session_scope(engine_of(request)) as s:
+        return list(s.scalars(select(Team).order_by(Team.name)))
+
+
+def _visible_hook(s, p: Principal, hook_id: int) -> Webhook:  # type: ignore[no-untyped-def]
+    hook = s.get(Webhook, hook_id)
+    if hook is None:
+        raise NotFound(f"no webhook {hook_id}")
+    try:
+        policies.webhook_scope(s, p, hook.project_id)
+    except NotFound:
+        raise NotFound(f"no webhook {hook_id}") from None
+    return hook
+
+
+@router.get("/webhooks", response_model=list[schemas.WebhookOut], tags=["webhooks"])
+def webhooks(request: Request, p: Principal = Depends(current)) -> list[Webhook]:
+    policies.require(p, "project.manage")
+    with session_scope(engine_of(request)) as s:
+        hooks = list(s.scalars(select(Webhook).order_by(Webhook.id)))
+        if p.role == Role.ADMIN:
+            return hooks
+        return [h for h in hooks
+                if h.project_id is not None and policies.is_member(s, p, h.project_id)]
+
+
+@router.post("/webhooks", response_model=schemas.NewWebhookOut, status_code=201,
+             tags=["webhooks"])
+def new_webhook(body: schemas.WebhookIn, request: Request,
+                p: Principal = Depends(current)) -> Webhook:
+    """Register a URL for decision/appeal events; the signing secret is returned once."""
+    with session_scope(engine_of(request)) as s:
+        project_id = None
+        if body.project:
+            project_id = policies.project(s, p, body.project, "project.manage").id
+        policies.webhook_scope(s, p, project_id)
+        hook = create_webhook(s, url=body.url, project_id=project_id, events=body.events,
+                              created_by_id=p.id)
+        return schemas.NewWebhookOut.model_validate(hook)  # type: ignore[return-value]
+
+
+@router.delete("/webhooks/{hook_id}", status_code=204, tags=["webhooks"])
+def delete_webhook(hook_id: int, request: Request, p: Principal = Depends(current)) -> None:
+    with session_scope(engine_of(request)) as s:
+        _visible_hook(s, p, hook_id).active = False
+
+
+@router.get("/webhooks/{hook_id}/deliveries", response_model=list[schemas.DeliveryOut],
+            tags=["webhooks"])
+def deliveries(hook_id: int, request: Request, p: Principal = Depends(current),
+               state: str | None = None, limit: int = 100) -> list[WebhookDelivery]:
+    """The delivery log: pending, delivered and failed attempts with the last error."""
+    with session_scope(engine_of(request)) as s:
+        _visible_hook(s, p, hook_id)
+        qy = select(WebhookDelivery).where(WebhookDelivery.webhook_id == hook_id)
+        if state:
+            qy = qy.where(WebhookDelivery.state == state)
+        return list(s.scalars(qy.order_by(WebhookDelivery.id.desc()).limit(min(limit, 1000))))
+

@@ -1,0 +1,110 @@
+"""Sign-in, sign-out, who am I, and API tokens."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy import select
+
+from modops.accounts import (
+    create_token,
+    end_session,
+    list_tokens,
+    revoke_token,
+    start_session,
+    verify_password,
+)
+from modops.accounts import get_user as _get_user
+from modops.api import policies, schemas
+from modops.api.auth import SESSION_COOKIE, Principal, current, sign
+from modops.api.errors import NotAuthenticated
+from modops.api.readmodels import labeler_stats
+from modops.api.routers.common import engine_of, settings_of
+from modops.domain import NotFound, Role
+from modops.store import session_scope
+from modops.store.models import User
+from modops.store.models_web import ApiToken
+
+router = APIRouter(prefix="/api/v1", tags=["auth"])
+
+
+def password_sign_in(request: Request, response: Response, username: str, password: str) -> str:
+    """Check the password and set the session cookie; returns the new session's CSRF token."""
+    settings = settings_of(request)
+    with session_scope(engine_of(request)) as s:
+        user = s.scalar(select(User).where(User.username == username))
+        if user is None or not verify_password(user, password):
+            raise NotAuthenticated("wrong username or password")
+        new = start_session(s, user, user_agent=request.headers.get("user-agent"))
+    response.set_cookie(
+        SESSION_COOKIE, sign(settings.secret_key, new.token), max_age=settings.session_hours * 3600,
+        httponly=True, samesite="lax", secure=settings.cookie_secure, path="/")
+    return new.csrf_token
+
+
+@router.post("/auth/login", response_model=schemas.MeOut)
+def login(body: schemas.LoginIn, request: Request, response: Response) -> schemas.MeOut:
+    """Password sign-in: sets an HttpOnly session cookie; the CSRF token comes back in a header."""
+    csrf = password_sign_in(request, response, body.username, body.password)
+    response.headers["X-CSRF-Token"] = csrf
+    with session_scope(engine_of(request)) as s:
+        user = _get_user(s, body.username)
+        return schemas.MeOut(id=user.id, username=user.username,
+                             display_name=user.display_name or user.username, role=user.role,
+                             team_id=user.team_id, locale=user.locale)
+
+
+@router.post("/auth/logout", status_code=204)
+def logout(request: Request, response: Response, p: Principal = Depends(current)) -> None:
+    if p.session_token:
+        with session_scope(engine_of(request)) as s:
+            end_session(s, p.session_token)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+@router.get("/me", response_model=schemas.MeOut)
+def me(p: Principal = Depends(current)) -> schemas.MeOut:
+    return schemas.MeOut(id=p.id, username=p.username, display_name=p.display_name,
+                         role=p.role.value, team_id=p.team_id, locale=p.locale)
+
+
+@router.get("/me/stats", response_model=schemas.StatsOut)
+def my_stats(request: Request, p: Principal = Depends(current)) -> schemas.StatsOut:
+    """The caller's own answers today (KST) and gold accuracy (30 days)."""
+    with session_scope(engine_of(request)) as s:
+        st = labeler_stats(s, p.id)
+    return schemas.StatsOut(today=st.today, gold_answered=st.gold_answered,
+                            gold_correct=st.gold_correct, gold_accuracy=st.gold_accuracy)
+
+
+@router.get("/tokens", response_model=list[schemas.TokenOut], tags=["tokens"])
+def tokens(request: Request, p: Principal = Depends(current)) -> list[ApiToken]:
+    """Own tokens; admins see every token."""
+    with session_scope(engine_of(request)) as s:
+        owner = None if p.role == Role.ADMIN else s.get(User, p.id)
+        return list_tokens(s, owner)
+
+
+@router.post("/tokens", response_model=schemas.NewTokenOut, status_code=201, tags=["tokens"])
+def new_token(body: schemas.TokenIn, request: Request,
+              p: Principal = Depends(current)) -> schemas.NewTokenOut:
+    """Create a token (shown once). Admins may create one for another user."""
+    with session_scope(engine_of(request)) as s:
+        actor = s.get(User, p.id)
+        owner = actor
+        if body.username and body.username != p.username:
+            policies.require(p, "user.manage")
+            owner = _get_user(s, body.username)
+        assert owner is not None
+        new = create_token(s, owner, body.name, actor=actor)
+    return schemas.NewTokenOut(id=new.id, name=new.name, prefix=new.prefix, token=new.token)
+
+
+@router.delete("/tokens/{token_id}", status_code=204, tags=["tokens"])
+def delete_token(token_id: int, request: Request, p: Principal = Depends(current)) -> None:
+    with session_scope(engine_of(request)) as s:
+        tok = s.get(ApiToken, token_id)
+        if tok is None or (tok.user_id != p.id and p.role != Role.ADMIN):
+            raise NotFound(f"no token {token_id}")
+        actor = s.get(User, p.id)
+        assert actor is not None
+        revoke_token(s, token_id, actor)

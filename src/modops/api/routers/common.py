@@ -1,0 +1,16 @@
+"""Helpers shared by the routers."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from sqlalchemy import Engine
+
+from modops.api.settings import Settings
+
+
+def engine_of(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+def settings_of(request: Request) -> Settings:
+    return request.app.state.settings

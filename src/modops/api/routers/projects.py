@@ -1,0 +1,286 @@
+"""Projects: list, create, settings (audited), summary and dashboard, items, import, export."""
+
+from __future__ import annotations
+
+import queue
+import re
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request, UploadFile
+from fastapi.responses import StreamingResponse
+from sqlalchemy import select
+
+from modops.api import policies, schemas
+from modops.api.auth import Principal, current
+from modops.api.readmodels import dashboard
+from modops.api.routers.common import engine_of, settings_of
+from modops.domain import ValidationError
+from modops.io import EXPORT_FORMATS, FORMATS, ImportFailed, export_project, import_file
+from modops.projects import create_project, project_settings, update_project
+from modops.projects.summary import summarize
+from modops.store import session_scope
+from modops.store.models import Item, Project, User
+
+router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
+
+
+def project_out(p: Project) -> schemas.ProjectOut:
+    return schemas.ProjectOut(
+        key=p.key, name=p.name, description=p.description, status=p.status,
+        products=[x.key for x in p.products],
+        taxonomy=f"{p.taxonomy.key} v{p.taxonomy.version}", multi_label=p.taxonomy.multi_label,
+        labels=[schemas.LabelOut(key=lab.key, parent_key=lab.parent_key, name_ko=lab.name_ko,
+                                 name_en=lab.name_en, action=lab.action, shortcut=lab.shortcut)
+                for lab in p.taxonomy.labels])
+
+
+def item_detail(it: Item) -> schemas.ItemDetailOut:
+    return schemas.ItemDetailOut(
+        id=it.id, external_id=it.external_id, product=it.product.key if it.product else None,
+        title=it.title, caption=it.caption, comment=it.comment, transcript=it.transcript,
+        text=it.text, media_url=it.media_url, metadata=it.meta, language=it.language,
+        created_at=it.created_at, view_count=it.view_count, user_reported=it.user_reported,
+        state=it.state, route=it.route, machine_score=it.machine_score,
+        final_labels=it.final_labels, final_action=it.final_action, decided_at=it.decided_at)
+
+
+@router.get("", response_model=list[schemas.ProjectOut])
+def list_(request: Request, p: Principal = Depends(current)) -> list[schemas.ProjectOut]:
+    """The projects the caller may work on (labelers: those open to their team)."""
+    with session_scope(engine_of(request)) as s:
+        from modops.projects import get_project
+
+        return [project_out(get_project(s, x.id)) for x in policies.visible_projects(s, p)]
+
+
+@router.post("", response_model=schemas.ProjectOut, status_code=201)
+def create(spec: dict[str, Any], request: Request,
+           p: Principal = Depends(current)) -> schemas.ProjectOut:
+    """Create a project from a spec (the same mapping as examples/kr-comments.yaml)."""
+    policies.require(p, "project.create")
+    with session_scope(engine_of(request)) as s:
+        proj = create_project(s, spec, actor=s.get(User, p.id))
+        return project_out(proj)
+
+
+@router.get("/{key}", response_model=schemas.ProjectOut)
+def get(key: str, request: Request, p: Principal = Depends(current)) -> schemas.ProjectOut:
+    with session_scope(engine_of(request)) as s:
+        return project_out(policies.project(s, p, key, "project.read"))
+
+
+@router.get("/{key}/settings", response_model=schemas.ProjectSettingsOut)
+def get_settings(key: str, request: Request,
+                 p: Principal = Depends(current)) -> schemas.ProjectSettingsOut:
+    with session_scope(engine_of(request)) as s:
+        proj = policies.project(s, p, key, "project.manage")
+        return schemas.ProjectSettingsOut(key=proj.key, settings=project_settings(proj))
+
+
+@router.patch("/{key}/settings", response_model=schemas.ProjectSettingsOut)
+def patch_settings(key: str, body: schemas.SettingsIn, request: Request,
+                   p: Principal = Depends(current)) -> schemas.ProjectSettingsOut:
+    """Change any subset of settings atomically; the audit log records exactly what changed."""
+    changes = body.model_dump()
+    with session_scope(engine_of(request)) as s:
+        proj = policies.project(s, p, key, "project.manage")
+        update_project(s, proj, changes, actor=s.get(User, p.id))
+        return schemas.ProjectSettingsOut(key=proj.key, settings=project_settings(proj))
+
+
+@router.get("/{key}/summary", response_model=schemas.SummaryOut)
+def summary(key: str, request: Request, p: Principal = Depends(current)) -> schemas.SummaryOut:
+    with session_scope(engine_of(request)) as s:
+        policies.project(s, p, key, "project.stats")
+    sm = summarize(engine_of(request), key)
+    return schemas.SummaryOut(key=sm.key, name=sm.name, items=sm.items, by_state=sm.by_state,
+                              by_route=sm.by_route, annotations=sm.annotations,
+                              labelers=sm.labelers, decisions_by_action=sm.decisions_by_action,
+                              top_labels=sm.top_labels)
+
+
+@router.get("/{key}/dashboard")
+def project_dashboard(key: str, request: Request,
+                      p: Principal = Depends(current)) -> dict[str, Any]:
+    """Progress, backlog, SLA attainment and hourly throughput (last 24 h)."""
+    with session_scope(engine_of(request)) as s:
+        proj = policies.project(s, p, key, "project.stats")
+        return dashboard(s, proj).as_dict()
+
+
+@router.get("/{key}/items", response_model=list[schemas.ItemDetailOut])
+def items(key: str, request: Request, p: Principal = Depends(current),
+          after: int = Query(0, ge=0, description="keyset cursor: last id of the previous page"),
+          limit: int = Query(100, ge=1, le=1000),
+          state: str | None = None) -> list[schemas.ItemDetailOut]:
+    with session_scope(engine_of(request)) as s:
+        proj = policies.project(s, p, key, "item.read")
+        q = select(Item).where(Item.project_id == proj.id, Item.id > after)
+        if state:
+            q = q.where(Item.state == state)
+        return [item_detail(it) for it in s.scalars(q.order_by(Item.id).limit(limit))]
+
+
+@router.get("/{key}/items/{external_id}", response_model=schemas.ItemDetailOut)
+def item_by_external(key: str, external_id: str, request: Request,
+                     p: Principal = Depends(current)) -> schemas.ItemDetailOut:
+    from modops.domain import NotFound
+
+    with session_scope(engine_of(request)) as s:
+        proj = policies.project(s, p, key, "item.read")
+        it = s.scalar(select(Item).where(Item.project_id == proj.id,
+                                         Item.external_id == external_id))
+        if it is None:
+            raise NotFound(f"no item {external_id!r} in project {key}")
+        return item_detail(it)
+
+
+def _run_import(request: Request, key: str, path: Path, fmt: str | None,
+                actor: str, shown_name: str) -> schemas.ImportOut:
+    from modops.queue import route_after_import
+
+    try:
+        report = import_file(engine_of(request), key, path, fmt, actor=actor,
+                             after_insert=route_after_import)
+    except ImportFailed as exc:  # say the uploaded name, not our temp path
+        raise ImportFailed([e.replace(str(path), shown_name) for e in exc.errors],
+                           exc.more) from None
+    return schemas.ImportOut(inserted=report.inserted, skipped_existing=report.skipped_existing,
+                             rows=report.rows, annotations=report.annotations,
+                             decisions=report.decisions)
+
+
+@router.post("/{key}/import", response_model=schemas.ImportOut)
+def import_upload(key: str, file: UploadFile, request: Request,
+                  p: Principal = Depends(current),
+                  format: str | None = Query(None, description=", ".join(FORMATS))
+                  ) -> schemas.ImportOut:
+    """Upload a JSONL/CSV/Parquet/Label Studio file. All-or-nothing; errors say FILE:LINE."""
+    with session_scope(engine_of(request)) as s:
+        policies.project(s, p, key, "project.manage")
+    limit = settings_of(request).max_upload_bytes
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(file.filename or "upload.jsonl").name)[:100]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        size = 0
+        with path.open("wb") as f:
+            while chunk := file.file.read(1 << 20):
+                size += len(chunk)
+                if size > limit:
+                    raise ValidationError(f"upload larger than {limit:,} bytes")
+                f.write(chunk)
+        return _run_import(request, key, path, format, p.username, name)
+
+
+@router.post("/{key}/items", response_model=schemas.ImportOut)
+def push_items(key: str, rows: list[dict[str, Any]], request: Request,
+               p: Principal = Depends(current)) -> schemas.ImportOut:
+    """Push items as JSON (the JSONL row format); same validation as a file import."""
+    with session_scope(engine_of(request)) as s:
+        policies.project(s, p, key, "project.manage")
+    if len(rows) > 50_000:
+        raise ValidationError("push at most 50,000 items per request; upload a file for more")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "request.jsonl"
+        path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+        return _run_import(request, key, path, "jsonl", p.username, "request")
+
+
+class _Pipe:
+    """A write-only binary stream feeding a bounded queue (back-pressure on the exporter)."""
+
+    def __init__(self) -> None:
+        self.q: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=32)
+        self.closed = False
+        self.pos = 0
+        self._buf = bytearray()
+
+    def write(self, data: bytes) -> int:
+        if self.closed:
+            raise BrokenPipeError("client went away")
+        self._buf += data
+        self.pos += len(data)
+        if len(self._buf) >= 1 << 16:
+            self.flush()
+        return len(data)
+
+    def flush(self) -> None:
+        if self._buf:
+            self.q.put(bytes(self._buf))
+            self._buf.clear()
+
+    def tell(self) -> int:
+        return self.pos
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+
+MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8",
+         "parquet": "application/vnd.apache.parquet", "labelstudio": "application/json"}
+EXT = {"jsonl": "jsonl", "csv": "csv", "parquet": "parquet", "labelstudio": "json"}
+
+
+@router.get("/{key}/export")
+def export(key: str, request: Request, p: Principal = Depends(current),
+           format: str = Query("jsonl", description=", ".join(EXPORT_FORMATS))
+           ) -> StreamingResponse:
+    """Stream the whole project (items, annotations, decisions) while it is being read."""
+    with session_scope(engine_of(request)) as s:
+        policies.project(s, p, key, "project.manage")
+    if format not in EXPORT_FORMATS:
+        raise ValidationError(f"unknown format {format!r}; use one of {', '.join(EXPORT_FORMATS)}")
+    engine = engine_of(request)
+    pipe = _Pipe()
+
+    def produce() -> None:
+        try:
+            export_project(engine, key, format, pipe)  # type: ignore[arg-type]
+            pipe.flush()
+            pipe.q.put(None)
+        except BaseException as exc:  # surfaces as a truncated (failed) download
+            pipe.q.put(exc)
+
+    def chunks() -> Iterator[bytes]:
+        worker = threading.Thread(target=produce, name=f"export-{key}", daemon=True)
+        worker.start()
+        try:
+            while True:
+                chunk = pipe.q.get()
+                if chunk is None:
+                    return
+                if isinstance(chunk, BaseException):
+                    raise chunk
+                yield chunk
+        finally:
+            pipe.closed = True
+            while worker.is_alive():  # unblock a producer stuck on a full queue
+                try:
+                    pipe.q.get_nowait()
+                except queue.Empty:
+                    worker.join(0.05)
+
+    filename = f"{key}.{EXT[format]}"
+    return StreamingResponse(chunks(), media_type=MEDIA[format],
+                             headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@router.post("/{key}/appeals", status_code=201, tags=["review"])
+def open_appeal(key: str, body: schemas.AppealIn, request: Request,
+                p: Principal = Depends(current)) -> dict[str, int]:
+    """Re-open a decided item for senior review (from a manager or an integrating system)."""
+    from modops import queue as q
+
+    with session_scope(engine_of(request)) as s:
+        policies.project(s, p, key, "project.manage")
+    appeal_id = q.open_appeal(engine_of(request), key, body.external_id,
+                              opened_by=body.opened_by, reason=body.reason)
+    return {"appeal_id": appeal_id}

@@ -1,0 +1,102 @@
+"""The queue over HTTP: next task, submit, skip, flag; reviews and decisions; annotations.
+
+Every handler asks ``policies`` first: a labeler can only touch a task leased to them, and
+gets 404 for anything else, so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from modops import queue as q
+from modops.api import policies, schemas
+from modops.api.auth import Principal, current
+from modops.api.routers.common import engine_of
+from modops.store import session_scope
+from modops.store.models import Annotation, Task
+
+router = APIRouter(prefix="/api/v1", tags=["queue"])
+
+
+@router.post("/projects/{key}/tasks/next", response_model=schemas.TaskOut,
+             responses={204: {"description": "nothing to do right now"}})
+def next_task(key: str, request: Request, p: Principal = Depends(current)) -> Any:
+    """Lease the next task (or get back the one already leased); 204 when the queue is empty."""
+    with session_scope(engine_of(request)) as s:
+        policies.project(s, p, key, "task.work")
+    view = q.next_task(engine_of(request), key, p.id)
+    if view is None:
+        return Response(status_code=204)
+    return view
+
+
+@router.get("/tasks/{task_id}", response_model=schemas.TaskStateOut)
+def get_task(task_id: int, request: Request, p: Principal = Depends(current)) -> Task:
+    with session_scope(engine_of(request)) as s:
+        t = policies.task(s, p, task_id)
+        return schemas.TaskStateOut(id=t.id, kind=t.kind, state=t.state, item_id=t.item_id,
+                                    lease_expires_at=t.lease_expires_at)
+
+
+@router.post("/tasks/{task_id}/submit")
+def submit(task_id: int, body: schemas.SubmitIn, request: Request,
+           p: Principal = Depends(current)) -> dict[str, Any]:
+    with session_scope(engine_of(request)) as s:
+        policies.task(s, p, task_id, act=True)
+    return asdict(q.submit(engine_of(request), task_id, p.id, body.labels, note=body.note))
+
+
+@router.post("/tasks/{task_id}/skip", status_code=204)
+def skip(task_id: int, request: Request, p: Principal = Depends(current),
+         body: schemas.SkipIn | None = None) -> None:
+    with session_scope(engine_of(request)) as s:
+        policies.task(s, p, task_id, act=True)
+    q.skip(engine_of(request), task_id, p.id, reason=body.reason if body else None)
+
+
+@router.post("/tasks/{task_id}/flag", status_code=204)
+def flag(task_id: int, request: Request, p: Principal = Depends(current),
+         body: schemas.FlagIn | None = None) -> None:
+    with session_scope(engine_of(request)) as s:
+        policies.task(s, p, task_id, act=True)
+    q.flag(engine_of(request), task_id, p.id, note=body.note if body else None)
+
+
+@router.get("/annotations/{annotation_id}", response_model=schemas.AnnotationOut)
+def get_annotation(annotation_id: int, request: Request,
+                   p: Principal = Depends(current)) -> Annotation:
+    with session_scope(engine_of(request)) as s:
+        return policies.annotation(s, p, annotation_id)
+
+
+@router.post("/projects/{key}/reviews/next", tags=["review"],
+             responses={204: {"description": "no escalations, appeals or audits waiting"}})
+def next_review(key: str, request: Request, p: Principal = Depends(current)) -> Any:
+    """Lease the next escalation / appeal / audit with every label side by side."""
+    with session_scope(engine_of(request)) as s:
+        policies.project(s, p, key, "review.work")
+    view = q.next_review(engine_of(request), key, p.id)
+    if view is None:
+        return Response(status_code=204)
+    return asdict(view)
+
+
+@router.post("/reviews/{task_id}/decide", tags=["review"])
+def decide(task_id: int, body: schemas.SubmitIn, request: Request,
+           p: Principal = Depends(current)) -> dict[str, Any]:
+    """Decide an escalation (overturning labelers who differ), an audit, or an appeal."""
+    with session_scope(engine_of(request)) as s:
+        policies.require(p, "review.work")
+        policies.task(s, p, task_id, act=True)
+    return asdict(q.decide(engine_of(request), task_id, p.id, body.labels, note=body.note))
+
+
+@router.post("/reviews/{task_id}/hand-back", status_code=204, tags=["review"])
+def hand_back(task_id: int, request: Request, p: Principal = Depends(current)) -> None:
+    with session_scope(engine_of(request)) as s:
+        policies.require(p, "review.work")
+        policies.task(s, p, task_id, act=True)
+    q.hand_back(engine_of(request), task_id, p.id)

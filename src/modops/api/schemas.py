@@ -1,0 +1,237 @@
+"""Request and response bodies (pydantic); what /docs shows to integrators."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class LoginIn(BaseModel):
+    username: str
+    password: str
+
+
+class MeOut(Out):
+    id: int
+    username: str
+    display_name: str
+    role: str
+    team_id: int | None
+    locale: str
+
+
+class TokenIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    username: str | None = Field(None, description="admins may create tokens for other users")
+
+
+class TokenOut(Out):
+    id: int
+    prefix: str
+    name: str
+    user_id: int
+    created_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class NewTokenOut(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    token: str = Field(description="shown once: store it now, it cannot be read again")
+
+
+class UserIn(BaseModel):
+    username: str
+    role: str
+    password: str | None = None
+    team: str | None = None
+    skills: list[str] = []
+    display_name: str | None = None
+
+
+class UserOut(Out):
+    id: int
+    username: str
+    display_name: str | None
+    role: str
+    team_id: int | None
+    skills: list[Any]
+    active: bool
+
+
+class TeamOut(Out):
+    id: int
+    name: str
+    vendor: str | None
+
+
+class LabelOut(BaseModel):
+    key: str
+    parent_key: str | None
+    name_ko: str
+    name_en: str
+    action: str
+    shortcut: str | None
+
+
+class ProjectOut(BaseModel):
+    key: str
+    name: str
+    description: str | None
+    status: str
+    products: list[str]
+    taxonomy: str
+    multi_label: bool
+    labels: list[LabelOut]
+
+
+class ProjectSettingsOut(BaseModel):
+    key: str
+    settings: dict[str, Any]
+
+
+class SettingsIn(BaseModel):
+    """Any subset of the project settings; unknown names are rejected with 422."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class SummaryOut(BaseModel):
+    key: str
+    name: str
+    items: int
+    by_state: dict[str, int]
+    by_route: dict[str, int]
+    annotations: int
+    labelers: int
+    decisions_by_action: dict[str, int]
+    top_labels: list[tuple[str, int]]
+
+
+class ItemOut(Out):
+    id: int
+    external_id: str
+    product: Any = None
+    title: str | None = None
+    caption: str | None = None
+    comment: str | None = None
+    transcript: str | None = None
+    text: str | None = None
+    media_url: str | None = None
+    metadata: dict[str, Any] | None = None
+    language: str | None = None
+    created_at: datetime | None = None
+    view_count: int | None = None
+    user_reported: bool | None = None
+
+
+class ItemDetailOut(ItemOut):
+    state: str
+    route: str | None
+    machine_score: float | None
+    final_labels: list[Any] | None
+    final_action: str | None
+    decided_at: datetime | None
+
+
+class TaskOut(Out):
+    task_id: int
+    kind: str
+    project_key: str
+    item: ItemOut
+    leased_at: datetime | None = None
+    lease_expires_at: datetime | None = None
+    machine_suggestion: Any = None
+
+
+class TaskStateOut(Out):
+    id: int
+    kind: str
+    state: str
+    item_id: int
+    lease_expires_at: datetime | None
+
+
+class SubmitIn(BaseModel):
+    labels: list[str]
+    note: str | None = Field(None, max_length=5000)
+
+
+class SkipIn(BaseModel):
+    reason: str | None = Field(None, max_length=2000)
+
+
+class FlagIn(BaseModel):
+    note: str | None = Field(None, max_length=5000)
+
+
+class AnnotationOut(Out):
+    id: int
+    item_id: int
+    task_id: int | None
+    labeler_id: int
+    kind: str
+    labels: list[Any]
+    note: str | None
+    submitted_at: datetime
+
+
+class AppealIn(BaseModel):
+    external_id: str
+    opened_by: str = Field(min_length=1, max_length=100)
+    reason: str | None = Field(None, max_length=5000)
+
+
+class ImportOut(BaseModel):
+    inserted: int
+    skipped_existing: int
+    rows: int
+    annotations: int
+    decisions: int
+
+
+class WebhookIn(BaseModel):
+    url: str
+    project: str | None = Field(None, description="project key; omit for all projects (admin)")
+    events: list[str] = Field(default_factory=list, description="empty: every event")
+
+
+class WebhookOut(Out):
+    id: int
+    project_id: int | None
+    url: str
+    events: list[Any]
+    active: bool
+    created_at: datetime
+
+
+class NewWebhookOut(WebhookOut):
+    secret: str = Field(description="HMAC-SHA256 key for X-ModOps-Signature")
+
+
+class DeliveryOut(Out):
+    id: int
+    webhook_id: int
+    event: str
+    state: str
+    attempts: int
+    last_status: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+    next_attempt_at: datetime | None
+
+
+class StatsOut(BaseModel):
+    today: int
+    gold_answered: int
+    gold_correct: int
+    gold_accuracy: float | None

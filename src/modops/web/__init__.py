@@ -1,0 +1,1 @@
+"""Server-rendered UI: Jinja2 templates (autoescaped), vendored htmx, Korean and English."""

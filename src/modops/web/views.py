@@ -1,0 +1,352 @@
+"""Web pages: thin views over the same use cases and the same policy layer as the API.
+
+Every page is server-rendered with autoescaping on; item text is hostile input and is only
+ever rendered as text. htmx (hx-boost) makes forms feel instant but every form also works as a
+plain POST → 303 redirect, so nothing depends on JavaScript except keyboard shortcuts.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import select
+
+from modops import queue as q
+from modops.accounts import add_user, end_session, list_users
+from modops.api import policies
+from modops.api.auth import LOCALE_COOKIE, LOGIN_CSRF_COOKIE, SESSION_COOKIE, Principal, current
+from modops.api.auth import resolve as resolve_principal
+from modops.api.errors import NotAuthenticated
+from modops.api.readmodels import dashboard, labeler_stats
+from modops.api.routers.auth import password_sign_in
+from modops.api.routers.common import engine_of, settings_of
+from modops.domain import ModOpsError, ProjectStatus, Role, ValidationError
+from modops.projects import get_project, project_settings, update_project
+from modops.store import session_scope
+from modops.store.models import Appeal, Item, Team, User
+from modops.web.charts import throughput_svg
+from modops.web.i18n import LOCALES, pick_locale, translate
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(default=True, default_for_string=True),  # on everywhere
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+router = APIRouter(include_in_schema=False)
+
+EDITABLE = ("overlap_k", "gold_rate", "audit_rate", "sla_minutes", "lease_seconds",
+            "auto_action_threshold", "auto_clear_threshold", "escalation_threshold")
+MESSAGES_OK = {"saved", "gold_wrong", "decided", "skipped", "flagged", "nochange", "added"}
+
+
+def _locale(request: Request, principal: Principal | None) -> str:
+    return pick_locale(request.cookies.get(LOCALE_COOKIE),
+                       principal.locale if principal else None,
+                       request.headers.get("accept-language"),
+                       settings_of(request).default_locale)
+
+
+def render(request: Request, template: str, principal: Principal | None, *,
+           status_code: int = 200, **values: Any) -> HTMLResponse:
+    locale = _locale(request, principal)
+    msg = request.query_params.get("m")
+    html = env.get_template(template).render(
+        request=request, me=principal, locale=locale, Role=Role,
+        t=lambda key, **kw: translate(locale, key, **kw),
+        csrf=principal.csrf_token if principal else "",
+        flash=msg if msg in MESSAGES_OK else None, **values)
+    return HTMLResponse(html, status_code=status_code)
+
+
+def render_error(request: Request, code: int, message: str, errors: list[str]) -> Response:
+    try:
+        principal = resolve_principal(request)
+    except ModOpsError:
+        principal = None
+    return render(request, "error.html", principal, status_code=code, code=code,
+                  message=message, errors=errors)
+
+
+def _local_path(target: str | None, default: str = "/") -> str:
+    """Only same-site paths: a ``next`` parameter must never send people elsewhere."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    parts = urlsplit(target)
+    return default if parts.scheme or parts.netloc else target
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+# --- sign-in, language -----------------------------------------------------------------------
+
+@router.get("/login")
+def login_page(request: Request, next: str = "/") -> HTMLResponse:
+    token = secrets.token_urlsafe(24)
+    response = render(request, "login.html", None, login_csrf=token, next=_local_path(next),
+                      failed=request.query_params.get("failed") == "1")
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
+                        secure=settings_of(request).cookie_secure, max_age=3600, path="/login")
+    return response
+
+
+@router.post("/login")
+def login_submit(request: Request, username: str = Form(...), password: str = Form(...),
+                 csrf_token: str = Form(""), next: str = Form("/")) -> Response:
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not cookie or not secrets.compare_digest(cookie, csrf_token):
+        return _see_other("/login?failed=1")
+    response = _see_other(_local_path(next))
+    try:
+        password_sign_in(request, response, username, password)
+    except NotAuthenticated:
+        return _see_other(f"/login?failed=1&next={quote(_local_path(next))}")
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, p: Principal = Depends(current)) -> Response:
+    if p.session_token:
+        with session_scope(engine_of(request)) as s:
+            end_session(s, p.session_token)
+    response = _see_other("/login")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/lang/{locale}")
+def switch_language(locale: str, request: Request, next: str = "/") -> Response:
+    response = _see_other(_local_path(next))
+    if locale in LOCALES:
+        response.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 86400, samesite="lax",
+                            path="/")
+    return response
+
+
+# --- home ------------------------------------------------------------------------------------
+
+@router.get("/")
+def home(request: Request, p: Principal = Depends(current)) -> Response:
+    with session_scope(engine_of(request)) as s:
+        projects = [{"key": x.key, "name": x.name, "status": x.status}
+                    for x in policies.visible_projects(s, p)]
+    return render(request, "home.html", p, projects=projects)
+
+
+# --- labeling --------------------------------------------------------------------------------
+
+def _label_rows(project: Any, locale: str) -> list[dict[str, Any]]:
+    return [{"key": lab.key, "name": lab.name_ko if locale == "ko" else lab.name_en,
+             "other": lab.name_en if locale == "ko" else lab.name_ko,
+             "shortcut": lab.shortcut, "child": lab.parent_key is not None,
+             "action": lab.action} for lab in project.taxonomy.labels]
+
+
+def _safe_media(url: str | None) -> dict[str, Any] | None:
+    if not url:
+        return None
+    scheme = urlsplit(url.strip()).scheme.lower() if url.strip() else ""
+    return {"url": url, "linkable": scheme in ("http", "https")}
+
+
+def _pretty(meta: Any) -> str | None:
+    if not meta:
+        return None
+    return json.dumps(meta, ensure_ascii=False, indent=2, sort_keys=True, default=str)
+
+
+def _seconds_left(view: Any) -> int:
+    from modops.store import utcnow
+
+    return max(0, int((view.lease_expires_at - utcnow()).total_seconds()))
+
+
+@router.get("/label/{key}")
+def label_page(key: str, request: Request, p: Principal = Depends(current)) -> Response:
+    engine = engine_of(request)
+    with session_scope(engine) as s:
+        project = policies.project(s, p, key, "task.work")
+        labels = _label_rows(project, _locale(request, p))
+        multi = project.taxonomy.multi_label
+        name = project.name
+        stats = labeler_stats(s, p.id)
+    view = q.next_task(engine, key, p.id)
+    return render(request, "label.html", p, key=key, project_name=name, labels=labels,
+                  multi=multi, task=view, stats=stats,
+                  media=_safe_media(view.item.media_url) if view else None,
+                  metadata=_pretty(view.item.metadata) if view else None,
+                  seconds_left=_seconds_left(view) if view else 0)
+
+
+@router.post("/label/{key}/tasks/{task_id}")
+def label_act(key: str, task_id: int, request: Request, p: Principal = Depends(current),
+              action: str = Form("submit"), labels: list[str] = Form(default_factory=list),
+              note: str = Form("")) -> Response:
+    engine = engine_of(request)
+    with session_scope(engine) as s:
+        policies.project(s, p, key, "task.work")
+        policies.task(s, p, task_id, act=True)
+    note_value = note.strip() or None
+    if action == "skip":
+        q.skip(engine, task_id, p.id, reason=note_value)
+        return _see_other(f"/label/{key}?m=skipped")
+    if action == "flag":
+        q.flag(engine, task_id, p.id, note=note_value)
+        return _see_other(f"/label/{key}?m=flagged")
+    if action != "submit":
+        raise ValidationError(f"unknown action {action!r}")
+    result = q.submit(engine, task_id, p.id, labels, note=note_value)
+    msg = "gold_wrong" if result.gold_correct is False else "saved"
+    return _see_other(f"/label/{key}?m={msg}")
+
+
+# --- review ----------------------------------------------------------------------------------
+
+@router.get("/review/{key}")
+def review_page(key: str, request: Request, p: Principal = Depends(current),
+                kind: str | None = None) -> Response:
+    engine = engine_of(request)
+    with session_scope(engine) as s:
+        project = policies.project(s, p, key, "review.work")
+        labels = _label_rows(project, _locale(request, p))
+        names = {x["key"]: x["name"] for x in labels}
+        multi = project.taxonomy.multi_label
+        name = project.name
+    kinds = (kind,) if kind in ("review", "appeal", "audit") else ("review", "appeal", "audit")
+    view = q.next_review(engine, key, p.id, kinds=kinds)
+    return render(request, "review.html", p, key=key, project_name=name, labels=labels,
+                  names=names, multi=multi, task=view, kind=kind,
+                  media=_safe_media(view.item.media_url) if view else None,
+                  metadata=_pretty(view.item.metadata) if view else None,
+                  seconds_left=_seconds_left(view) if view else 0)
+
+
+@router.post("/review/{key}/tasks/{task_id}")
+def review_act(key: str, task_id: int, request: Request, p: Principal = Depends(current),
+               action: str = Form("decide"), labels: list[str] = Form(default_factory=list),
+               note: str = Form(""), kind: str = Form("")) -> Response:
+    engine = engine_of(request)
+    with session_scope(engine) as s:
+        policies.project(s, p, key, "review.work")
+        policies.task(s, p, task_id, act=True)
+    back = f"/review/{key}" + (f"?kind={quote(kind)}&" if kind else "?")
+    if action == "hand_back":
+        q.hand_back(engine, task_id, p.id)
+        return _see_other(f"/review/{key}")
+    q.decide(engine, task_id, p.id, labels, note=note.strip() or None)
+    return _see_other(back + "m=decided")
+
+
+@router.get("/review/{key}/appeals")
+def appeals_page(key: str, request: Request, p: Principal = Depends(current)) -> Response:
+    with session_scope(engine_of(request)) as s:
+        project = policies.project(s, p, key, "review.work")
+        rows = s.execute(
+            select(Appeal, Item.external_id, Item.comment, Item.title, Item.text)
+            .join(Item, Item.id == Appeal.item_id)
+            .where(Appeal.project_id == project.id, Appeal.state == "open")
+            .order_by(Appeal.opened_at).limit(200)).all()
+        appeals = [{"id": a.id, "external_id": ext, "preview": (c or t or x or "")[:140],
+                    "opened_by": a.opened_by, "reason": a.reason, "opened_at": a.opened_at}
+                   for a, ext, c, t, x in rows]
+        name = project.name
+    return render(request, "appeals.html", p, key=key, project_name=name, appeals=appeals)
+
+
+# --- manager screens -------------------------------------------------------------------------
+
+@router.get("/manage")
+def manage_index(request: Request, p: Principal = Depends(current)) -> Response:
+    policies.require(p, "project.stats")
+    with session_scope(engine_of(request)) as s:
+        boards = [dashboard(s, get_project(s, x.id)) for x in policies.visible_projects(s, p)]
+    return render(request, "manage.html", p, boards=boards)
+
+
+@router.get("/manage/{key}")
+def manage_project(key: str, request: Request, p: Principal = Depends(current)) -> Response:
+    with session_scope(engine_of(request)) as s:
+        project = policies.project(s, p, key, "project.stats")
+        board = dashboard(s, project)
+    locale = _locale(request, p)
+    chart = throughput_svg(board.throughput, title=translate(locale, "manage.throughput"),
+                           x_label=translate(locale, "manage.chart_hour"),
+                           y_label=translate(locale, "manage.chart_count"))
+    return render(request, "project.html", p, key=key, board=board, chart=chart,
+                  can_manage=p.at_least(Role.MANAGER))
+
+
+@router.get("/manage/{key}/settings")
+def settings_page(key: str, request: Request, p: Principal = Depends(current)) -> Response:
+    with session_scope(engine_of(request)) as s:
+        project = policies.project(s, p, key, "project.manage")
+        values = project_settings(project)
+        name = project.name
+    return render(request, "settings.html", p, key=key, project_name=name, values=values,
+                  fields=EDITABLE, statuses=[x.value for x in ProjectStatus], errors=[])
+
+
+@router.post("/manage/{key}/settings")
+async def settings_submit(key: str, request: Request,
+                          p: Principal = Depends(current)) -> Response:
+    form = await request.form()
+    raw = {name: str(form.get(name, "")).strip() for name in EDITABLE}
+    changes: dict[str, Any] = {}
+    for name, value in raw.items():
+        if name.endswith("_threshold") and name != "escalation_threshold" and value == "":
+            changes[name] = None
+        elif name in ("overlap_k", "sla_minutes", "lease_seconds"):
+            changes[name] = value
+        else:
+            try:
+                changes[name] = float(value)
+            except ValueError:
+                changes[name] = value  # the domain validator explains what is wrong
+    changes["show_machine_suggestion"] = form.get("show_machine_suggestion") == "on"
+    status = str(form.get("status", ""))
+    if status:
+        changes["status"] = status
+    from starlette.concurrency import run_in_threadpool
+
+    def apply() -> dict[str, Any]:
+        with session_scope(engine_of(request)) as s:
+            project = policies.project(s, p, key, "project.manage")
+            return update_project(s, project, changes, actor=s.get(User, p.id))
+
+    changed = await run_in_threadpool(apply)
+    return _see_other(f"/manage/{key}/settings?m={'saved' if changed else 'nochange'}")
+
+
+@router.get("/users")
+def users_page(request: Request, p: Principal = Depends(current)) -> Response:
+    policies.require(p, "user.read")
+    with session_scope(engine_of(request)) as s:
+        teams = {t.id: t.name for t in s.scalars(select(Team).order_by(Team.name))}
+        users = [{"username": u.username, "name": u.display_name, "role": u.role,
+                  "team": teams.get(u.team_id) if u.team_id else None, "active": u.active}
+                 for u in list_users(s)]
+    return render(request, "users.html", p, users=users, teams=sorted(teams.values()),
+                  roles=[r.value for r in Role], can_add=p.at_least(Role.ADMIN))
+
+
+@router.post("/users")
+def users_add(request: Request, p: Principal = Depends(current), username: str = Form(...),
+              role: str = Form(...), team: str = Form(""), password: str = Form(...),
+              display_name: str = Form("")) -> Response:
+    policies.require(p, "user.manage")
+    with session_scope(engine_of(request)) as s:
+        add_user(s, username.strip(), role, password=password, team=team.strip() or None,
+                 skills=["ko"], display_name=display_name.strip() or None,
+                 actor=s.get(User, p.id))
+    return _see_other("/users?m=added")
