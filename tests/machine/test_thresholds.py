@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import pytest
+
+from modops.machine import boundary_boost, choose_thresholds
+
+
+def test_known_answer() -> None:
+    # 10 items; harmful at the top except one negative at 0.8, one positive hides at 0.2.
+    scores = [0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5, 0.3, 0.2, 0.1]
+    harmful = [True, True, True, False, True, False, False, False, True, False]
+    th = choose_thresholds(scores, harmful, auto_action_precision=0.95, auto_clear_recall=0.98,
+                           model_version="m1")
+    # precision 1.0 down to 0.85; at 0.8 it drops to 3/4 → high = 0.85
+    assert th.high == 0.85 and th.achieved_precision == 1.0
+    # recall 1.0 needs the positive at 0.2 → low = 0.2
+    assert th.low == 0.2 and th.achieved_recall == 1.0
+    # between: 0.8, 0.7, 0.6, 0.5, 0.3, 0.2 → 6 of 10
+    assert th.expected_human_share == pytest.approx(0.6)
+    assert th.model_version == "m1" and th.n == 10
+
+    loose = choose_thresholds(scores, harmful, auto_action_precision=0.7, auto_clear_recall=0.8)
+    assert loose.high == 0.7  # 4/5 = 0.8 ≥ 0.7; at 0.6: 4/6 < 0.7
+    assert loose.low == 0.7  # 4 of 5 positives at ≥ 0.7
+
+
+def test_unreachable_precision_means_no_auto_action() -> None:
+    th = choose_thresholds([0.9, 0.8], [False, True], auto_action_precision=0.99)
+    assert th.high == float("inf") and th.expected_human_share == 1.0
+
+
+def test_boundary_boost() -> None:
+    assert boundary_boost(0.5, threshold=0.5, width=0.1, weight=2.0) == 2.0
+    assert boundary_boost(0.55, threshold=0.5, width=0.1, weight=2.0) == pytest.approx(1.0)
+    assert boundary_boost(0.9, threshold=0.5, width=0.1) == 0.0
