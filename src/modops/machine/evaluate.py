@@ -103,7 +103,7 @@ def evaluate_kmhas(model: KoreanHarmModel, split: str = "test") -> Report:
     fp = (pred & ~y).sum(0).astype(float)
     fn = (~pred & y).sum(0).astype(float)
     p, r, f = _prf(tp, fp, fn)
-    micro_p, micro_r, micro_f = _prf(np.array([tp.sum()]), np.array([fp.sum()]),
+    _, _, micro_f = _prf(np.array([tp.sum()]), np.array([fp.sum()]),
                                      np.array([fn.sum()]))
     return Report(
         name=f"K-MHaS {split} (multi-label)", labels=list(KMHAS_LABELS), precision=p.tolist(),
