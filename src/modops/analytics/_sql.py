@@ -52,6 +52,10 @@ class Dialect:
             return f"CAST(FLOOR(EXTRACT(EPOCH FROM {x}) / 3600) AS BIGINT)"
         return f"(CAST(strftime('%s', {x}) AS INTEGER) / 3600)"
 
+    def floor_int(self, x: str) -> str:
+        """Floor of a non-negative float as an integer (PostgreSQL's CAST rounds)."""
+        return f"CAST(FLOOR({x}) AS INTEGER)" if self.pg else f"CAST({x} AS INTEGER)"
+
     def day_key(self, x: str) -> str:
         if self.pg:
             return f"to_char({x}, 'YYYY-MM-DD')"
@@ -72,13 +76,13 @@ class Dialect:
         return (f"EXISTS (SELECT 1 FROM json_each({col}) je WHERE je.value = :label "
                 "OR substr(je.value, 1, length(:label_dot)) = :label_dot)")
 
-    def unnest_labels(self, col: str, alias: str) -> str:
-        """A FROM-clause fragment yielding one row per label, column ``{alias}.v``."""
+    def unnest_labels(self, col: str, alias: str) -> tuple[str, str]:
+        """A FROM-clause fragment yielding one row per label, and the label expression."""
         if self.pg:
             return (f"CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN "
                     f"jsonb_typeof({col}) = 'array' THEN {col} ELSE '[]'::jsonb END) "
-                    f"AS {alias}(v)")
-        return f"JOIN (SELECT je.value AS v, je.id AS jid FROM json_each({col}) je) {alias} ON 1=1"
+                    f"AS {alias}(v)", f"{alias}.v")
+        return f"JOIN json_each({col}) {alias}", f"{alias}.value"
 
 
 @dataclass
