@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import queue
 import re
 import tempfile
@@ -191,17 +192,18 @@ def push_items(key: str, rows: list[dict[str, Any]], request: Request,
         return _run_import(request, key, path, "jsonl", p.username, "request")
 
 
-class _Pipe:
+class _Pipe(io.RawIOBase):
     """A write-only binary stream feeding a bounded queue (back-pressure on the exporter)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.q: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=32)
-        self.closed = False
+        self.cancelled = False
         self.pos = 0
         self._buf = bytearray()
 
-    def write(self, data: bytes) -> int:
-        if self.closed:
+    def write(self, data: Any) -> int:
+        if self.cancelled:
             raise BrokenPipeError("client went away")
         self._buf += data
         self.pos += len(data)
@@ -214,11 +216,17 @@ class _Pipe:
             self.q.put(bytes(self._buf))
             self._buf.clear()
 
+    def close(self) -> None:  # writers may close their wrapper; the stream ends at put(None)
+        self.flush()
+
     def tell(self) -> int:
         return self.pos
 
     def writable(self) -> bool:
         return True
+
+    def readable(self) -> bool:
+        return False
 
     def seekable(self) -> bool:
         return False
@@ -261,7 +269,7 @@ def export(key: str, request: Request, p: Principal = Depends(current),
                     raise chunk
                 yield chunk
         finally:
-            pipe.closed = True
+            pipe.cancelled = True
             while worker.is_alive():  # unblock a producer stuck on a full queue
                 try:
                     pipe.q.get_nowait()
