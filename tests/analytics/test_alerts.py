@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import Engine, select
 
-from modops.analytics.alerts import DEFAULT_RULES, ewma_baseline, evaluate_alerts, rules_for
+from modops.analytics.alerts import DEFAULT_RULES, evaluate_alerts, ewma_baseline, rules_for
 from modops.store import session_scope
 from modops.store.models import Annotation, Decision, Item, Product, Project, Task, User
 

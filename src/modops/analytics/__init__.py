@@ -4,6 +4,7 @@ Plain functions over an Engine returning dataclasses, so dashboards (web), perio
 the CLI can all call them; nothing here imports the web, API or CLI layers.
 """
 
+from .alerts import DEFAULT_RULES, Alert, evaluate_alerts, korean_nouns, rules_for
 from .metrics import (
     METHODOLOGY_VERSION,
     Metric,
@@ -16,17 +17,45 @@ from .metrics import (
     throughput_by,
 )
 from .period import Filters, Period
+from .staffing import (
+    BacklogPlan,
+    ErlangPlan,
+    backlog_plan,
+    erlang_c,
+    erlang_staffing,
+    live_plan,
+)
+from .transparency import transparency_csv, transparency_rows
+from .trends import Comparison, Delta, LabelSeries, compare_periods, label_volume_series
 
 __all__ = [
+    "DEFAULT_RULES",
     "METHODOLOGY_VERSION",
+    "Alert",
+    "BacklogPlan",
+    "Comparison",
+    "Delta",
+    "ErlangPlan",
     "Filters",
+    "LabelSeries",
     "Metric",
     "MetricSet",
     "Period",
     "agreement_from_histogram",
+    "backlog_plan",
+    "compare_periods",
     "compute_metrics",
+    "erlang_c",
+    "erlang_staffing",
+    "evaluate_alerts",
     "gold_accuracy_by_labeler",
+    "korean_nouns",
+    "label_volume_series",
+    "live_plan",
     "pairwise_agreement",
+    "rules_for",
     "sample_size_for_margin",
     "throughput_by",
+    "transparency_csv",
+    "transparency_rows",
 ]

@@ -86,7 +86,7 @@ def ratio(name: str, num: float, den: float, unit: str = "share", *, ci: bool = 
     value = num / den if den > 0 else None
     interval = None
     if ci and den > 0 and 0 <= num <= den:
-        interval = wilson_interval(int(round(num)), int(round(den)))
+        interval = wilson_interval(round(num), round(den))
     return Metric(name, value, num, den, interval, unit, detail=detail or {})
 
 
@@ -161,7 +161,8 @@ def _annotation_metrics(conn: Connection, sc: Scope, p: Period,
                         tasks_done: float) -> tuple[list[Metric], float, float]:
     """Handle time, gold accuracy, labeler-hours, utilization, productivity, labor cost."""
     d = sc.d
-    ht = f"COALESCE(CAST(a.handle_ms AS FLOAT), {d.secs('a.submitted_at', 'a.started_at')} * 1000.0)"
+    lease = d.secs("a.submitted_at", "a.started_at")
+    ht = f"COALESCE(CAST(a.handle_ms AS FLOAT), {lease} * 1000.0)"
     where = (f"FROM annotations a WHERE a.submitted_at >= :start AND a.submitted_at < :end "
              f"AND {sc.annotations('a')}")
     params = {**sc.params, "start": p.start, "end": p.end}
@@ -255,9 +256,10 @@ def agreement_from_histogram(hist: list[tuple[str, int, int, int]]) -> dict[str,
             key = ",".join(json.loads(c)) if c.startswith("[") else c
         except (ValueError, TypeError):
             key = c
-        per_label[key] = float(1.0 - (total - 1.0) * disagree[i] / de_c[i]) if de_c[i] > 0 else nan
+        per_label[key] = (float(1.0 - (total - 1.0) * disagree[i] / de_c[i])
+                          if de_c[i] > 0 else nan)
     return {"alpha": alpha, "fleiss": fleiss, "per_label": per_label,
-            "units": int(round(units)), "values": int(total), "percent_agreement": p_bar}
+            "units": round(units), "values": int(total), "percent_agreement": p_bar}
 
 
 def _agreement_metrics(conn: Connection, sc: Scope, p: Period) -> list[Metric]:
