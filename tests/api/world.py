@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import orjson
 from sqlalchemy import Engine, select
 
-from modops.accounts import add_user
+from modops.accounts import add_user, hash_password
 from modops.io import import_file
 from modops.projects import create_project, load_spec
 from modops.queue import route_after_import
@@ -65,6 +66,11 @@ def comments(prefix: str, n: int) -> list[dict[str, Any]]:
              "comment": f"테스트 댓글 {i} 😀", "view_count": 100 + i} for i in range(n)]
 
 
+@lru_cache(maxsize=1)
+def password_hash() -> str:
+    return hash_password(PASSWORD)
+
+
 def build_world(engine: Engine, *, items: int = 12, overlap: int = 3) -> World:
     world = World(engine)
     with session_scope(engine) as s:
@@ -72,8 +78,9 @@ def build_world(engine: Engine, *, items: int = 12, overlap: int = 3) -> World:
             p = create_project(s, project_spec(key, teams, overlap=overlap), actor="test")
             p.settings = {"score_on_ingest": False}
         for username, role, team in USERS:
-            u = add_user(s, username, role, password=PASSWORD, team=team, skills=["ko"],
+            u = add_user(s, username, role, team=team, skills=["ko"],
                          display_name=username.upper(), actor="test")
+            u.password_hash = password_hash()  # argon2 is slow by design: hash once per run
             world.users[username] = u.id
         s.flush()
         assert s.scalar(select(Project.id).where(Project.key == PROJECT)) is not None
