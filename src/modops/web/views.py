@@ -43,6 +43,18 @@ env = Environment(
 )
 router = APIRouter(include_in_schema=False)
 
+# Invisible bidi controls (U+202A-202E, U+2066-2069, LRM/RLM) are how "gnp.exe" tricks work:
+# the labeler sees them as visible markers, in logical order, instead of being fooled.
+_BIDI = {cp: f"\u27e6U+{cp:04X}\u27e7" for cp in
+         (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C)}
+
+
+def reveal_controls(value: object) -> str:
+    return str(value).translate(_BIDI)
+
+
+env.filters["reveal"] = reveal_controls
+
 EDITABLE = ("overlap_k", "gold_rate", "audit_rate", "sla_minutes", "lease_seconds",
             "auto_action_threshold", "auto_clear_threshold", "escalation_threshold")
 MESSAGES_OK = {"saved", "gold_wrong", "decided", "skipped", "flagged", "nochange", "added"}
