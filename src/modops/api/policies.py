@@ -56,6 +56,21 @@ def project(session: Session, principal: Principal, key: str, action: str) -> Pr
     return proj
 
 
+def project_id(session: Session, principal: Principal, key: str, action: str) -> int:
+    """Like ``project`` but one light query: the hot path (next / submit) needs only the id."""
+    require(principal, action)
+    rows = session.execute(
+        select(Project.id, ProjectTeam.team_id)
+        .outerjoin(ProjectTeam, ProjectTeam.project_id == Project.id)
+        .where(Project.key == key)).all()
+    if not rows:
+        raise NotFound(f"no project {key!r}")
+    teams = {team for _, team in rows if team is not None}
+    if principal.role != Role.ADMIN and teams and principal.team_id not in teams:
+        raise NotFound(f"no project {key!r}")
+    return int(rows[0][0])
+
+
 def visible_projects(session: Session, principal: Principal) -> list[Project]:
     projects = list(session.scalars(select(Project).order_by(Project.id)))
     if principal.role == Role.ADMIN:

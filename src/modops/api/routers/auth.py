@@ -15,7 +15,7 @@ from modops.accounts import (
 )
 from modops.accounts import get_user as _get_user
 from modops.api import policies, schemas
-from modops.api.auth import SESSION_COOKIE, Principal, current, sign
+from modops.api.auth import SESSION_COOKIE, Principal, current, forget_tokens, sign
 from modops.api.errors import NotAuthenticated
 from modops.api.readmodels import labeler_stats
 from modops.api.routers.common import engine_of, settings_of
@@ -108,3 +108,4 @@ def delete_token(token_id: int, request: Request, p: Principal = Depends(current
         actor = s.get(User, p.id)
         assert actor is not None
         revoke_token(s, token_id, actor)
+    forget_tokens()

@@ -26,7 +26,7 @@ router = APIRouter(prefix="/api/v1", tags=["queue"])
 def next_task(key: str, request: Request, p: Principal = Depends(current)) -> Any:
     """Lease the next task (or get back the one already leased); 204 when the queue is empty."""
     with session_scope(engine_of(request)) as s:
-        policies.project(s, p, key, "task.work")
+        policies.project_id(s, p, key, "task.work")
     view = q.next_task(engine_of(request), key, p.id)
     if view is None:
         return Response(status_code=204)
@@ -77,7 +77,7 @@ def get_annotation(annotation_id: int, request: Request,
 def next_review(key: str, request: Request, p: Principal = Depends(current)) -> Any:
     """Lease the next escalation / appeal / audit with every label side by side."""
     with session_scope(engine_of(request)) as s:
-        policies.project(s, p, key, "review.work")
+        policies.project_id(s, p, key, "review.work")
     view = q.next_review(engine_of(request), key, p.id)
     if view is None:
         return Response(status_code=204)

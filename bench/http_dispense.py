@@ -1,0 +1,226 @@
+"""HTTP dispense benchmark: 32 concurrent labelers doing next + submit over HTTP (httpx)
+against `modops serve`-style uvicorn workers on PostgreSQL.
+
+    python bench/http_dispense.py [--labelers 32] [--seconds 20] [--workers 2] [--overlap 3]
+
+Each labeler loops: POST /api/v1/projects/{key}/tasks/next, then POST /api/v1/tasks/{id}/submit,
+authenticated with its own API token. A pair is one next + one submit. Duplicates are checked
+three ways, all must be 0: a task leased to two labelers at once, a labeler served the same
+item twice, and (in the database) an item with two label answers from one labeler or more
+than k label answers. Writes bench/results/http_dispense.json (pairs_per_s, p50_ms, p99_ms,
+duplicates, plus next/submit latencies).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import httpx
+import orjson
+from sqlalchemy import text
+from sqlalchemy.pool import NullPool
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import print_table, row, write_results  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+PG_URL = os.environ.get("MODOPS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PROJECT = "bench-http"
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def setup(url: str, labelers: int, items: int, overlap: int) -> list[str]:
+    """Schema, project (no model, no gold: pure dispense), labelers with API tokens, items."""
+    from modops.accounts import add_user, create_token
+    from modops.io import import_file
+    from modops.projects import create_project, load_spec
+    from modops.queue import route_after_import
+    from modops.store import make_engine, session_scope, upgrade
+
+    engine = make_engine(url, poolclass=NullPool)
+    upgrade(engine)
+    spec = load_spec(REPO / "examples" / "kr-comments.yaml")
+    spec.update({"key": PROJECT, "overlap": overlap, "gold_rate": 0.0, "audit_rate": 0.0,
+                 "routing": {}, "teams": [], "required_skills": []})
+    tokens = []
+    with session_scope(engine) as s:
+        p = create_project(s, spec, actor="bench")
+        p.settings = {"score_on_ingest": False}
+        for i in range(labelers):
+            u = add_user(s, f"bench{i:02d}", "labeler", skills=["ko"], actor="bench")
+            tokens.append(create_token(s, u, "bench").token)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "items.jsonl"
+        path.write_bytes(b"".join(orjson.dumps({
+            "external_id": f"h-{i:07d}", "product": "comment", "view_count": i % 5000,
+            "comment": f"벤치마크 댓글 {i} 진짜 별로다 ㅋㅋ"}) + b"\n" for i in range(items)))
+        import_file(engine, PROJECT, path, "jsonl", actor="bench",
+                    after_insert=route_after_import)
+    engine.dispose()
+    return tokens
+
+
+async def labeler(client: httpx.AsyncClient, token: str, until: float,
+                  log: dict[str, list]) -> None:
+    h = {"Authorization": f"Bearer {token}"}
+    labels = ["none", "profanity", "harassment"]
+    n = 0
+    while time.perf_counter() < until:
+        t0 = time.perf_counter()
+        r = await client.post(f"/api/v1/projects/{PROJECT}/tasks/next", headers=h)
+        t1 = time.perf_counter()
+        if r.status_code == 204:
+            return
+        r.raise_for_status()
+        task = r.json()
+        log["served"].append((task["task_id"], task["item"]["id"], token, t0, t1))
+        r = await client.post(f"/api/v1/tasks/{task['task_id']}/submit", headers=h,
+                              json={"labels": [labels[n % 3]]})
+        t2 = time.perf_counter()
+        r.raise_for_status()
+        log["next_ms"].append((t1 - t0) * 1000)
+        log["submit_ms"].append((t2 - t1) * 1000)
+        log["pair_ms"].append((t2 - t0) * 1000)
+        n += 1
+
+
+async def drive(base: str, tokens: list[str], seconds: float, warmup: float) -> dict[str, list]:
+    limits = httpx.Limits(max_connections=len(tokens), max_keepalive_connections=len(tokens))
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+        warm: dict[str, list] = defaultdict(list)
+        end = time.perf_counter() + warmup
+        await asyncio.gather(*(labeler(client, t, end, warm) for t in tokens))
+        log: dict[str, list] = defaultdict(list)
+        start = time.perf_counter()
+        await asyncio.gather(*(labeler(client, t, start + seconds, log) for t in tokens))
+        log["elapsed"] = [time.perf_counter() - start]
+        log["warm_served"] = warm["served"]
+        return log
+
+
+def duplicates(url: str, log: dict[str, list], overlap: int) -> dict[str, int]:
+    from modops.store import make_engine
+
+    served = log["warm_served"] + log["served"]
+    by_task = Counter(task_id for task_id, *_ in served)
+    twice_task = sum(1 for n in by_task.values() if n > 1)
+    by_pair = Counter((item_id, token) for _t, item_id, token, *_ in served)
+    twice_item = sum(1 for n in by_pair.values() if n > 1)
+    engine = make_engine(url, poolclass=NullPool)
+    with engine.connect() as conn:
+        same_labeler = conn.execute(text(
+            "SELECT count(*) FROM (SELECT item_id, labeler_id FROM annotations WHERE "
+            "kind = 'label' GROUP BY item_id, labeler_id HAVING count(*) > 1) x")).scalar_one()
+        over_k = conn.execute(text(
+            "SELECT count(*) FROM (SELECT item_id FROM annotations WHERE kind = 'label' "
+            "GROUP BY item_id HAVING count(*) > :k) x"), {"k": overlap}).scalar_one()
+        answers = conn.execute(text("SELECT count(*) FROM annotations")).scalar_one()
+    engine.dispose()
+    return {"task_served_twice": twice_task, "item_twice_to_labeler": twice_item,
+            "db_same_labeler_twice": int(same_labeler), "db_over_k": int(over_k),
+            "answers": int(answers)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--labelers", type=int, default=32)
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--warmup", type=float, default=3.0)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--overlap", type=int, default=3)
+    ap.add_argument("--items", type=int, default=12_000)
+    ap.add_argument("--pg-url", default=PG_URL)
+    args = ap.parse_args()
+
+    from modops.store import make_engine
+
+    schema = f"bench_http_{os.getpid()}_{secrets.token_hex(2)}"
+    admin = make_engine(args.pg_url, poolclass=NullPool)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in args.pg_url else "?"
+    url = f"{args.pg_url}{sep}options=-csearch_path%3D{schema}"
+    port = free_port()
+    server = None
+    try:
+        t = time.perf_counter()
+        tokens = setup(url, args.labelers, args.items, args.overlap)
+        print(f"setup: {args.items:,} items, {args.labelers} labelers "
+              f"in {time.perf_counter() - t:.1f}s")
+        env = {**os.environ, "MODOPS_DATABASE_URL": url, "MODOPS_WEBHOOKS": "0",
+               "MODOPS_SECRET_KEY": secrets.token_urlsafe(16)}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "modops.api.app:create_app", "--factory",
+             "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
+             "--log-level", "warning", "--no-access-log"], env=env, cwd=REPO)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120  # imports are slow on a busy 2-core box
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("server did not start")
+            time.sleep(0.2)
+        log = asyncio.run(drive(base, tokens, args.seconds, args.warmup))
+        dup = duplicates(url, log, args.overlap)
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=20)
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    pairs = len(log["pair_ms"])
+    elapsed = log["elapsed"][0]
+    total_dup = (dup["task_served_twice"] + dup["item_twice_to_labeler"]
+                 + dup["db_same_labeler_twice"] + dup["db_over_k"])
+    case = f"{args.labelers} labelers, k={args.overlap}, {args.workers} workers"
+    system, store = "modops-http", "postgresql"
+    rows = [
+        row(case, system, store, "pairs_per_s", pairs / elapsed, "pairs/s"),
+        row(case, system, store, "p50_ms", statistics.median(log["pair_ms"]), "ms"),
+        row(case, system, store, "p99_ms", pct(log["pair_ms"], 0.99), "ms"),
+        row(case, system, store, "duplicates", total_dup, "count"),
+        row(case, system, store, "next_p50_ms", statistics.median(log["next_ms"]), "ms"),
+        row(case, system, store, "next_p99_ms", pct(log["next_ms"], 0.99), "ms"),
+        row(case, system, store, "submit_p50_ms", statistics.median(log["submit_ms"]), "ms"),
+        row(case, system, store, "submit_p99_ms", pct(log["submit_ms"], 0.99), "ms"),
+        row(case, system, store, "pairs", pairs, "count"),
+        row(case, system, store, "seconds", elapsed, "s"),
+        row(case, system, store, "load_avg_1m_after", os.getloadavg()[0], "load"),
+    ]
+    print(f"duplicate checks: {dup}")
+    print(f"load average during the run: {os.getloadavg()}")
+    write_results("http_dispense", rows)
+    print_table(rows, "HTTP dispense (next + submit)")
+
+
+if __name__ == "__main__":
+    main()
