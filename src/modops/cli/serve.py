@@ -1,0 +1,37 @@
+"""``modops serve``: run the API and web UI with uvicorn (the lead wires the Typer command).
+
+Usage from Typer::
+
+    @app.command()
+    def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+        from modops.cli.serve import serve as run
+        run(host, port, workers=workers)
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, *, workers: int = 1,
+          database_url: str | None = None, log_level: str = "info",
+          access_log: bool = False) -> None:
+    """Upgrade the schema, then serve until interrupted.
+
+    Several workers share one signing key (MODOPS_SECRET_KEY, generated for this run if unset,
+    so sessions survive between workers but not restarts).
+    """
+    import uvicorn
+
+    from modops.store import ensure_schema, make_engine
+
+    if database_url:
+        os.environ["MODOPS_DATABASE_URL"] = database_url
+    os.environ.setdefault("MODOPS_SECRET_KEY", secrets.token_urlsafe(32))
+    engine = make_engine()
+    ensure_schema(engine)  # once, before the workers race to do it
+    engine.dispose()
+    print(f"ModOps on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run("modops.api.app:create_app", factory=True, host=host, port=port,
+                workers=workers, log_level=log_level, access_log=access_log)
