@@ -47,9 +47,9 @@ class Dialect:
         return f"((julianday({a}) - julianday({b})) * 86400.0)"
 
     def hour_index(self, x: str) -> str:
-        """Whole hours since the epoch (for counting distinct labeler-hours)."""
-        if self.pg:
-            return f"CAST(FLOOR(EXTRACT(EPOCH FROM {x}) / 3600) AS BIGINT)"
+        """The clock hour of ``x`` (a group key for counting distinct labeler-hours)."""
+        if self.pg:  # only ever a GROUP BY key: the truncated timestamp is cheaper
+            return f"date_trunc('hour', {x})"
         return f"(CAST(strftime('%s', {x}) AS INTEGER) / 3600)"
 
     def floor_int(self, x: str) -> str:

@@ -97,6 +97,14 @@ def plain(name: str, value: float | None, unit: str, num: float | None = None,
     return Metric(name, value, num, den, None, unit, detail=detail or {})
 
 
+def _pct(d: Dialect, expr: str, where: str | None = None) -> str:
+    """PostgreSQL: median and p90 as an extra column of the same aggregate scan."""
+    if not d.pg:
+        return ""
+    filt = f" FILTER (WHERE {where})" if where else ""
+    return f", percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY {expr}){filt}"
+
+
 def _pg_setup(conn: Connection, d: Dialect) -> None:
     if d.pg:  # sorts for percentiles and GROUP BYs stay in memory for this transaction only
         conn.execute(text("SET LOCAL work_mem = '256MB'"))
@@ -170,9 +178,13 @@ def _annotation_metrics(conn: Connection, sc: Scope, p: Period,
         SELECT COUNT(*), SUM({ht}), COUNT({ht}),
           SUM(CASE WHEN a.kind = 'gold' AND a.correct IS NOT NULL THEN 1 ELSE 0 END),
           SUM(CASE WHEN a.kind = 'gold' AND a.correct THEN 1 ELSE 0 END)
+          {_pct(d, ht)}
         {where}""", params).one()
-    n_ann, ht_sum_ms, ht_n, gold_n, gold_ok = (_f(v) for v in row)
-    n_ht, (ht_med, ht_p90) = quantiles(conn, d, ht, where, params)
+    n_ann, ht_sum_ms, ht_n, gold_n, gold_ok = (_f(v) for v in row[:5])
+    if d.pg:  # percentiles came with the same scan
+        n_ht, (ht_med, ht_p90) = int(ht_n), list(row[5] or (math.nan, math.nan))
+    else:
+        n_ht, (ht_med, ht_p90) = quantiles(conn, d, ht, where, params)
     # labeler-hours: distinct (labeler, clock hour) with a submission; cost via team rate
     hour = d.hour_index("a.submitted_at")
     lab_rows = run(conn, f"""
@@ -207,7 +219,7 @@ def agreement_histogram(conn: Connection, sc: Scope, p: Period) -> list[tuple[st
     category ``c`` exactly ``n_uc`` times. Both coefficients are sums over this tiny table,
     so agreement over millions of annotations needs no raw rows in Python."""
     d = sc.d
-    cat = d.labels_text("a.labels")
+    cat = "a.labels" if d.pg else d.labels_text("a.labels")  # jsonb hashes as is
     sql = f"""
         WITH c AS (
           SELECT a.item_id, {cat} AS cat, COUNT(*) AS n
@@ -216,7 +228,7 @@ def agreement_histogram(conn: Connection, sc: Scope, p: Period) -> list[tuple[st
             AND {sc.annotations('a')}
           GROUP BY a.item_id, {cat}),
         m AS (SELECT c.cat, c.n, SUM(c.n) OVER (PARTITION BY c.item_id) AS m FROM c)
-        SELECT cat, m, n, COUNT(*) FROM m WHERE m >= 2 GROUP BY cat, m, n"""
+        SELECT {d.labels_text('cat')}, m, n, COUNT(*) FROM m WHERE m >= 2 GROUP BY cat, m, n"""
     rows = run(conn, sql, {**sc.params, "start": p.start, "end": p.end}).all()
     return [(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in rows]
 
@@ -316,13 +328,18 @@ def _item_metrics(conn: Connection, sc: Scope, p: Period,
           SUM(CASE WHEN {human} AND i.machine_score IS NOT NULL AND NOT ({pred}) AND {truth}
                    THEN 1 ELSE 0 END),
           SUM(CASE WHEN {human} AND i.machine_score IS NOT NULL THEN 1 ELSE 0 END)
+          {_pct(d, tta, act)}
         {from_where}"""
     params = {**sc.params, "start": p.start, "end": p.end, "thr": score_threshold}
+    row = run(conn, sql, params).one()
     (decided, sla_n, actioned, proactive, rm_views_known, rm_zero, removed, rm_24h,
      act_views_known, act_views, automated, with_decision, human_n, escalated,
-     tp, fp, fn, scored) = (_f(v) for v in run(conn, sql, params).one())
-    n_tta, (tta_med, tta_p90) = quantiles(
-        conn, d, f"CASE WHEN {act} THEN {tta} END", from_where, params)
+     tp, fp, fn, scored) = (_f(v) for v in row[:18])
+    if d.pg:
+        n_tta, (tta_med, tta_p90) = int(actioned), list(row[18] or (math.nan, math.nan))
+    else:
+        n_tta, (tta_med, tta_p90) = quantiles(
+            conn, d, f"CASE WHEN {act} THEN {tta} END", from_where, params)
     prec = ratio("machine_precision", tp, tp + fp, ci=True,
                  detail={"score_threshold": score_threshold})
     rec = ratio("machine_recall", tp, tp + fn, ci=True,
