@@ -32,7 +32,7 @@ from sqlalchemy import text
 from sqlalchemy.pool import NullPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import print_table, row, write_results  # noqa: E402
+from _common import print_table, row, write_results
 
 REPO = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("MODOPS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -43,7 +43,7 @@ def pct(values: list[float], q: float) -> float:
     if not values:
         return 0.0
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
 def free_port() -> int:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from modops.store.models import Base, Id, Json
+from modops.store.models import Base, Id
 
 
 class WebSession(Base):
