@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import secrets
 import socket
 import statistics
@@ -83,6 +84,18 @@ def setup(url: str, labelers: int, items: int, overlap: int) -> list[str]:
     return tokens
 
 
+async def post(client: httpx.AsyncClient, url: str, h: dict[str, str], log: dict[str, list],
+               **kw: object) -> httpx.Response:
+    """POST, retrying the 503 the API answers when the database rolled back a deadlock."""
+    for attempt in range(12):
+        r = await client.post(url, headers=h, **kw)  # type: ignore[arg-type]
+        if r.status_code != 503:
+            return r
+        log["retries_503"].append(url)
+        await asyncio.sleep(random.uniform(0, 0.005 * 2 ** attempt))  # jittered backoff
+    return r
+
+
 async def labeler(client: httpx.AsyncClient, token: str, until: float,
                   log: dict[str, list]) -> None:
     h = {"Authorization": f"Bearer {token}"}
@@ -90,15 +103,15 @@ async def labeler(client: httpx.AsyncClient, token: str, until: float,
     n = 0
     while time.perf_counter() < until:
         t0 = time.perf_counter()
-        r = await client.post(f"/api/v1/projects/{PROJECT}/tasks/next", headers=h)
+        r = await post(client, f"/api/v1/projects/{PROJECT}/tasks/next", h, log)
         t1 = time.perf_counter()
         if r.status_code == 204:
             return
         r.raise_for_status()
         task = r.json()
         log["served"].append((task["task_id"], task["item"]["id"], token, t0, t1))
-        r = await client.post(f"/api/v1/tasks/{task['task_id']}/submit", headers=h,
-                              json={"labels": [labels[n % 3]]})
+        r = await post(client, f"/api/v1/tasks/{task['task_id']}/submit", h, log,
+                       json={"labels": [labels[n % 3]]})
         t2 = time.perf_counter()
         r.raise_for_status()
         log["next_ms"].append((t1 - t0) * 1000)
@@ -117,6 +130,7 @@ async def drive(base: str, tokens: list[str], seconds: float, warmup: float) -> 
         start = time.perf_counter()
         await asyncio.gather(*(labeler(client, t, start + seconds, log) for t in tokens))
         log["elapsed"] = [time.perf_counter() - start]
+        log["retries_503"] += warm["retries_503"]
         log["warm_served"] = warm["served"]
         return log
 
@@ -213,6 +227,7 @@ def main() -> None:
         row(case, system, store, "submit_p50_ms", statistics.median(log["submit_ms"]), "ms"),
         row(case, system, store, "submit_p99_ms", pct(log["submit_ms"], 0.99), "ms"),
         row(case, system, store, "pairs", pairs, "count"),
+        row(case, system, store, "retries_503", len(log["retries_503"]), "count"),
         row(case, system, store, "seconds", elapsed, "s"),
         row(case, system, store, "load_avg_1m_after", os.getloadavg()[0], "load"),
     ]

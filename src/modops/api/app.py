@@ -46,6 +46,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         handler = events.subscribe(subscriber(engine))
+        app.state.webhook_subscriber = handler
         dispatcher = None
         if settings.webhook_dispatch:
             dispatcher = Dispatcher(engine, max_attempts=settings.webhook_max_attempts,

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import OperationalError
 
 from modops.domain import IllegalTransition, ModOpsError, NotFound, PermissionDenied
 from modops.domain import ValidationError as DomainValidationError
@@ -45,8 +46,20 @@ def _is_api(request: Request) -> bool:
 PageRenderer = Callable[[Request, int, str, list[str]], Response]
 
 
+TRANSIENT = ("deadlock detected", "could not serialize", "database is locked")
+
+
 def install(app: FastAPI, render_page: PageRenderer | None = None) -> None:
-    """Register the handler; ``render_page`` (from the web layer) draws non-API error pages."""
+    """Register the handlers; ``render_page`` (from the web layer) draws non-API error pages."""
+
+    @app.exception_handler(OperationalError)
+    async def _db_busy(request: Request, exc: OperationalError) -> Response:
+        # A deadlock or lock timeout rolled the transaction back: nothing was written, so the
+        # client may simply retry. Anything else is a real 500.
+        if not any(m in str(exc.orig).lower() for m in TRANSIENT):
+            raise exc
+        return JSONResponse({"detail": "the database is busy; retry"}, status_code=503,
+                            headers={"Retry-After": "1"})
 
     @app.exception_handler(ModOpsError)
     async def _domain_error(request: Request, exc: ModOpsError) -> Response:

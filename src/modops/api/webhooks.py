@@ -168,14 +168,51 @@ class Dispatcher:
                     self._stop.wait(self.poll_s)
 
 
-def subscriber(engine: Engine) -> Any:
-    """An event-bus handler that turns queue events into pending deliveries for ``engine``."""
+def subscriber(engine: Engine, *, ttl_s: float = 2.0) -> Any:
+    """An event-bus handler that turns queue events into pending deliveries for ``engine``.
+
+    It runs in the request thread right after the queue commits, so it must be cheap when no
+    webhook wants the event: the active webhooks are cached for ``ttl_s`` seconds (a new
+    webhook starts receiving events within that time) and project ids forever (keys never
+    change).
+    """
     from modops.store.models import Project
 
-    def handle(event: str, payload: dict[str, Any]) -> None:
-        with session_scope(engine) as s:
-            project_id = s.scalar(select(Project.id).where(Project.key == payload.get("project")))
-            if project_id is not None:
-                emit(s, project_id, event, payload)
+    project_ids: dict[str, int] = {}
+    cache: dict[str, Any] = {"until": 0.0, "hooks": []}
+    lock = threading.Lock()
 
+    def active_hooks() -> list[tuple[int | None, list[str]]]:
+        now = time.monotonic()
+        with lock:
+            if cache["until"] <= now:
+                with session_scope(engine) as s:
+                    cache["hooks"] = [(p, list(ev or [])) for p, ev in s.execute(
+                        select(Webhook.project_id, Webhook.events)
+                        .where(Webhook.active.is_(True)))]
+                cache["until"] = now + ttl_s
+            return cache["hooks"]
+
+    def handle(event: str, payload: dict[str, Any]) -> None:
+        hooks = active_hooks()
+        if not hooks:
+            return
+        key = str(payload.get("project"))
+        if key not in project_ids:
+            with session_scope(engine) as s:
+                pid = s.scalar(select(Project.id).where(Project.key == key))
+            if pid is None:
+                return
+            project_ids[key] = pid
+        pid = project_ids[key]
+        if not any((p is None or p == pid) and (not ev or event in ev) for p, ev in hooks):
+            return
+        with session_scope(engine) as s:
+            emit(s, pid, event, payload)
+
+    def refresh() -> None:
+        with lock:
+            cache["until"] = 0.0
+
+    handle.refresh = refresh  # type: ignore[attr-defined]
     return handle

@@ -75,13 +75,23 @@ def new_webhook(body: schemas.WebhookIn, request: Request,
         policies.webhook_scope(s, p, project_id)
         hook = create_webhook(s, url=body.url, project_id=project_id, events=body.events,
                               created_by_id=p.id)
-        return schemas.NewWebhookOut.model_validate(hook)  # type: ignore[return-value]
+        out = schemas.NewWebhookOut.model_validate(hook)
+    _refresh_hooks(request)
+    return out  # type: ignore[return-value]
+
+
+def _refresh_hooks(request: Request) -> None:
+    """This process sees webhook changes at once; other workers within the cache TTL."""
+    handler = getattr(request.app.state, "webhook_subscriber", None)
+    if handler is not None:
+        handler.refresh()
 
 
 @router.delete("/webhooks/{hook_id}", status_code=204, tags=["webhooks"])
 def delete_webhook(hook_id: int, request: Request, p: Principal = Depends(current)) -> None:
     with session_scope(engine_of(request)) as s:
         _visible_hook(s, p, hook_id).active = False
+    _refresh_hooks(request)
 
 
 @router.get("/webhooks/{hook_id}/deliveries", response_model=list[schemas.DeliveryOut],
