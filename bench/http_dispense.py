@@ -120,16 +120,39 @@ async def labeler(client: httpx.AsyncClient, token: str, until: float,
         n += 1
 
 
-async def drive(base: str, tokens: list[str], seconds: float, warmup: float) -> dict[str, list]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children (the uvicorn workers)."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for proc in procs:
+        try:
+            t = proc.cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+async def drive(base: str, tokens: list[str], seconds: float, warmup: float,
+                server_pid: int) -> dict[str, list]:
     limits = httpx.Limits(max_connections=len(tokens), max_keepalive_connections=len(tokens))
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
         warm: dict[str, list] = defaultdict(list)
         end = time.perf_counter() + warmup
         await asyncio.gather(*(labeler(client, t, end, warm) for t in tokens))
         log: dict[str, list] = defaultdict(list)
+        server_cpu, client_cpu = cpu_seconds(server_pid), time.process_time()
         start = time.perf_counter()
         await asyncio.gather(*(labeler(client, t, start + seconds, log) for t in tokens))
         log["elapsed"] = [time.perf_counter() - start]
+        log["server_cpu_s"] = [cpu_seconds(server_pid) - server_cpu]
+        log["client_cpu_s"] = [time.process_time() - client_cpu]
         log["retries_503"] += warm["retries_503"]
         log["warm_served"] = warm["served"]
         return log
@@ -201,7 +224,7 @@ def main() -> None:
             if time.monotonic() > deadline or server.poll() is not None:
                 raise SystemExit("server did not start")
             time.sleep(0.2)
-        log = asyncio.run(drive(base, tokens, args.seconds, args.warmup))
+        log = asyncio.run(drive(base, tokens, args.seconds, args.warmup, server.pid))
         dup = duplicates(url, log, args.overlap)
     finally:
         if server is not None:
@@ -215,7 +238,7 @@ def main() -> None:
     elapsed = log["elapsed"][0]
     total_dup = (dup["task_served_twice"] + dup["item_twice_to_labeler"]
                  + dup["db_same_labeler_twice"] + dup["db_over_k"])
-    case = f"{args.labelers} labelers, k={args.overlap}, {args.workers} workers"
+    case = f"{args.labelers} labelers k={args.overlap} w={args.workers}"
     system, store = "modops-http", "postgresql"
     rows = [
         row(case, system, store, "pairs_per_s", pairs / elapsed, "pairs/s"),
@@ -229,6 +252,12 @@ def main() -> None:
         row(case, system, store, "pairs", pairs, "count"),
         row(case, system, store, "retries_503", len(log["retries_503"]), "count"),
         row(case, system, store, "seconds", elapsed, "s"),
+        # CPU per pair does not depend on what else the machine runs: with C dedicated cores
+        # the server alone could do about C * 1000 / server_cpu_ms_per_pair pairs/s.
+        row(case, system, store, "server_cpu_ms_per_pair",
+            1000 * log["server_cpu_s"][0] / max(1, pairs), "ms"),
+        row(case, system, store, "client_cpu_ms_per_pair",
+            1000 * log["client_cpu_s"][0] / max(1, pairs), "ms"),
         row(case, system, store, "load_avg_1m_after", os.getloadavg()[0], "load"),
     ]
     print(f"duplicate checks: {dup}")

@@ -10,7 +10,9 @@ exists. Role-level misses (a labeler calling a manager route) answer 403.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import time
+
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from modops.api.auth import Principal
@@ -56,19 +58,45 @@ def project(session: Session, principal: Principal, key: str, action: str) -> Pr
     return proj
 
 
-def project_id(session: Session, principal: Principal, key: str, action: str) -> int:
-    """Like ``project`` but one light query: the hot path (next / submit) needs only the id."""
+# Project id and teams by key, for the hot path; team changes reach it within this many seconds.
+MEMBERSHIP_TTL_S = 5.0
+_membership: dict[tuple[Engine, str], tuple[int | None, frozenset[int], float]] = {}
+
+
+def project_id(engine: Engine, principal: Principal, key: str, action: str) -> int:
+    """Like ``project`` but answered from a short cache: next / submit need only the id."""
     require(principal, action)
-    rows = session.execute(
-        select(Project.id, ProjectTeam.team_id)
-        .outerjoin(ProjectTeam, ProjectTeam.project_id == Project.id)
-        .where(Project.key == key)).all()
-    if not rows:
+    now = time.monotonic()
+    cache_key = (engine, key)
+    hit = _membership.get(cache_key)
+    if hit is None or hit[2] <= now:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(Project.id, ProjectTeam.team_id)
+                .outerjoin(ProjectTeam, ProjectTeam.project_id == Project.id)
+                .where(Project.key == key)).all()
+        pid = int(rows[0][0]) if rows else None
+        hit = (pid, frozenset(t for _, t in rows if t is not None), now + MEMBERSHIP_TTL_S)
+        if len(_membership) > 10_000:
+            _membership.clear()
+        _membership[cache_key] = hit
+    pid, teams, _ = hit
+    if pid is None:
         raise NotFound(f"no project {key!r}")
-    teams = {team for _, team in rows if team is not None}
     if principal.role != Role.ADMIN and teams and principal.team_id not in teams:
         raise NotFound(f"no project {key!r}")
-    return int(rows[0][0])
+    return pid
+
+
+def own_leased_task(engine: Engine, principal: Principal, task_id: int) -> None:
+    """The submit/skip/flag check in one Core query: the task must be leased to the caller."""
+    require(principal, "task.work")
+    with engine.connect() as conn:
+        row = conn.execute(select(Task.assignee_id, Task.state, Task.kind)
+                           .where(Task.id == task_id)).first()
+    if row is None or row.assignee_id != principal.id or row.state != TaskState.LEASED.value \
+            or row.kind in REVIEW_KINDS:
+        raise NotFound(f"no task {task_id}")
 
 
 def visible_projects(session: Session, principal: Principal) -> list[Project]:

@@ -25,8 +25,7 @@ router = APIRouter(prefix="/api/v1", tags=["queue"])
              responses={204: {"description": "nothing to do right now"}})
 def next_task(key: str, request: Request, p: Principal = Depends(current)) -> Any:
     """Lease the next task (or get back the one already leased); 204 when the queue is empty."""
-    with session_scope(engine_of(request)) as s:
-        policies.project_id(s, p, key, "task.work")
+    policies.project_id(engine_of(request), p, key, "task.work")
     view = q.next_task(engine_of(request), key, p.id)
     if view is None:
         return Response(status_code=204)
@@ -44,8 +43,7 @@ def get_task(task_id: int, request: Request, p: Principal = Depends(current)) ->
 @router.post("/tasks/{task_id}/submit")
 def submit(task_id: int, body: schemas.SubmitIn, request: Request,
            p: Principal = Depends(current)) -> dict[str, Any]:
-    with session_scope(engine_of(request)) as s:
-        policies.task(s, p, task_id, act=True)
+    policies.own_leased_task(engine_of(request), p, task_id)
     return asdict(q.submit(engine_of(request), task_id, p.id, body.labels, note=body.note))
 
 
@@ -76,8 +74,7 @@ def get_annotation(annotation_id: int, request: Request,
              responses={204: {"description": "no escalations, appeals or audits waiting"}})
 def next_review(key: str, request: Request, p: Principal = Depends(current)) -> Any:
     """Lease the next escalation / appeal / audit with every label side by side."""
-    with session_scope(engine_of(request)) as s:
-        policies.project_id(s, p, key, "review.work")
+    policies.project_id(engine_of(request), p, key, "review.work")
     view = q.next_review(engine_of(request), key, p.id)
     if view is None:
         return Response(status_code=204)
