@@ -30,7 +30,8 @@ DOCS_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
 DOCS_HTML = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>ModOps API</title>
-<link rel="stylesheet" href="/static/vendor/swagger-ui.css"></head>
+<link rel="stylesheet" href="/static/vendor/swagger-ui.css">
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml"></head>
 <body><div id="swagger-ui"></div>
 <script src="/static/vendor/swagger-ui-bundle.js"></script>
 <script src="/static/swagger-init.js"></script></body></html>"""
