@@ -164,3 +164,24 @@ def test_bad_labels_are_422_and_empty_queue_is_204(app_client, token_for, world)
     assert r.status_code == 422 and "not-a-label" in r.json()["detail"]
     r = app_client.post("/api/v1/projects/kr-web/reviews/next", headers=token_for("reviewer"))
     assert r.status_code == 204
+
+
+def test_gold_is_hidden_and_scored_into_own_stats(app_client, token_for, world) -> None:
+    from tests.api.world import import_rows
+
+    import_rows(world.engine, "kr-web", [{"external_id": "g-77", "product": "comment",
+                                          "comment": "정치 얘기는 그만", "is_gold": True,
+                                          "gold_labels": ["none"]}])
+    mgr, lab = token_for("manager"), token_for("lab1")
+    assert app_client.patch("/api/v1/projects/kr-web/settings", headers=mgr,
+                            json={"gold_rate": 1.0}).status_code == 200
+    task = app_client.post("/api/v1/projects/kr-web/tasks/next", headers=lab).json()
+    assert task["item"]["external_id"] == "g-77"
+    assert task["kind"] == "label" and "gold" not in orjson.dumps(task).decode()
+    r = app_client.post(f"/api/v1/tasks/{task['task_id']}/submit", headers=lab,
+                        json={"labels": ["profanity"]}).json()
+    assert r["gold_correct"] is False
+    stats = app_client.get("/api/v1/me/stats", headers=lab).json()
+    assert stats == {"today": 1, "gold_answered": 1, "gold_correct": 0, "gold_accuracy": 0.0}
+    page = app_client.get("/label/kr-web", headers=lab)
+    assert "0% (0/1)" in page.text

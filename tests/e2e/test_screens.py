@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
 from modops import queue as q
-from modops.store import session_scope
+from modops.store import session_scope, utcnow
 from modops.store.models import Annotation, AuditLog, Decision, Item, Project, Task
 from tests.e2e.conftest import Live, shot, sign_in
 
@@ -92,12 +93,13 @@ def _metric(pg: Page, name: str) -> str:
 def test_manager_changes_a_setting_and_sees_the_database_numbers(live: Live, page) -> None:
     pg, watch = page
     users = live.world.users
-    # Some history: two items decided by agreement, one escalated.
-    for _ in range(2):
+    # Some history: six items decided by agreement over the last hours, one escalated.
+    for hours_ago in (0, 1, 1, 3, 5, 8):
+        at = utcnow() - timedelta(hours=hours_ago)
         for who in ("lab1", "lab2", "lab3"):
-            view = q.next_task(live.engine, "kr-web", users[who])
+            view = q.next_task(live.engine, "kr-web", users[who], now=at)
             assert view is not None
-            q.submit(live.engine, view.task_id, users[who], ["none"])
+            q.submit(live.engine, view.task_id, users[who], ["none"], now=at)
     _escalate(live)
 
     sign_in(pg, live, "manager", "/manage/kr-web/settings")
@@ -124,7 +126,7 @@ def test_manager_changes_a_setting_and_sees_the_database_numbers(live: Live, pag
         open_tasks = s.scalar(select(func.count()).select_from(Task).where(
             Task.project_id == pid, Task.kind.in_(["label", "gold"]),
             Task.state.in_(["open", "leased"])))
-    assert (n_items, decided, reviews) == (12, 2, 1)
+    assert (n_items, decided, reviews) == (12, 6, 1)
     assert _metric(pg, "items") == str(n_items)
     assert _metric(pg, "decided") == str(decided)
     assert _metric(pg, "backlog") == str(n_items - decided)

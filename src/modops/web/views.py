@@ -28,7 +28,7 @@ from modops.api.readmodels import dashboard, labeler_stats
 from modops.api.routers.auth import password_sign_in
 from modops.api.routers.common import engine_of, settings_of
 from modops.domain import ModOpsError, ProjectStatus, Role, ValidationError
-from modops.projects import get_project, project_settings, update_project
+from modops.projects import KNOWN_PRODUCTS, get_project, project_settings, update_project
 from modops.store import session_scope
 from modops.store.models import Appeal, Item, Team, User
 from modops.web.charts import throughput_svg
@@ -73,6 +73,7 @@ def render(request: Request, template: str, principal: Principal | None, *,
     msg = request.query_params.get("m")
     html = env.get_template(template).render(
         request=request, me=principal, locale=locale, Role=Role,
+        product_name=lambda key: KNOWN_PRODUCTS.get(key, (key, key))[0 if locale == "ko" else 1],
         t=lambda key, **kw: translate(locale, key, **kw),
         csrf=principal.csrf_token if principal else "",
         flash=msg if msg in MESSAGES_OK else None, **values)
