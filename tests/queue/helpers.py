@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from modops.accounts import add_user
 from modops.io import import_file
-from modops.projects import get_project
+from modops.projects import get_project, update_project
 from modops.queue import route_after_import
 from modops.store import session_scope
 from tests.conftest import make_project
@@ -27,7 +27,8 @@ def human_project(engine: Engine, key: str = "queue", *, k: int = 3, gold_rate: 
     spec.pop("settings", None)
     make_project(engine, key, **spec)
     with session_scope(engine) as s:
-        get_project(s, key).settings = {**settings, **(extra.get("settings") or {})}
+        update_project(s, get_project(s, key),
+                       {"settings": {**settings, **(extra.get("settings") or {})}}, actor="test")
     return key
 
 

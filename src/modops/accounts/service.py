@@ -10,7 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from modops.domain import NotFound, Role, ValidationError
+from modops.domain import NotFound, Role, ValidationError, events
 from modops.projects.service import ensure_team
 from modops.store.audit import record
 from modops.store.db import utcnow
@@ -81,6 +81,7 @@ def add_user(
         entity_id=user.id,
         after={"username": username, "role": role.value, "team": team, "skills": list(skills)},
     )
+    events.publish(events.USER_CHANGED, {"user": username})
     return user
 
 

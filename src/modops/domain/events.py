@@ -14,6 +14,8 @@ _subscribers: list[Handler] = []
 DECISION = "decision"
 APPEAL_OPENED = "appeal.opened"
 APPEAL_RESOLVED = "appeal.resolved"
+PROJECT_CHANGED = "project.changed"
+USER_CHANGED = "user.changed"
 
 
 def subscribe(handler: Handler) -> Handler:

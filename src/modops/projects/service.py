@@ -10,7 +10,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from modops.domain import Action, NotFound, ProjectStatus, ValidationError
+from modops.domain import Action, NotFound, ProjectStatus, ValidationError, events
 from modops.projects.taxonomy import TaxonomyRules
 from modops.store.audit import changed_fields, record
 from modops.store.db import utcnow
@@ -43,6 +43,7 @@ SETTINGS: dict[str, Any] = {
     "priority_weights": lambda v: _weights(v),
     "required_skills": lambda v: [str(x) for x in v],
     "show_machine_suggestion": bool,
+    "settings": lambda v: _settings(v),
 }
 
 DEFAULT_PRIORITY_WEIGHTS = {"machine_score": 1.0, "views": 0.5, "sla": 1.0, "reports": 1.0}
@@ -68,6 +69,12 @@ def _bounded_int(v: Any, lo: int, hi: int, name: str) -> int:
     if not lo <= i <= hi:
         raise ValidationError(f"{name} must be between {lo} and {hi}, got {i}")
     return i
+
+
+def _settings(v: Any) -> dict[str, Any]:
+    if not isinstance(v, dict):
+        raise ValidationError("settings must be a mapping")
+    return dict(v)
 
 
 def _weights(v: Any) -> dict[str, float]:
@@ -256,6 +263,7 @@ def create_project(session: Session, spec: dict[str, Any], actor: User | str | N
         project_id=project.id,
         after={"key": key, **project_settings(project)},
     )
+    events.publish(events.PROJECT_CHANGED, {"project": key})
     return project
 
 
@@ -310,6 +318,7 @@ def update_project(
             before=old,
             after=new,
         )
+        events.publish(events.PROJECT_CHANGED, {"project": project.key, "changes": new})
     return new
 
 

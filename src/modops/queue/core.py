@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,25 +17,6 @@ from sqlalchemy import Connection, Engine, text
 from modops.domain import Action, NotFound, Role, events
 from modops.projects.taxonomy import LabelInfo, TaxonomyRules
 from modops.store.models import User
-
-UserRef = User | int
-
-
-@contextmanager
-def write_tx(engine: Engine) -> Iterator[tuple[Connection, list[tuple[str, dict[str, Any]]]]]:
-    """One short write transaction; events queued in it are published only after commit.
-
-    SQLite: ``BEGIN IMMEDIATE`` takes the write lock up front, so a read-then-write sequence
-    can never interleave with another writer (the same guarantee PostgreSQL's row locks give).
-    """
-    pending: list[tuple[str, dict[str, Any]]] = []
-    with engine.connect() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.execution_options(sqlite_begin="IMMEDIATE")
-        with conn.begin():
-            yield conn, pending
-    for event, payload in pending:
-        events.publish(event, payload)
 
 
 def is_pg(conn: Connection) -> bool:
@@ -48,8 +31,10 @@ def dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, frozen=True)
 class Actor:
+    """Who is acting: what the queue needs of a user, loaded once per request."""
+
     id: int
     username: str
     role: Role
@@ -57,7 +42,17 @@ class Actor:
     skills: tuple[str, ...]
 
 
+UserRef = User | Actor | int
+
+
 def load_actor(conn: Connection, user: UserRef) -> Actor:
+    if isinstance(user, Actor):
+        return user
+    if isinstance(user, User) and user.id is not None:
+        if not user.active:
+            raise NotFound(f"no active user {user.id}")
+        return Actor(user.id, user.username, Role(user.role), user.team_id,
+                     tuple(user.skills or ()))
     user_id = user.id if isinstance(user, User) else int(user)
     row = conn.execute(
         text("SELECT id, username, role, team_id, skills, active FROM users WHERE id = :u"),
@@ -154,3 +149,93 @@ def priority_score(weights: dict[str, float], *, score: float | None, views: int
             + weights.get("reports", 1.0) * (1.0 if reported else 0.0)
             - weights.get("sla", 1.0) * epoch_days(due_at)
             + boost)
+
+
+_sqlite_writer_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _writer_lock(engine: Engine) -> threading.Lock | None:
+    """SQLite allows one writer: threads of one process queue on a lock instead of spinning in
+    SQLite's busy handler (which sleeps in growing steps and starves under load)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    key = str(engine.url)
+    with _locks_guard:
+        return _sqlite_writer_locks.setdefault(key, threading.Lock())
+
+
+@contextmanager
+def write_tx(engine: Engine) -> Iterator[tuple[Connection, list[tuple[str, dict[str, Any]]]]]:
+    """One short write transaction; events queued in it are published only after commit.
+
+    SQLite: ``BEGIN IMMEDIATE`` takes the write lock up front, so a read-then-write sequence
+    can never interleave with another writer (the same guarantee PostgreSQL's row locks give).
+    Keep these transactions to the writes: read configuration before, build views after.
+    """
+    pending: list[tuple[str, dict[str, Any]]] = []
+    lock = _writer_lock(engine)
+    with engine.connect() as conn:
+        if lock is not None:
+            lock.acquire()
+            conn.execution_options(sqlite_begin="IMMEDIATE")
+        try:
+            with conn.begin():
+                yield conn, pending
+        finally:
+            if lock is not None:
+                conn.execution_options(sqlite_begin="DEFERRED")
+                lock.release()
+    for event, payload in pending:
+        events.publish(event, payload)
+
+
+_project_cache: dict[tuple[str, str | int], tuple[float, ProjectConfig]] = {}
+PROJECT_CACHE_SECONDS = 1.0
+
+
+def cached_project(engine: Engine, key_or_id: str | int) -> ProjectConfig:
+    """The project's config for the labelers' hot path, at most a second old.
+
+    Changes made in this process (``update_project``) clear the cache at once through the
+    ``project.changed`` event; other processes see them within a second.
+    """
+    cache_key = (str(engine.url), key_or_id)
+    hit = _project_cache.get(cache_key)
+    now = time.monotonic()
+    if hit is not None and now - hit[0] < PROJECT_CACHE_SECONDS:
+        return hit[1]
+    with engine.connect() as conn:
+        config = load_project(conn, key_or_id)
+    _project_cache[(str(engine.url), config.id)] = (now, config)
+    _project_cache[(str(engine.url), config.key)] = (now, config)
+    return config
+
+
+def _forget_projects(event: str, _payload: dict[str, Any]) -> None:
+    if event == events.PROJECT_CHANGED:
+        _project_cache.clear()
+    elif event == events.USER_CHANGED:
+        _actor_cache.clear()
+
+
+events.subscribe(_forget_projects)
+
+
+_actor_cache: dict[tuple[str, int], tuple[float, Actor]] = {}
+
+
+def read_actor(engine: Engine, user: UserRef) -> Actor:
+    """The acting user, at most a second old (changes in this process apply at once)."""
+    if isinstance(user, Actor | User):
+        with engine.connect() as conn:
+            return load_actor(conn, user)
+    key = (str(engine.url), int(user))
+    hit = _actor_cache.get(key)
+    now = time.monotonic()
+    if hit is not None and now - hit[0] < PROJECT_CACHE_SECONDS:
+        return hit[1]
+    with engine.connect() as conn:
+        actor = load_actor(conn, user)
+    _actor_cache[key] = (now, actor)
+    return actor

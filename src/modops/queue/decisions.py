@@ -48,10 +48,13 @@ def _aggregator(conn: Connection, project: ProjectConfig) -> Any:
     return model or MajorityVote()
 
 
-def consensus_for_item(conn: Connection, project: ProjectConfig, item_id: int) -> Consensus:
-    votes = [(row[0], "|".join(loads(row[1]))) for row in conn.execute(text(
-        "SELECT labeler_id, labels FROM annotations WHERE item_id = :i AND kind = 'label' "
-        "ORDER BY id"), {"i": item_id})]
+def consensus_for_item(conn: Connection, project: ProjectConfig, item_id: int,
+                       votes: list[tuple[int, str]] | None = None) -> Consensus:
+    """Aggregate an item's label answers (multi-label answers vote as one joined key)."""
+    if votes is None:
+        votes = [(row[0], "|".join(loads(row[1]))) for row in conn.execute(text(
+            "SELECT labeler_id, labels FROM annotations WHERE item_id = :i AND kind = 'label' "
+            "ORDER BY id"), {"i": item_id})]
     return _aggregator(conn, project).aggregate(votes)
 
 
@@ -59,15 +62,21 @@ def record_decision(conn: Connection, pending: list[tuple[str, dict[str, Any]]],
                     project: ProjectConfig, item_id: int, labels: Sequence[str], *,
                     source: DecisionSource, basis: dict[str, Any], now: datetime,
                     decided_by: int | None = None, actor: User | str | None = "system",
-                    from_state: str | None = None) -> tuple[int, str]:
-    """Write a decision (superseding any earlier one) and mark the item decided."""
-    item = conn.execute(text("SELECT state, view_count, external_id, final_labels FROM items "
-                             "WHERE id = :i"), {"i": item_id}).one()
+                    from_state: str | None = None, item: Any = None) -> tuple[int, str]:
+    """Write a decision (superseding any earlier one) and mark the item decided.
+
+    ``item`` may carry the (state, view_count, external_id, final_labels) row the caller has
+    already locked, saving a query on the labelers' hot path.
+    """
+    if item is None:
+        item = conn.execute(text("SELECT state, view_count, external_id, final_labels "
+                                 "FROM items WHERE id = :i"), {"i": item_id}).one()
     check_item(from_state or item.state, ItemState.DECIDED, item_id)
     labels = list(labels)
     action = project.rules.action_for(labels).value
-    conn.execute(text("UPDATE decisions SET current = :false WHERE item_id = :i AND "
-                      "current = :true"), {"i": item_id, "true": True, "false": False})
+    if item.final_labels is not None or item.state == ItemState.APPEALED.value:
+        conn.execute(text("UPDATE decisions SET current = :false WHERE item_id = :i AND "
+                          "current = :true"), {"i": item_id, "true": True, "false": False})
     decision_id = conn.execute(text(
         "INSERT INTO decisions (project_id, item_id, labels, action, source, basis, "
         "decided_by_id, decided_at, current, views_at_decision) VALUES (:p, :i, :labels, "

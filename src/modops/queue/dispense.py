@@ -19,10 +19,10 @@ from modops.queue.core import (
     Actor,
     ProjectConfig,
     UserRef,
+    cached_project,
     is_pg,
-    load_actor,
-    load_project,
     loads,
+    read_actor,
     write_tx,
 )
 from modops.queue.views import AnnotationView, ItemView, ReviewView, TaskView
@@ -176,13 +176,14 @@ def next_task(engine: Engine, project_key: str, user: UserRef, *,
     """
     now = now or utcnow()
     _maybe_sweep(engine, now)
+    project = cached_project(engine, project_key)
+    actor = read_actor(engine, user)
+    _eligible(project, actor)
+    kinds = (TaskKind.LABEL.value, TaskKind.GOLD.value)
+    task_id = None
     for _attempt in range(5):
         try:
             with write_tx(engine) as (conn, _):
-                project = load_project(conn, project_key)
-                actor = load_actor(conn, user)
-                _eligible(project, actor)
-                kinds = (TaskKind.LABEL.value, TaskKind.GOLD.value)
                 task_id = _current_lease(conn, project.id, actor.id, kinds, now)
                 if task_id is None:
                     if project.gold_rate > 0 and _rng.random() < project.gold_rate:
@@ -192,10 +193,14 @@ def next_task(engine: Engine, project_key: str, user: UserRef, *,
                     if task_id is None:
                         return None
                     _lease(conn, task_id, actor.id, now, project.lease_seconds)
-                return _task_view(conn, task_id, project)
+            break
         except IntegrityError:
+            task_id = None
             time.sleep(0.001)  # the same labeler raced itself (two tabs): pick again
-    return None
+    if task_id is None:
+        return None
+    with engine.connect() as conn:  # the lease is ours: build the view outside the write lock
+        return _task_view(conn, task_id, project)
 
 
 def next_review(engine: Engine, project_key: str, reviewer: UserRef, *,
@@ -208,11 +213,11 @@ def next_review(engine: Engine, project_key: str, reviewer: UserRef, *,
     """
     now = now or utcnow()
     _maybe_sweep(engine, now)
+    project = cached_project(engine, project_key)
+    actor = read_actor(engine, reviewer)
+    if not actor.role.at_least(Role.REVIEWER):
+        raise PermissionDenied("only reviewers, managers and admins review")
     with write_tx(engine) as (conn, _):
-        project = load_project(conn, project_key)
-        actor = load_actor(conn, reviewer)
-        if not actor.role.at_least(Role.REVIEWER):
-            raise PermissionDenied("only reviewers, managers and admins review")
         task_id = _current_lease(conn, project.id, actor.id, kinds, now)
         if task_id is None:
             kind_list = ", ".join(f"'{k}'" for k in kinds)
@@ -228,6 +233,7 @@ def next_review(engine: Engine, project_key: str, reviewer: UserRef, *,
             if task_id is None:
                 return None
             _lease(conn, task_id, actor.id, now, project.lease_seconds)
+    with engine.connect() as conn:
         return review_view(conn, task_id, project)
 
 

@@ -17,7 +17,17 @@ from modops.domain import (
     ValidationError,
 )
 from modops.domain.states import check_task
-from modops.queue.core import UserRef, dumps, is_pg, load_actor, load_project, loads, write_tx
+from modops.queue.core import (
+    UserRef,
+    cached_project,
+    dumps,
+    is_pg,
+    load_actor,
+    load_project,
+    loads,
+    read_actor,
+    write_tx,
+)
 from modops.queue.decisions import _audit, consensus_for_item, escalate, record_decision
 from modops.queue.dispense import _dt, release
 from modops.queue.views import SubmitResult
@@ -52,13 +62,21 @@ def submit(engine: Engine, task_id: int, user: UserRef, labels: list[str], *,
     now = now or utcnow()
     if note is not None and len(note) > MAX_NOTE_CHARS:
         raise ValidationError(f"a note may have at most {MAX_NOTE_CHARS} characters")
+    actor = read_actor(engine, user)
     with write_tx(engine) as (conn, pending):
-        actor = load_actor(conn, user)
         task = _held_task(conn, task_id, actor.id, now)
         if task.kind not in (TaskKind.LABEL.value, TaskKind.GOLD.value):
             raise IllegalTransition(f"task {task_id} is a {task.kind} task: use decide()")
-        project = load_project(conn, task.project_id)
+        project = cached_project(engine, task.project_id)
         canonical = project.rules.validate(labels)
+        # Lock the item first (before any insert that references it) so that of two labelers
+        # submitting its last slots at the same moment exactly one sees all k answers and runs
+        # consensus. NO KEY UPDATE does not conflict with the key-share locks foreign keys take.
+        lock = " FOR NO KEY UPDATE" if is_pg(conn) else ""
+        item = conn.execute(text(
+            "SELECT state, view_count, external_id, final_labels FROM items "
+            f"WHERE id = :i{lock}"), {"i": task.item_id}).one()
+        item_state = item.state
         leased_at = _dt(task.leased_at)
         handle_ms = max(0, int((now - leased_at).total_seconds() * 1000)) if leased_at else None
         correct = None
@@ -87,19 +105,17 @@ def submit(engine: Engine, task_id: int, user: UserRef, labels: list[str], *,
                     "gold_feedback_note", "정답과 다릅니다 · Does not match the gold answer: "
                     + ", ".join(gold_labels or []))
             return result
-        done = conn.execute(text(
-            "SELECT count(*) FROM tasks WHERE item_id = :i AND kind = 'label' "
-            "AND state = 'done'"), {"i": task.item_id}).scalar_one()
-        item_state = conn.execute(text("SELECT state FROM items WHERE id = :i"),
-                                  {"i": task.item_id}).scalar()
-        result.item_state = item_state
+        votes = [(row[0], "|".join(loads(row[1]))) for row in conn.execute(text(
+            "SELECT labeler_id, labels FROM annotations WHERE item_id = :i AND kind = 'label' "
+            "ORDER BY id"), {"i": task.item_id})]
+        done = len(votes)
         if done >= project.overlap_k and item_state == "queued":
-            consensus = consensus_for_item(conn, project, task.item_id)
+            consensus = consensus_for_item(conn, project, task.item_id, votes)
             if consensus.label is not None and not consensus.tie and \
                     consensus.share >= project.escalation_threshold:
                 final = consensus.label.split("|")
                 record_decision(
-                    conn, pending, project, task.item_id, final,
+                    conn, pending, project, task.item_id, final, item=item,
                     source=DecisionSource.LABELERS, now=now,
                     basis={"aggregator": project.settings.get("aggregator", "majority"),
                            "share": round(consensus.share, 4), "votes": consensus.n_votes})

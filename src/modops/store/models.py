@@ -215,8 +215,9 @@ class Task(Base):
 
     __tablename__ = "tasks"
     __table_args__ = (
-        Index("ix_tasks_dispense", "project_id", "state", "priority", "id"),
-        Index("ix_tasks_item", "item_id"),
+        # next_task walks this index in order: most urgent first, ties oldest first
+        Index("ix_tasks_dispense", "project_id", "kind", "state", text("priority DESC"), "id"),
+        Index("ix_tasks_item_assignee", "item_id", "assignee_id"),  # "never the same item twice"
         Index("ix_tasks_assignee", "assignee_id", "state"),
         Index("ix_tasks_lease_expiry", "state", "lease_expires_at"),
         # The database, not only the code, guarantees a labeler holds at most one of an

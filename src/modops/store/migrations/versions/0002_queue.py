@@ -114,6 +114,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("escalated_at", sa.DateTime(), nullable=True))
 
     with op.batch_alter_table("tasks", schema=None) as batch_op:
+        batch_op.drop_index("ix_tasks_item")
+        batch_op.create_index("ix_tasks_item_assignee", ["item_id", "assignee_id"], unique=False)
         batch_op.add_column(sa.Column("required_skill", sa.String(length=50), nullable=True))
         batch_op.add_column(
             sa.Column(
@@ -130,9 +132,20 @@ def upgrade() -> None:
         )
         batch_op.create_foreign_key("fk_tasks_team_id_teams", "teams", ["team_id"], ["id"])
 
+    # Served in index order: most urgent first, ties oldest first. Outside the batch block:
+    # SQLite's table rebuild cannot copy an index with a DESC expression.
+    op.drop_index("ix_tasks_dispense", table_name="tasks")
+    op.create_index(
+        "ix_tasks_dispense",
+        "tasks",
+        ["project_id", "kind", "state", sa.text("priority DESC"), "id"],
+    )
+
 
 def downgrade() -> None:
     """Downgrade schema."""
+    op.drop_index("ix_tasks_dispense", table_name="tasks")
+    op.create_index("ix_tasks_dispense", "tasks", ["project_id", "state", "priority", "id"])
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.drop_constraint("fk_tasks_team_id_teams", type_="foreignkey")
         batch_op.drop_index(
@@ -143,6 +156,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_tasks_lease_expiry")
         batch_op.drop_column("team_id")
         batch_op.drop_column("required_skill")
+        batch_op.drop_index("ix_tasks_item_assignee")
+        batch_op.create_index("ix_tasks_item", ["item_id"], unique=False)
 
     with op.batch_alter_table("items", schema=None) as batch_op:
         batch_op.drop_column("escalated_at")

@@ -1,0 +1,90 @@
+"""Load generators: many labelers pulling and submitting at once, across threads and processes.
+
+Used by the concurrency tests and by ``bench/dispense.py``. Each simulated labeler loops
+``next_task`` → ``submit`` until the queue is empty (or a deadline passes) and logs every task
+it was handed, so the caller can prove no slot went to two people and no answer was lost.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+LABELS = ("none", "profanity", "harassment", "hate")
+
+
+@dataclass(slots=True)
+class LabelerLog:
+    user_id: int
+    tasks: list[int] = field(default_factory=list)  # task ids leased, in order
+    items: list[int] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)  # next + submit, per pair
+    errors: list[str] = field(default_factory=list)
+
+
+def _labeler(engine: Any, project: str, user_id: int, deadline: float, seed: int,
+             log: LabelerLog) -> None:
+    import random
+
+    from modops.queue import next_task, submit
+
+    rng = random.Random(seed)
+    while time.monotonic() < deadline:
+        t0 = time.perf_counter()
+        try:
+            task = next_task(engine, project, user_id)
+            if task is None:
+                return
+            label = LABELS[0] if rng.random() < 0.7 else rng.choice(LABELS)
+            submit(engine, task.task_id, user_id, [label])
+        except Exception as exc:
+            log.errors.append(f"{type(exc).__name__}: {exc}")
+            if len(log.errors) > 20:
+                return
+            continue
+        log.latencies_ms.append((time.perf_counter() - t0) * 1000)
+        log.tasks.append(task.task_id)
+        log.items.append(task.item.id)
+
+
+def run_threads(url: str, project: str, user_ids: list[int], seconds: float,
+                seed: int = 0) -> list[LabelerLog]:
+    """One process: a thread per labeler, sharing one engine (its pool)."""
+    from modops.store import make_engine
+
+    engine = make_engine(url, pool_size=len(user_ids) + 2, max_overflow=8)
+    deadline = time.monotonic() + seconds
+    logs = [LabelerLog(u) for u in user_ids]
+    threads = [threading.Thread(target=_labeler, args=(engine, project, u, deadline,
+                                                       seed * 1000 + i, log))
+               for i, (u, log) in enumerate(zip(user_ids, logs, strict=True))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    engine.dispose()
+    return logs
+
+
+def _process_main(args: tuple[str, str, list[int], float, int]) -> list[LabelerLog]:
+    return run_threads(*args)
+
+
+def run_labelers(url: str, project: str, user_ids: list[int], *, processes: int = 4,
+                 seconds: float = 600.0) -> tuple[list[LabelerLog], float]:
+    """Spread labelers over ``processes`` processes; return every log and the wall time."""
+    processes = max(1, min(processes, len(user_ids)))
+    groups = [user_ids[i::processes] for i in range(processes)]
+    started = time.perf_counter()
+    if processes == 1:
+        logs = run_threads(url, project, groups[0], seconds)
+    else:
+        ctx = mp.get_context("spawn")
+        with ctx.Pool(processes) as pool:
+            parts = pool.map(_process_main,
+                             [(url, project, g, seconds, n) for n, g in enumerate(groups)])
+        logs = [log for part in parts for log in part]
+    return logs, time.perf_counter() - started
