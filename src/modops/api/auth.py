@@ -14,8 +14,9 @@ import hmac
 import time
 from dataclasses import dataclass
 
-from fastapi import Depends, Request
+from fastapi import Request
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from modops.accounts import session_user, token_user
 from modops.accounts.credentials import digest
@@ -139,15 +140,25 @@ async def check_csrf(request: Request, principal: Principal) -> None:
         raise CsrfFailed("missing or wrong CSRF token; reload the page and try again")
 
 
-def authenticated(request: Request) -> Principal | None:
-    """Sync on purpose: FastAPI runs it in the thread pool, so the lookup never blocks the loop."""
-    return resolve(request)
+def _cached_bearer(request: Request) -> Principal | None:
+    header = request.headers.get("authorization", "")
+    if header[:7].lower() != "bearer ":
+        return None
+    hit = _token_cache.get(digest(header[7:].strip()))
+    return hit[0] if hit is not None and hit[1] > time.monotonic() else None
 
 
-async def current(
-    request: Request, principal: Principal | None = Depends(authenticated)
-) -> Principal:
-    """Dependency for every protected route: authenticated, and CSRF-checked when it must be."""
+async def current(request: Request) -> Principal:
+    """Dependency for every protected route: authenticated, and CSRF-checked when it must be.
+
+    A cached bearer token is answered on the event loop; anything that needs the database
+    runs in the thread pool so the loop never blocks.
+    """
+    principal = _cached_bearer(request)
+    if principal is not None:
+        request.state.principal = principal
+        return principal
+    principal = await run_in_threadpool(resolve, request)
     if principal is None:
         raise NotAuthenticated("sign in or send an API token (Authorization: Bearer …)")
     await check_csrf(request, principal)
