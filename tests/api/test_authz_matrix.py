@@ -94,6 +94,7 @@ MATRIX: list[tuple[str, str, Any, tuple[Any, ...]]] = [
     ("GET", "/manage", None, (303, 403, 200, 200, 200, 403, 200)),
     ("GET", "/manage/kr-web", None, (303, 403, 200, 200, 200, 403, 404)),
     ("GET", "/manage/kr-web/settings", None, (303, 403, 403, 200, 200, 403, 404)),
+    ("GET", "/manage/kr-web/webhooks", None, (303, 403, 403, 200, 200, 403, 404)),
     ("GET", "/users", None, (303, 403, 403, 200, 200, 403, 200)),
     ("GET", "/login", None, (200, 200, 200, 200, 200, 200, 200)),
     ("GET", "/healthz", None, (200, 200, 200, 200, 200, 200, 200)),

@@ -106,8 +106,13 @@ def test_decision_and_appeal_webhooks(live_client: TestClient, token_for, world:
     # The first attempt got a 500: the same delivery was retried and is now delivered.
     assert receiver.requests[0][2] == 500
     assert receiver.requests[0][0]["x-modops-delivery"] == headers["x-modops-delivery"]
-    log = live_client.get(f"/api/v1/webhooks/{hook['id']}/deliveries", headers=mgr).json()
-    assert log[0]["state"] == "delivered" and log[0]["attempts"] == 2
+    # (the dispatcher records the outcome just after the receiver answered: wait for it)
+    def delivery_log() -> list[dict]:
+        return live_client.get(f"/api/v1/webhooks/{hook['id']}/deliveries", headers=mgr).json()
+
+    wait_for(lambda: delivery_log()[0]["state"] == "delivered")
+    log = delivery_log()
+    assert log[0]["attempts"] == 2
     assert log[0]["last_status"] == 200
 
     # The unreachable URL is retried with backoff, then marked failed with its error shown.
@@ -120,6 +125,9 @@ def test_decision_and_appeal_webhooks(live_client: TestClient, token_for, world:
     rows = live_client.get(f"/api/v1/webhooks/{dead['id']}/deliveries",
                            headers=token_for("admin")).json()
     assert rows[0]["attempts"] == 3 and "Connect" in rows[0]["last_error"]
+    # The manager's page shows the log too.
+    page = live_client.get("/manage/kr-web/webhooks", headers=mgr)
+    assert page.status_code == 200 and 'data-state="delivered"' in page.text
 
     # Appeals: opened by a system, resolved by a reviewer — both reach the receiver.
     r = live_client.post("/api/v1/projects/kr-web/appeals", headers=mgr,

@@ -300,6 +300,30 @@ def manage_project(key: str, request: Request, p: Principal = Depends(current)) 
                   can_manage=p.at_least(Role.MANAGER))
 
 
+@router.get("/manage/{key}/webhooks")
+def webhooks_page(key: str, request: Request, p: Principal = Depends(current)) -> Response:
+    """The project's webhooks and their recent deliveries: failures stay visible here."""
+    from modops.store.models_web import Webhook, WebhookDelivery
+
+    with session_scope(engine_of(request)) as s:
+        project = policies.project(s, p, key, "project.manage")
+        hooks = list(s.scalars(select(Webhook).where(Webhook.project_id == project.id)
+                               .order_by(Webhook.id)))
+        deliveries = s.execute(
+            select(WebhookDelivery, Webhook.url)
+            .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+            .where(Webhook.project_id == project.id)
+            .order_by(WebhookDelivery.id.desc()).limit(100)).all()
+        rows = [{"id": d.id, "url": url, "event": d.event, "state": d.state,
+                 "attempts": d.attempts, "status": d.last_status, "error": d.last_error,
+                 "created_at": d.created_at} for d, url in deliveries]
+        hook_rows = [{"id": h.id, "url": h.url, "events": h.events, "active": h.active}
+                     for h in hooks]
+        name = project.name
+    return render(request, "webhooks.html", p, key=key, project_name=name, hooks=hook_rows,
+                  deliveries=rows)
+
+
 @router.get("/manage/{key}/settings")
 def settings_page(key: str, request: Request, p: Principal = Depends(current)) -> Response:
     with session_scope(engine_of(request)) as s:
