@@ -37,8 +37,8 @@ services:
 	  for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; }
 	@pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not reachable at 127.0.0.1:5432" >&2; exit 1; }
 
-demo: install
-	$(BIN)/modops demo
+demo: install system-deps
+	$(BIN)/modops demo --serve
 
 test: install system-deps services
 	@$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS); rc=$$?; \

@@ -101,6 +101,27 @@ def engine(store_name: str, tmp_path: Path, request: pytest.FixtureRequest) -> I
 
 
 @pytest.fixture
+def fresh_engine(store_name: str, tmp_path: Path, request: pytest.FixtureRequest):
+    """A factory of empty databases, for tests (e.g. Hypothesis) that need many in one test."""
+    made: list[Engine] = []
+
+    def make() -> Engine:
+        if store_name == "sqlite":
+            path = tmp_path / f"fresh-{len(made)}.db"
+            shutil.copy(request.getfixturevalue("sqlite_template"), path)
+            eng = make_engine(f"sqlite:///{path}")
+        else:
+            eng = pg_engine(request.getfixturevalue("pg_schema"))
+            _truncate_all(eng)
+        made.append(eng)
+        return eng
+
+    yield make
+    for eng in made:
+        eng.dispose()
+
+
+@pytest.fixture
 def project(engine: Engine) -> str:
     """The example Korean comment project (overlap 3, the brief's taxonomy)."""
     with session_scope(engine) as s:

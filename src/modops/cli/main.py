@@ -233,12 +233,31 @@ def users_list() -> None:
 @user_errors
 def demo(
     items: Annotated[int, typer.Option(help="How many real comments to load")] = 5000,
+    serve_ui: Annotated[bool, typer.Option("--serve/--no-serve",
+                                           help="Serve the web UI afterwards")] = False,
+    host: str = "127.0.0.1",
+    port: int = 8000,
 ) -> None:
     """Set up the demo: a Korean comment-moderation project with real BEEP! comments."""
     from modops.simulate.demo import build_demo
 
     summary = build_demo(engine(), n_items=items, console=console)
     print_summary(summary)
+    if serve_ui:
+        serve(host=host, port=port)
+
+
+@app.command()
+@user_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    workers: Annotated[int, typer.Option(help="Uvicorn worker processes")] = 1,
+) -> None:
+    """Serve the web UI and the REST API (OpenAPI at /docs)."""
+    from modops.cli.serve import serve as run
+
+    run(host, port, workers=workers)
 
 
 _register_optional("model", "modops.cli.model", "The built-in Korean model: train, eval, score.")
