@@ -168,3 +168,25 @@ def test_labeler_cannot_read_other_labelers_tasks_or_answers_by_guessing(
     # The task payload a labeler gets never carries other labelers' answers.
     task = app_client.post("/api/v1/projects/kr-web/tasks/next", headers=h).json()
     assert "annotations" not in task and "labeler" not in str(task)
+
+
+def test_teamless_staff_are_org_wide_but_teamless_labelers_are_not(app_client, world) -> None:
+    """Central reviewers/managers (no team) see every project; a labeler without a team only
+    those open to everyone."""
+    from modops.accounts import add_user, create_token
+    from modops.store import session_scope
+
+    headers = {}
+    with session_scope(world.engine) as s:
+        for name, role in (("hq-manager", "manager"), ("hq-reviewer", "reviewer"),
+                           ("drifter", "labeler")):
+            u = add_user(s, name, role, skills=["ko"], actor="test")
+            headers[name] = {"Authorization": f"Bearer {create_token(s, u, 't').token}"}
+    for path in ("/api/v1/projects/kr-web", "/api/v1/projects/busan-only"):
+        assert app_client.get(path, headers=headers["hq-manager"]).status_code == 200
+        assert app_client.get(path, headers=headers["hq-reviewer"]).status_code == 200
+        assert app_client.get(path, headers=headers["drifter"]).status_code == 404
+    assert app_client.get("/api/v1/projects/kr-web/settings",
+                          headers=headers["hq-manager"]).status_code == 200
+    assert app_client.get("/api/v1/projects/kr-web/settings",
+                          headers=headers["hq-reviewer"]).status_code == 403

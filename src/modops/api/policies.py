@@ -2,7 +2,9 @@
 
 Rules (the brief's): labelers see only tasks leased to them and never other labelers'
 answers; reviewers their queues; managers their projects; admins everything. A project
-"belongs" to a user when it has no teams (open to all) or lists the user's team.
+"belongs" to a user when it has no teams (open to all) or lists the user's team. Reviewers and
+managers without a team are central staff: every project is theirs (a labeler without a team
+only sees projects open to all).
 
 Object-level misses answer 404, not 403, so guessing ids tells a caller nothing about what
 exists. Role-level misses (a labeler calling a manager route) answer 403.
@@ -41,8 +43,13 @@ def require(principal: Principal, action: str) -> None:
         raise PermissionDenied(f"{principal.role.value} may not {action.replace('.', ' ')}")
 
 
+def org_wide(principal: Principal) -> bool:
+    return principal.role == Role.ADMIN or (
+        principal.team_id is None and principal.at_least(Role.REVIEWER))
+
+
 def is_member(session: Session, principal: Principal, project_id: int) -> bool:
-    if principal.role == Role.ADMIN:
+    if org_wide(principal):
         return True
     teams = set(session.scalars(select(ProjectTeam.team_id).where(
         ProjectTeam.project_id == project_id)))
@@ -83,7 +90,7 @@ def project_id(engine: Engine, principal: Principal, key: str, action: str) -> i
     pid, teams, _ = hit
     if pid is None:
         raise NotFound(f"no project {key!r}")
-    if principal.role != Role.ADMIN and teams and principal.team_id not in teams:
+    if not org_wide(principal) and teams and principal.team_id not in teams:
         raise NotFound(f"no project {key!r}")
     return pid
 
@@ -101,7 +108,7 @@ def own_leased_task(engine: Engine, principal: Principal, task_id: int) -> None:
 
 def visible_projects(session: Session, principal: Principal) -> list[Project]:
     projects = list(session.scalars(select(Project).order_by(Project.id)))
-    if principal.role == Role.ADMIN:
+    if org_wide(principal):
         return projects
     team_rows = session.execute(select(ProjectTeam.project_id, ProjectTeam.team_id)).all()
     by_project: dict[int, set[int]] = {}
@@ -128,7 +135,7 @@ def task(session: Session, principal: Principal, task_id: int, *, act: bool = Fa
             raise missing
         if not is_member(session, principal, t.project_id):
             raise missing
-        if act and not own_lease and principal.role != Role.ADMIN:
+        if act and not own_lease:
             raise missing
         return t
     if act or principal.role == Role.LABELER:

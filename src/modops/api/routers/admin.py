@@ -10,7 +10,7 @@ from modops.api import policies, schemas
 from modops.api.auth import Principal, current
 from modops.api.routers.common import engine_of
 from modops.api.webhooks import create_webhook
-from modops.domain import NotFound, Role
+from modops.domain import NotFound
 from modops.store import session_scope
 from modops.store.models import Team, User
 from modops.store.models_web import Webhook, WebhookDelivery
@@ -57,7 +57,7 @@ def webhooks(request: Request, p: Principal = Depends(current)) -> list[Webhook]
     policies.require(p, "project.manage")
     with session_scope(engine_of(request)) as s:
         hooks = list(s.scalars(select(Webhook).order_by(Webhook.id)))
-        if p.role == Role.ADMIN:
+        if policies.org_wide(p):
             return hooks
         return [h for h in hooks
                 if h.project_id is not None and policies.is_member(s, p, h.project_id)]
