@@ -185,3 +185,32 @@ def test_gold_is_hidden_and_scored_into_own_stats(app_client, token_for, world) 
     assert stats == {"today": 1, "gold_answered": 1, "gold_correct": 0, "gold_accuracy": 0.0}
     page = app_client.get("/label/kr-web", headers=lab)
     assert "0% (0/1)" in page.text
+
+
+def test_create_project_over_the_api(app_client, token_for, world) -> None:
+    from tests.api.world import project_spec
+
+    spec = project_spec("api-made", ["Seoul A"])
+    r = app_client.post("/api/v1/projects", headers=token_for("manager"), json=spec)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["key"] == "api-made" and any(lab["shortcut"] == "0" for lab in body["labels"])
+    again = app_client.post("/api/v1/projects", headers=token_for("manager"), json=spec)
+    assert again.status_code == 422 and "already exists" in again.json()["detail"]
+
+
+def test_machine_suggestion_hidden_by_default_and_only_when_enabled(app_client, token_for,
+                                                                    world) -> None:
+    from tests.api.world import import_rows
+
+    import_rows(world.engine, "kr-web", [{"external_id": "m-1", "product": "comment",
+                                          "comment": "ㅅㅂ", "machine_score": 0.9,
+                                          "view_count": 10**9}])
+    lab = token_for("lab1")
+    page = app_client.get("/label/kr-web", headers=lab)
+    assert 'class="machine"' not in page.text  # the project does not show it
+    app_client.patch("/api/v1/projects/kr-web/settings", headers=token_for("manager"),
+                     json={"show_machine_suggestion": True})
+    page = app_client.get("/label/kr-web", headers=token_for("lab2"))
+    assert "m-1" in page.text  # the most viewed item comes first
+    assert '<details class="machine">' in page.text  # collapsed: no "open" attribute
