@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modops.api import errors
 from modops.api.routers import admin, auth, projects, work
@@ -35,6 +36,37 @@ DOCS_HTML = """<!doctype html>
 <body><div id="swagger-ui"></div>
 <script src="/static/vendor/swagger-ui-bundle.js"></script>
 <script src="/static/swagger-init.js"></script></body></html>"""
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware (no BaseHTTPMiddleware task and stream per request): adds the CSP
+    and friends to every response, and ``no-store`` to everything but static files."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        extra = [
+            (b"content-security-policy", (DOCS_CSP if path == "/docs" else CSP).encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"same-origin"),
+            (b"x-frame-options", b"DENY"),
+        ]
+        if not path.startswith("/static/"):
+            extra.append((b"cache-control", b"no-store"))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []),
+                                      *(h for h in extra if h[0] not in present)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
@@ -70,20 +102,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     app.state.engine = engine
     app.state.settings = settings
 
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        h = response.headers
-        h.setdefault("Content-Security-Policy",
-                     DOCS_CSP if request.url.path == "/docs" else CSP)
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("Referrer-Policy", "same-origin")
-        h.setdefault("X-Frame-Options", "DENY")
-        if not request.url.path.startswith("/static/"):
-            h.setdefault("Cache-Control", "no-store")
-        return response
+    app.add_middleware(SecurityHeaders)
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
