@@ -172,6 +172,7 @@ class Item(Base):
         UniqueConstraint("project_id", "external_id", name="uq_items_project_external"),
         Index("ix_items_project_id", "project_id", "id"),
         Index("ix_items_project_created", "project_id", "created_at"),
+        Index("ix_items_project_decided", "project_id", "decided_at"),  # period metrics
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -255,7 +256,7 @@ class Annotation(Base):
     __table_args__ = (
         Index("ix_annotations_item", "item_id"),
         Index("ix_annotations_labeler", "labeler_id", "submitted_at"),
-        Index("ix_annotations_project_submitted", "project_id", "submitted_at"),
+        Index("ix_annotations_project_kind_submitted", "project_id", "kind", "submitted_at"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
