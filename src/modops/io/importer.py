@@ -217,22 +217,47 @@ class _BulkWriter:
                 ids = self._new_ids_sqlite(cur, [r.external_id for r in records])
             cur.close()
         else:
-            with self.raw.cursor() as cur:
-                with cur.copy(f"COPY modops_import_stage ({cols}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-                cur.execute(
-                    f"INSERT INTO items ({cols}) SELECT {cols} FROM modops_import_stage "
-                    f"ON CONFLICT (project_id, external_id) DO NOTHING"
-                    + (" RETURNING external_id, id" if needs_ids else "")
-                )
-                inserted = cur.rowcount
-                ids = dict(cur.fetchall()) if needs_ids else {}
-                cur.execute("TRUNCATE modops_import_stage")
+            inserted, ids = self._write_pg(records, rows, cols, needs_ids)
         self.report.inserted += inserted
         self.report.skipped_existing += len(records) - inserted
         if ids:
             self._write_labels([r for r in records if r.external_id in ids], ids)
+
+    def _write_pg(self, records: list[ItemRecord], rows: list[tuple[Any, ...]], cols: str,
+                  needs_ids: bool) -> tuple[int, dict[str, int]]:
+        """COPY straight into items after filtering out ids already stored (one indexed
+        lookup); if a concurrent import wins a race on an id, redo the batch through a staging
+        table with ON CONFLICT DO NOTHING."""
+        import psycopg
+
+        external_ids = [r.external_id for r in records]
+        with self.raw.cursor() as cur:
+            cur.execute("SELECT external_id FROM items WHERE project_id = %s "
+                        "AND external_id = ANY(%s)", (self.project_id, external_ids))
+            existing = {r[0] for r in cur.fetchall()}
+            fresh = [row for row, r in zip(rows, records, strict=True)
+                     if r.external_id not in existing]
+            try:
+                with self.raw.transaction(), \
+                        cur.copy(f"COPY items ({cols}) FROM STDIN") as copy:
+                    for row in fresh:
+                        copy.write_row(row)
+                inserted = len(fresh)
+            except psycopg.errors.UniqueViolation:
+                with cur.copy(f"COPY modops_import_stage ({cols}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                cur.execute(f"INSERT INTO items ({cols}) SELECT {cols} FROM modops_import_stage "
+                            "ON CONFLICT (project_id, external_id) DO NOTHING")
+                inserted = cur.rowcount
+                cur.execute("TRUNCATE modops_import_stage")
+            ids: dict[str, int] = {}
+            if needs_ids and inserted:
+                cur.execute("SELECT external_id, id FROM items WHERE project_id = %s AND "
+                            "import_batch = %s AND external_id = ANY(%s)",
+                            (self.project_id, self.batch_id, external_ids))
+                ids = dict(cur.fetchall())
+        return inserted, ids
 
     def _new_ids_sqlite(self, cur: Any, external_ids: list[str]) -> dict[str, int]:
         out: dict[str, int] = {}
