@@ -149,7 +149,13 @@ def thresholds(
     from modops.machine.thresholds import choose_thresholds
 
     model = Registry().load()
-    if validation is None:
+    source = "BEEP! dev"
+    project_rows = _project_labels(project) if validation is None else []
+    if validation is None and len(project_rows) >= MIN_PROJECT_LABELS:
+        texts = [r.text for r in project_rows]
+        harmful = [r.harmful for r in project_rows]
+        source = f"{len(project_rows):,} final human labels of {project}"
+    elif validation is None:
         beep = read_beep("dev")
         texts = [r.text for r in beep]
         harmful = [r.hate != "none" for r in beep]
@@ -161,7 +167,8 @@ def thresholds(
     scores = [s.harm for s in model.score(texts)]
     th = choose_thresholds(scores, harmful, auto_action_precision, auto_clear_recall,
                            model_version=model.model_version)
-    table = Table(title=f"routing thresholds for {project} ({model.model_version}, n={th.n})")
+    table = Table(title=f"routing thresholds for {project} ({model.model_version}, n={th.n}, "
+                        f"validation: {source})")
     table.add_column("what")
     table.add_column("value", justify="right")
     table.add_row("high (auto-action ≥)", f"{th.high:.4f}")
@@ -176,25 +183,34 @@ def thresholds(
 
 
 def store_thresholds(project_key: str, th: Any) -> None:
-    """Write the thresholds and model version onto the project row."""
-    from sqlalchemy import select
-
+    """Write the thresholds and model version onto the project (audited like any setting)."""
     from modops.cli.common import engine
+    from modops.projects import get_project, update_project
     from modops.store.db import session_scope
-    from modops.store.models import Project
 
     with session_scope(engine()) as session:
-        proj = session.scalars(select(Project).where(Project.key == project_key)).one_or_none()
-        if proj is None:
-            raise typer.BadParameter(f"no project with key {project_key!r}")
-        proj.auto_action_threshold = None if th.high == float("inf") else th.high
-        proj.auto_clear_threshold = th.low
-        proj.model_version = th.model_version
+        update_project(session, get_project(session, project_key), {
+            "auto_action_threshold": None if th.high == float("inf") else th.high,
+            "auto_clear_threshold": th.low,
+            "model_version": th.model_version,
+        }, actor="cli")
+
+
+MIN_PROJECT_LABELS = 200
+
+
+def _project_labels(project: str) -> list[Any]:
+    from modops.cli.common import engine
+    from modops.machine.project_labels import human_labels
+
+    return human_labels(engine(), project)
 
 
 @app.command()
 def retrain(
-    labels: Path = typer.Argument(..., exists=True, help="CSV/TSV/JSONL of human labels."),
+    project: str | None = typer.Argument(None, help="Project whose final human labels to add."),
+    labels: Path | None = typer.Option(None, "--labels", exists=True,
+                                       help="Or: a CSV/TSV/JSONL file of human labels."),
     text_column: str = typer.Option("text", "--text-column"),
     label_column: str = typer.Option("label", "--label-column",
                                      help="hate / offensive / none per row."),
@@ -205,9 +221,15 @@ def retrain(
     """
     from modops.machine.retrain import retrain as do_retrain
 
-    rows = list(_read_rows(labels))
-    pairs = [(str(r.get(text_column) or ""), str(r.get(label_column) or "").strip().lower())
-             for r in rows]
+    if labels is not None:
+        rows = list(_read_rows(labels))
+        pairs = [(str(r.get(text_column) or ""), str(r.get(label_column) or "").strip().lower())
+                 for r in rows]
+    elif project is not None:
+        pairs = [(r.text, r.severity) for r in _project_labels(project)]
+        console.print(f"{len(pairs):,} final human labels from project {project}")
+    else:
+        raise typer.BadParameter("give a PROJECT or --labels FILE")
     res = do_retrain(pairs, log=lambda m: console.print(f"  {m}"))
     old = "n/a" if res.old_macro_f1 is None else f"{res.old_macro_f1:.4f}"
     console.print(f"candidate [bold]{res.new_version}[/] (from {res.old_version}): held-out "
