@@ -115,8 +115,10 @@ def page(browser: Browser) -> Iterator[tuple[Page, Watch]]:
 
 
 def sign_in(pg: Page, live: Live, username: str, path: str = "/") -> None:
-    """Sign in with the keyboard only: type, Tab, type, Enter."""
+    """Sign in with the keyboard: type, Tab, type, Enter (focus is set explicitly because a busy
+    machine may not have applied ``autofocus`` yet when typing starts)."""
     pg.goto(f"{live.url}/login?next={path}")
+    pg.locator("input[name=username]").focus()
     pg.keyboard.type(username)
     pg.keyboard.press("Tab")
     pg.keyboard.type(PASSWORD)
