@@ -5,6 +5,7 @@ the item/task state machines in ``modops.domain.states``.
 """
 
 from modops.queue.dispense import expire_leases, next_review, next_task
+from modops.queue.gold import make_gold
 from modops.queue.labeling import flag, skip, submit
 from modops.queue.review import decide, hand_back, open_appeal
 from modops.queue.routing import RoutingSummary, route_after_import, route_items, route_pending
@@ -29,6 +30,7 @@ __all__ = [
     "expire_leases",
     "flag",
     "hand_back",
+    "make_gold",
     "next_review",
     "next_task",
     "open_appeal",
