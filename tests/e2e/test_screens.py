@@ -169,3 +169,26 @@ def test_api_docs_render_offline_under_the_csp(live: Live, page) -> None:
     assert all(u.startswith(live.url) for u in requests), [u for u in requests
                                                            if not u.startswith(live.url)]
     watch.assert_clean()
+
+
+def test_skip_and_flag_from_the_keyboard(live: Live, page) -> None:
+    """Shift+S skips (never served again), Shift+F flags with the typed note ("/" to focus)."""
+    from modops.store.models import Skip
+
+    pg, watch = page
+    sign_in(pg, live, "lab1", "/label/kr-web")
+    first = pg.locator("#work").get_attribute("data-task-id")
+    pg.keyboard.press("Shift+S")
+    expect(pg.locator("#work")).not_to_have_attribute("data-task-id", first or "")
+    second = pg.locator("#work").get_attribute("data-task-id")
+    pg.keyboard.press("/")
+    pg.keyboard.type("맥락이 더 필요함")
+    pg.keyboard.press("Escape")
+    pg.keyboard.press("Shift+F")
+    expect(pg.locator("#work")).not_to_have_attribute("data-task-id", second or "")
+    with session_scope(live.engine) as s:
+        assert s.scalar(select(func.count()).select_from(Skip).where(
+            Skip.user_id == live.world.users["lab1"])) == 1
+        flagged = s.scalars(select(Annotation).where(Annotation.flagged.is_(True))).all()
+        assert [(a.task_id, a.note) for a in flagged] == [(int(second or 0), "맥락이 더 필요함")]
+    watch.assert_clean()

@@ -24,9 +24,11 @@
   }
 
   function submitWith(form, buttonId) {
+    // Clicking the button (rather than requestSubmit) is what a mouse user does: the browser
+    // and htmx both see which button submitted, so skip/flag keep their formnovalidate.
     var btn = buttonId ? document.getElementById(buttonId) : null;
-    if (typeof form.requestSubmit === "function") { form.requestSubmit(btn || undefined); }
-    else if (btn) { btn.click(); } else { form.submit(); }
+    if (btn) { btn.click(); } else if (typeof form.requestSubmit === "function") { form.requestSubmit(); }
+    else { form.submit(); }
   }
 
   document.addEventListener("keydown", function (e) {
