@@ -83,3 +83,22 @@ def test_catalogue_is_complete_in_both_languages() -> None:
         used |= set(re.findall(r't\("([a-z_0-9.]+)"', path.read_text()))
     missing = {k for k in used if k not in MESSAGES["ko"] and not k.endswith(".")}
     assert not missing, missing
+
+
+def test_appeal_queue_lists_escaped_reasons_and_serves_appeals(app_client, world) -> None:
+    from modops import queue as q
+
+    users = world.users
+    ext = None
+    for who in ("lab1", "lab2", "lab3"):
+        view = q.next_task(world.engine, "kr-web", users[who])
+        ext = view.item.external_id
+        q.submit(world.engine, view.task_id, users[who], ["none"])
+    q.open_appeal(world.engine, "kr-web", ext, opened_by="creator",
+                  reason="<script>alert('appeal')</script> 억울합니다")
+    _sign_in(app_client, "reviewer", "/review/kr-web/appeals")
+    page = app_client.get("/review/kr-web/appeals")
+    assert "&lt;script&gt;alert(&#39;appeal&#39;)&lt;/script&gt; 억울합니다" in page.text
+    assert "<script>alert" not in page.text
+    review = app_client.get("/review/kr-web?kind=appeal")
+    assert 'data-task-id="' in review.text and "이의신청" in review.text
