@@ -108,26 +108,25 @@ def iter_export_rows(
         "SELECT id, external_id, product_id, title, caption, comment, transcript, text, "
         f"media_url, {meta_col}, language, created_at, view_count, user_reported, reported_at, "
         "machine_score, is_gold, gold_labels, final_labels, state, route, final_action, "
-        "decided_at, model_version FROM items WHERE project_id = :p AND id > :after "
-        "ORDER BY id LIMIT :n"
+        "decided_at, model_version FROM items WHERE project_id = :p ORDER BY id"
     )
     ann_sql = text(
         "SELECT item_id, labeler_id, kind, labels, note, started_at, submitted_at "
-        "FROM annotations WHERE project_id = :p AND item_id BETWEEN :lo AND :hi "
-        "ORDER BY item_id, submitted_at, id"
+        "FROM annotations WHERE project_id = :p ORDER BY item_id, submitted_at, id"
     )
-    after = 0
-    with engine.connect() as conn:
-        while True:
-            items = conn.execute(item_sql, {"p": project_id, "after": after, "n": PAGE}).all()
-            if not items:
-                return
-            lo, hi = items[0][0], items[-1][0]
-            after = hi
+    # Two streaming cursors, both in item order, merged as they arrive: the database produces
+    # the next rows while Python writes these (server-side cursors on PostgreSQL).
+    with engine.connect() as item_conn, engine.connect() as ann_conn:
+        items_stream = item_conn.execution_options(stream_results=True, yield_per=PAGE) \
+            .execute(item_sql, {"p": project_id})
+        anns = iter(ann_conn.execution_options(stream_results=True, yield_per=PAGE)
+                    .execute(ann_sql, {"p": project_id}))
+        pending_ann = next(anns, None)
+        for items in items_stream.partitions():
             by_item: dict[int, list[dict[str, Any]]] = defaultdict(list)
-            for item_id, labeler_id, kind, labels, note, started, submitted in conn.execute(
-                ann_sql, {"p": project_id, "lo": lo, "hi": hi}
-            ):
+            hi = items[-1][0]
+            while pending_ann is not None and pending_ann[0] <= hi:
+                item_id, labeler_id, kind, labels, note, started, submitted = pending_ann
                 by_item[item_id].append(
                     {
                         "labeler": users.get(labeler_id, str(labeler_id)),
@@ -138,6 +137,7 @@ def iter_export_rows(
                         "kind": kind,
                     }
                 )
+                pending_ann = next(anns, None)
             for (
                 item_id,
                 ext,
