@@ -22,32 +22,12 @@ from sqlalchemy.orm import Session
 
 from modops.domain import ValidationError
 from modops.io.labelstudio import row_to_task
-from modops.io.records import TEXT_FIELDS
+from modops.io.records import IMPORT_FIELDS, TEXT_FIELDS
 from modops.projects.service import get_project
 
 EXPORT_FORMATS = ("jsonl", "csv", "parquet", "labelstudio")
-CSV_COLUMNS = (
-    "external_id",
-    "product",
-    *TEXT_FIELDS,
-    "media_url",
-    "metadata",
-    "language",
-    "created_at",
-    "view_count",
-    "user_reported",
-    "reported_at",
-    "machine_score",
-    "is_gold",
-    "gold_labels",
-    "final_labels",
-    "annotations",
-    "state",
-    "route",
-    "final_action",
-    "decided_at",
-    "model_version",
-)
+CSV_COLUMNS = (*IMPORT_FIELDS, "state", "route", "final_action", "decided_at",
+               "model_version")
 JSON_COLUMNS = ("metadata", "gold_labels", "final_labels", "annotations")
 PAGE = 10_000
 

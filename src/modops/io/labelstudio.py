@@ -13,21 +13,9 @@ from datetime import timedelta
 from typing import Any
 
 from modops.domain import ValidationError
-from modops.io.records import TEXT_FIELDS, parse_time
+from modops.io.records import CONTENT_FIELDS, parse_time
 
-ITEM_DATA_FIELDS = (
-    "external_id",
-    "product",
-    *TEXT_FIELDS,
-    "media_url",
-    "language",
-    "created_at",
-    "view_count",
-    "user_reported",
-    "reported_at",
-    "machine_score",
-    "metadata",
-)
+ITEM_DATA_FIELDS = CONTENT_FIELDS
 
 
 def _labeler_name(completed_by: Any) -> str:

@@ -39,25 +39,14 @@ EXPORT_ONLY_FIELDS = frozenset(
     }
 )
 _TEXT_FIELD_SET = frozenset(TEXT_FIELDS)
-KNOWN_FIELDS = frozenset(
-    {
-        "external_id",
-        "product",
-        *TEXT_FIELDS,
-        "media_url",
-        "metadata",
-        "language",
-        "created_at",
-        "view_count",
-        "user_reported",
-        "reported_at",
-        "machine_score",
-        "final_labels",
-        "annotations",
-        "is_gold",
-        "gold_labels",
-    }
+# The content of an item, in the order every format writes it.
+CONTENT_FIELDS = (
+    "external_id", "product", *TEXT_FIELDS, "media_url", "metadata", "language", "created_at",
+    "view_count", "user_reported", "reported_at", "machine_score",
 )
+# Content plus the labels an item may carry: the import schema of every format.
+IMPORT_FIELDS = (*CONTENT_FIELDS, "is_gold", "gold_labels", "final_labels", "annotations")
+KNOWN_FIELDS = frozenset(IMPORT_FIELDS)
 
 
 _ALL_FIELDS = KNOWN_FIELDS | EXPORT_ONLY_FIELDS
