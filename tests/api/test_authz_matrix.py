@@ -85,6 +85,15 @@ MATRIX: list[tuple[str, str, Any, tuple[Any, ...]]] = [
     ("POST", "/api/v1/webhooks", {"url": "http://127.0.0.1:9/all"},
      (401, 403, 403, 403, 201, 403, 403)),
     ("GET", "/api/v1/webhooks/{hook}/deliveries", None, (401, 403, 403, 200, 200, 403, 404)),
+    # Background jobs (managers of the project, admins) and reviewers' audited PII unmask.
+    ("GET", "/api/v1/jobs", None, (401, 403, 403, 200, 200, 403, 200)),
+    ("POST", "/api/v1/projects/kr-web/jobs", {"kind": "purge"},
+     (401, 403, 403, 202, 202, 403, 404)),
+    ("GET", "/api/v1/jobs/999999", None, (401, 403, 403, 404, 404, 403, 404)),
+    ("POST", "/api/v1/jobs/999999/retry", None, (401, 403, 403, 404, 404, 403, 404)),
+    ("GET", "/api/v1/jobs/999999/file", None, (401, 403, 403, 404, 404, 403, 404)),
+    ("POST", "/api/v1/items/999999/unmask", {"reason": "doxxing report"},
+     (401, 403, 404, 404, 404, 403, 404)),
     # Web pages: anonymous is sent to sign in (303); the same policy answers for everyone else.
     ("GET", "/", None, (303, 200, 200, 200, 200, 200, 200)),
     ("GET", "/label/kr-web", None, (303, 200, 200, 200, 200, 404, 404)),
@@ -128,7 +137,7 @@ def test_every_api_route_is_in_the_matrix(app_client: TestClient) -> None:
         for method in ops:
             norm = path
             for name in ("task_id", "annotation_id", "hook_id", "token_id", "key",
-                         "external_id"):
+                         "external_id", "job_id", "item_id"):
                 norm = norm.replace("{" + name + "}", "*")
             if not any(m == method.upper() and _match(norm, t) for m, t in covered):
                 missing.append(f"{method.upper()} {path}")

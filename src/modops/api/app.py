@@ -13,7 +13,8 @@ from sqlalchemy import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modops.api import errors
-from modops.api.routers import admin, auth, projects, work
+from modops.api.limits import Limits
+from modops.api.routers import admin, auth, ops, projects, work
 from modops.api.settings import Settings
 from modops.api.webhooks import Dispatcher, subscriber
 from modops.domain import events
@@ -88,10 +89,15 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
                                     poll_s=settings.webhook_poll_s)
             dispatcher.start()
         app.state.dispatcher = dispatcher
+        from modops import jobs
+
+        job_runner = jobs.start_runner(engine) if settings.jobs else None
         try:
             yield
         finally:
             events.unsubscribe(handler)
+            if job_runner is not None:
+                job_runner.stop()
             if dispatcher is not None:
                 dispatcher.stop()
 
@@ -102,6 +108,9 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     app.state.engine = engine
     app.state.settings = settings
 
+    app.add_middleware(Limits, max_body=settings.max_body_bytes,
+                       max_upload=settings.max_upload_bytes, rps=settings.rate_limit_rps,
+                       burst=settings.rate_limit_burst)
     app.add_middleware(SecurityHeaders)
 
     @app.get("/docs", include_in_schema=False)
@@ -112,7 +121,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    for r in (auth.router, projects.router, work.router, admin.router):
+    for r in (auth.router, projects.router, work.router, admin.router, ops.router):
         app.include_router(r)
 
     from modops.web import views  # the UI is optional for API-only deployments

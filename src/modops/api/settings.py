@@ -30,3 +30,11 @@ class Settings:
     webhook_poll_s: float = 0.5
     # Upload limit for /import (bytes).
     max_upload_bytes: int = 512 * 2**20
+    # Any other request body (bytes), and the per-caller rate limit (requests/s, burst).
+    max_body_bytes: int = 16 * 2**20
+    rate_limit_rps: float = field(
+        default_factory=lambda: float(os.environ.get("MODOPS_RATE_LIMIT_RPS", "100")))
+    rate_limit_burst: float = field(
+        default_factory=lambda: float(os.environ.get("MODOPS_RATE_LIMIT_BURST", "300")))
+    # Run background jobs in this process (MODOPS_JOBS=thread|dramatiq|off, see modops.jobs).
+    jobs: bool = field(default_factory=lambda: os.environ.get("MODOPS_JOBS", "") != "off")

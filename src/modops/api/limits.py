@@ -1,0 +1,124 @@
+"""Request limits as one pure ASGI middleware: body size and per-caller rate.
+
+- Body size: ``Content-Length`` over the limit is refused before the body is read (413); a
+  chunked body is counted as it streams and cut off at the limit. Upload routes (``/import``)
+  get the larger upload limit.
+- Rate: a token bucket per caller (bearer token, else session cookie, else client address),
+  ``rps`` refill and ``burst`` capacity, answered with 429 and ``Retry-After``. Buckets are per
+  process: with N workers a caller can get up to N × rps; that bounds a runaway script, which
+  is the point (abusive clients are stopped at the proxy, see docs/deploy.md).
+
+Pure ASGI (no BaseHTTPMiddleware) because it runs on every request of the labelers' hot path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _json(send: Send, status: int, detail: str,
+                headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = orjson.dumps({"detail": detail})
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+        *(headers or [])]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class Limits:
+    def __init__(self, app: ASGIApp, *, max_body: int = 16 * 2**20,
+                 max_upload: int = 512 * 2**20, rps: float = 100.0, burst: float = 300.0,
+                 max_callers: int = 100_000) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.max_upload = max_upload
+        self.rps = rps
+        self.burst = burst
+        self.max_callers = max_callers
+        self._buckets: dict[bytes, list[float]] = {}  # caller -> [tokens, last refill]
+
+    def _caller(self, scope: Scope) -> bytes | None:
+        auth = cookie = None
+        for k, v in scope.get("headers", ()):
+            if k == b"authorization":
+                auth = v
+            elif k == b"cookie":
+                cookie = v
+        raw = auth or cookie
+        if raw is None:
+            client = scope.get("client")
+            raw = (client[0] if client else "anonymous").encode()
+        return hashlib.blake2b(raw, digest_size=16).digest()
+
+    def _take(self, caller: bytes) -> float:
+        """0 when the request may go; otherwise seconds until a token is available."""
+        now = time.monotonic()
+        bucket = self._buckets.get(caller)
+        if bucket is None:
+            if len(self._buckets) >= self.max_callers:
+                self._buckets.clear()
+            bucket = self._buckets[caller] = [self.burst, now]
+        tokens = min(self.burst, bucket[0] + (now - bucket[1]) * self.rps)
+        bucket[1] = now
+        if tokens >= 1.0:
+            bucket[0] = tokens - 1.0
+            return 0.0
+        bucket[0] = tokens
+        return (1.0 - tokens) / self.rps
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+        if self.rps > 0:
+            wait = self._take(self._caller(scope) or b"")
+            if wait > 0:
+                await _json(send, 429, "too many requests; slow down",
+                            [(b"retry-after", str(max(1, math.ceil(wait))).encode())])
+                return
+        limit = self.max_upload if scope["path"].endswith("/import") else self.max_body
+        for k, v in scope.get("headers", ()):
+            if k == b"content-length":
+                try:
+                    size = int(v)
+                except ValueError:
+                    size = -1
+                if size > limit or size < 0:
+                    await _json(send, 413, f"request body over the {limit:,}-byte limit")
+                    return
+        seen = 0
+        started = False
+
+        async def counted_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await _json(send, 413, f"request body over the {limit:,}-byte limit")
+
+    def state(self) -> dict[str, Any]:
+        return {"callers": len(self._buckets), "rps": self.rps, "burst": self.burst}

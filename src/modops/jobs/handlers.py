@@ -1,0 +1,171 @@
+"""The built-in job kinds: thin wrappers that call one use case each and report progress.
+
+Files a job writes (exports, reports) go to ``MODOPS_JOB_DIR`` (default ``./modops-jobs``):
+on several hosts that must be a shared volume, since the worker that writes the file is not
+the app server that serves it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from modops.jobs.core import JobContext, JobFailed, handler
+from modops.store import session_scope, utcnow
+
+
+def job_dir() -> Path:
+    path = Path(os.environ.get("MODOPS_JOB_DIR", "modops-jobs")).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _project_items(ctx: JobContext) -> int:
+    from modops.store.models import Item, Project
+
+    with session_scope(ctx.engine) as s:
+        return int(s.scalar(select(func.count()).select_from(Item).join(
+            Project, Project.id == Item.project_id).where(Project.key == ctx.project_key)) or 0)
+
+
+def _need_project(ctx: JobContext) -> str:
+    if not ctx.project_key:
+        raise JobFailed(f"a {ctx.kind} job needs a project")
+    return ctx.project_key
+
+
+@handler("export")
+def export(ctx: JobContext) -> dict[str, Any]:
+    """Export a project to a file: long exports never run inside a request (they time out)."""
+    from modops.io.exporter import EXPORT_FORMATS, export_project
+
+    key = _need_project(ctx)
+    fmt = str(ctx.params.get("format", "jsonl"))
+    if fmt not in EXPORT_FORMATS:
+        raise JobFailed(f"unknown export format {fmt!r}")
+    ext = {"labelstudio": "json"}.get(fmt, fmt)
+    out = job_dir() / f"export-{ctx.job_id}-{key}.{ext}"
+    total = max(1, _project_items(ctx))
+    report = export_project(ctx.engine, key, fmt, out,
+                            progress=lambda n: ctx.progress(n / total, f"{n:,} / {total:,}"))
+    return {"file": str(out), "format": fmt, "items": report.items,
+            "annotations": report.annotations, "seconds": round(report.seconds, 2)}
+
+
+@handler("import")
+def import_(ctx: JobContext) -> dict[str, Any]:
+    """Import a file already on the server (an upload saved by the API, or a path)."""
+    from modops.io import import_file
+    from modops.queue import route_after_import
+
+    key = _need_project(ctx)
+    path = Path(str(ctx.params.get("path", "")))
+    size = max(1, path.stat().st_size) if path.is_file() else 1
+    report = import_file(ctx.engine, key, path, ctx.params.get("format"),
+                         actor=ctx.params.get("actor", "job"),
+                         progress=lambda done, _n: ctx.progress(done / size),
+                         after_insert=route_after_import)
+    if ctx.params.get("delete_after"):
+        path.unlink(missing_ok=True)
+    return {k: v for k, v in vars(report).items() if isinstance(v, int | float | str)}
+
+
+@handler("score")
+def score(ctx: JobContext) -> dict[str, Any]:
+    """Score and route every item still waiting for the model (large batches, model outages)."""
+    from dataclasses import asdict
+
+    from modops.queue import route_pending
+
+    ctx.progress(0.0, "scoring")
+    return asdict(route_pending(ctx.engine, _need_project(ctx)))
+
+
+@handler("alerts")
+def alerts(ctx: JobContext) -> dict[str, Any]:
+    """The scheduled alert check: evaluate every enabled rule now and keep the result."""
+    from dataclasses import asdict
+
+    from modops.analytics import evaluate_alerts
+
+    found = evaluate_alerts(ctx.engine, _need_project(ctx), utcnow())
+    return {"alerts": [{k: (v.isoformat() if hasattr(v, "isoformat") else v)
+                        for k, v in asdict(a).items()} for a in found]}
+
+
+@handler("report")
+def report(ctx: JobContext) -> dict[str, Any]:
+    """A report file. Uses ``modops.reports.build_report`` when the reports package has it,
+    else writes the collected numbers as JSON (the data every renderer draws from)."""
+    import orjson
+
+    from modops import reports
+
+    projects = ctx.params.get("projects") or [_need_project(ctx)]
+    period = str(ctx.params.get("period", "last-7d"))
+    fmt = str(ctx.params.get("format", "html"))
+    build = getattr(reports, "build_report", None)
+    if build is not None:
+        out = job_dir() / f"report-{ctx.job_id}.{fmt}"
+        kwargs: dict[str, Any] = {}
+        names = inspect.signature(build).parameters
+        for name, value in (("engine", ctx.engine), ("projects", projects), ("period", period),
+                            ("fmt", fmt), ("format", fmt), ("out", out), ("path", out),
+                            ("lang", ctx.params.get("lang", "ko"))):
+            if name in names:
+                kwargs[name] = value
+        ctx.progress(0.1, "collecting")
+        made = build(**kwargs)
+        return {"file": str(made if isinstance(made, str | Path) else out), "format": fmt}
+    from modops.reports.data import collect
+
+    ctx.progress(0.1, "collecting")
+    data = collect(ctx.engine, list(projects), period)
+    out = job_dir() / f"report-{ctx.job_id}.json"
+    out.write_bytes(orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS))
+    return {"file": str(out), "format": "json"}
+
+
+@handler("webhooks")
+def webhooks(ctx: JobContext) -> dict[str, Any]:
+    """Deliver every due webhook (for deployments whose app servers run no dispatcher)."""
+    import httpx
+
+    from modops.api.webhooks import deliver_due
+
+    n = 0
+    with httpx.Client() as client:
+        while (k := deliver_due(ctx.engine, client)) > 0:
+            n += k
+            ctx.progress(0.5, f"{n} attempted")
+    return {"attempted": n}
+
+
+@handler("purge")
+def purge(ctx: JobContext) -> dict[str, Any]:
+    """Data retention: delete the project's items older than its ``retention_days``."""
+    from modops.ops.retention import purge_project
+
+    days = ctx.params.get("days")
+    return purge_project(ctx.engine, _need_project(ctx),
+                         days=int(days) if days is not None else None,
+                         actor=str(ctx.params.get("actor", "retention")))
+
+
+@handler("sleep")
+def sleep(ctx: JobContext) -> dict[str, Any]:
+    """A diagnostic job: sleeps, reporting progress; ``fail=true`` makes it raise (smoke tests
+    of a deployment's workers and of the retry path)."""
+    import time
+
+    steps = int(ctx.params.get("steps", 5))
+    for i in range(steps):
+        time.sleep(float(ctx.params.get("seconds", 0.1)))
+        ctx.progress((i + 1) / steps)
+    if ctx.params.get("fail"):
+        raise JobFailed(str(ctx.params.get("message", "failed on purpose")))
+    return {"slept": steps}

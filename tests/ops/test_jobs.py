@@ -1,0 +1,101 @@
+"""Background jobs: run in-process, progress and results recorded, failures retried with
+backoff and then shown as failed with their error, a manager's retry, a dead worker's lease
+taken over, and the HTTP endpoints (list, start, retry, download)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import orjson
+from sqlalchemy import Engine, select, update
+
+from modops import jobs
+from modops.store import session_scope, utcnow
+from modops.store.models import AuditLog
+from modops.store.models_ops import Job
+from tests.conftest import sample_rows
+
+
+def test_failing_job_is_retried_then_failed_with_its_error_then_retried_by_hand(
+        engine: Engine) -> None:
+    runner = jobs.ThreadRunner(engine, poll_s=0.05, backoff_s=0.05).start()
+    try:
+        ok = jobs.enqueue(engine, "sleep", {"steps": 3, "seconds": 0.01})
+        bad = jobs.enqueue(engine, "sleep", {"steps": 1, "seconds": 0.01, "fail": True,
+                                             "message": "스코어러 응답 없음"}, max_attempts=3)
+        done = jobs.wait(engine, ok, timeout_s=20)
+        assert (done.state, done.progress, done.result) == ("succeeded", 1.0, {"slept": 3})
+        failed = jobs.wait(engine, bad, timeout_s=20)
+        assert failed.state == "failed"
+        assert failed.attempts == 3  # retried twice after the first failure
+        assert failed.error == "스코어러 응답 없음"
+        jobs.retry(engine, bad, actor="manager-kim")
+        again = jobs.wait(engine, bad, timeout_s=20)
+        assert (again.state, again.attempts) == ("failed", 3)
+    finally:
+        runner.stop()
+    with session_scope(engine) as s:
+        audit = s.scalars(select(AuditLog).where(AuditLog.action == "job.retry")).all()
+        assert [(a.actor, a.entity_id) for a in audit] == [("manager-kim", str(bad))]
+
+
+def test_a_dead_workers_job_is_taken_again_after_its_lease(engine: Engine) -> None:
+    job_id = jobs.enqueue(engine, "sleep", {"steps": 1, "seconds": 0.01})
+    assert jobs.core.claim(engine, job_id, worker="host-a:1", lease_s=60)  # then "SIGKILL"
+    assert jobs.execute(engine, job_id) is None  # leased: nobody else may take it
+    with session_scope(engine) as s:
+        s.execute(update(Job).where(Job.id == job_id).values(
+            locked_until=utcnow() - timedelta(seconds=1)))
+    assert jobs.due_ids(engine) == [job_id]
+    assert jobs.execute(engine, job_id, worker="host-b:2") == "succeeded"
+    job = jobs.get_job(engine, job_id)
+    assert (job.worker, job.attempts) == ("host-b:2", 2)
+
+
+def test_two_workers_racing_for_one_job_run_it_once(engine: Engine) -> None:
+    job_id = jobs.enqueue(engine, "sleep", {"steps": 1, "seconds": 0.0})
+    assert jobs.core.claim(engine, job_id, worker="a")
+    assert not jobs.core.claim(engine, job_id, worker="b")
+
+
+def test_export_job_writes_the_file_and_reports_progress(engine: Engine, project: str,
+                                                         job_dir) -> None:
+    from modops.io import import_file
+
+    path = job_dir.parent / "rows.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in sample_rows()))
+    import_file(engine, project, path, "jsonl", actor="test")
+    job_id = jobs.enqueue(engine, "export", {"format": "jsonl"}, project_key=project)
+    assert jobs.execute(engine, job_id) == "succeeded"
+    job = jobs.get_job(engine, job_id)
+    assert job.result["items"] == len(sample_rows())
+    lines = open(job.result["file"], "rb").read().splitlines()
+    assert {orjson.loads(x)["external_id"] for x in lines} == {
+        r["external_id"] for r in sample_rows()}
+
+
+def test_jobs_over_http_list_start_retry_and_download(app_client, token_for, world) -> None:
+    mgr = token_for("manager")
+    r = app_client.post(f"/api/v1/projects/{world.project}/jobs", headers=mgr,
+                        json={"kind": "export", "params": {"format": "csv"}})
+    assert r.status_code == 202, r.text
+    job_id = r.json()["id"]
+    job = jobs.wait(world.engine, job_id, timeout_s=30)
+    assert job.state == "succeeded", job.error
+    listed = app_client.get("/api/v1/jobs", headers=mgr, params={"limit": 10}).json()
+    assert [j["id"] for j in listed] == [job_id]
+    f = app_client.get(f"/api/v1/jobs/{job_id}/file", headers=mgr)
+    assert f.status_code == 200
+    assert f.content.count(b"\n") >= 12  # the world's items, one row each, plus the header
+    # Another team's manager cannot see it; a labeler may not list jobs at all.
+    assert app_client.get(f"/api/v1/jobs/{job_id}", headers=token_for("busanmgr")).status_code \
+        == 404
+    assert app_client.get("/api/v1/jobs", headers=token_for("busanmgr")).json() == []
+    assert app_client.get("/api/v1/jobs", headers=token_for("lab1")).status_code == 403
+    # Only failed jobs can be retried.
+    assert app_client.post(f"/api/v1/jobs/{job_id}/retry", headers=mgr).status_code == 409
+    with session_scope(world.engine) as s:
+        s.execute(update(Job).where(Job.id == job_id).values(state="failed", error="boom"))
+    r = app_client.post(f"/api/v1/jobs/{job_id}/retry", headers=mgr)
+    assert r.status_code == 200 and r.json()["state"] in {"queued", "running", "succeeded"}
+    assert jobs.wait(world.engine, job_id, timeout_s=30).state == "succeeded"
