@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from modops.domain import DecisionSource, ItemState, TaskKind, events
 from modops.domain.states import check_item
 from modops.quality import Consensus, DawidSkene, MajorityVote
-from modops.queue.core import ProjectConfig, dumps, loads
+from modops.queue.core import ProjectConfig, dumps, loads, sql
 from modops.store.models import User
 
 _rng = random.Random()
@@ -33,7 +33,7 @@ def _aggregator(conn: Connection, project: ProjectConfig) -> Any:
         return MajorityVote()
     stamp, model = _DS_CACHE.get(project.id, (0.0, None))
     if time.monotonic() - stamp > DS_REFIT_SECONDS:
-        rows = conn.execute(text(
+        rows = conn.execute(sql(
             "SELECT a.item_id, a.labeler_id, a.labels, i.is_gold, i.gold_labels "
             "FROM annotations a JOIN items i ON i.id = a.item_id WHERE a.project_id = :p "
             "AND a.kind IN ('label', 'gold') ORDER BY a.id DESC LIMIT :n"),
@@ -52,7 +52,7 @@ def consensus_for_item(conn: Connection, project: ProjectConfig, item_id: int,
                        votes: list[tuple[int, str]] | None = None) -> Consensus:
     """Aggregate an item's label answers (multi-label answers vote as one joined key)."""
     if votes is None:
-        votes = [(row[0], "|".join(loads(row[1]))) for row in conn.execute(text(
+        votes = [(row[0], "|".join(loads(row[1]))) for row in conn.execute(sql(
             "SELECT labeler_id, labels FROM annotations WHERE item_id = :i AND kind = 'label' "
             "ORDER BY id"), {"i": item_id})]
     return _aggregator(conn, project).aggregate(votes)
@@ -69,22 +69,22 @@ def record_decision(conn: Connection, pending: list[tuple[str, dict[str, Any]]],
     already locked, saving a query on the labelers' hot path.
     """
     if item is None:
-        item = conn.execute(text("SELECT state, view_count, external_id, final_labels "
+        item = conn.execute(sql("SELECT state, view_count, external_id, final_labels "
                                  "FROM items WHERE id = :i"), {"i": item_id}).one()
     check_item(from_state or item.state, ItemState.DECIDED, item_id)
     labels = list(labels)
     action = project.rules.action_for(labels).value
     if item.final_labels is not None or item.state == ItemState.APPEALED.value:
-        conn.execute(text("UPDATE decisions SET current = :false WHERE item_id = :i AND "
+        conn.execute(sql("UPDATE decisions SET current = :false WHERE item_id = :i AND "
                           "current = :true"), {"i": item_id, "true": True, "false": False})
-    decision_id = conn.execute(text(
+    decision_id = conn.execute(sql(
         "INSERT INTO decisions (project_id, item_id, labels, action, source, basis, "
         "decided_by_id, decided_at, current, views_at_decision) VALUES (:p, :i, :labels, "
         ":action, :source, :basis, :by, :now, :true, :views) RETURNING id"),
         {"p": project.id, "i": item_id, "labels": dumps(labels), "action": action,
          "source": source.value, "basis": dumps(basis), "by": decided_by, "now": now,
          "true": True, "views": item.view_count}).scalar_one()
-    conn.execute(text(
+    conn.execute(sql(
         "UPDATE items SET state = 'decided', final_labels = :labels, final_action = :action, "
         "decided_at = :now WHERE id = :i"),
         {"labels": dumps(labels), "action": action, "now": now, "i": item_id})
@@ -104,7 +104,7 @@ def record_decision(conn: Connection, pending: list[tuple[str, dict[str, Any]]],
 
 def create_task(conn: Connection, project_id: int, item_id: int, kind: TaskKind,
                 now: datetime, *, priority: float) -> int:
-    return conn.execute(text(
+    return conn.execute(sql(
         "INSERT INTO tasks (project_id, item_id, kind, state, slot, priority, created_at) "
         "VALUES (:p, :i, :kind, 'open', 0, :prio, :now) RETURNING id"),
         {"p": project_id, "i": item_id, "kind": kind.value, "prio": priority,
@@ -114,15 +114,15 @@ def create_task(conn: Connection, project_id: int, item_id: int, kind: TaskKind,
 def escalate(conn: Connection, project: ProjectConfig, item_id: int, now: datetime,
              reason: str) -> None:
     """Send an item to the reviewer queue (once), cancelling its remaining label slots."""
-    state = conn.execute(text("SELECT state FROM items WHERE id = :i"), {"i": item_id}).scalar()
+    state = conn.execute(sql("SELECT state FROM items WHERE id = :i"), {"i": item_id}).scalar()
     if state == ItemState.ESCALATED.value:
         return
     check_item(state, ItemState.ESCALATED, item_id)
-    conn.execute(text("UPDATE items SET state = 'escalated', escalated_at = :now WHERE id = :i"),
+    conn.execute(sql("UPDATE items SET state = 'escalated', escalated_at = :now WHERE id = :i"),
                  {"now": now, "i": item_id})
-    conn.execute(text("UPDATE tasks SET state = 'cancelled', done_at = :now WHERE item_id = :i "
+    conn.execute(sql("UPDATE tasks SET state = 'cancelled', done_at = :now WHERE item_id = :i "
                       "AND kind = 'label' AND state = 'open'"), {"now": now, "i": item_id})
-    priority = conn.execute(text("SELECT max(priority) FROM tasks WHERE item_id = :i"),
+    priority = conn.execute(sql("SELECT max(priority) FROM tasks WHERE item_id = :i"),
                             {"i": item_id}).scalar() or 0.0
     create_task(conn, project.id, item_id, TaskKind.REVIEW, now, priority=priority)
     _audit(conn, "system", "item.escalate", "item", item_id, project.id,
@@ -135,7 +135,7 @@ def _audit(conn: Connection, actor: User | str | None, action: str, entity: str,
     """Core-level audit insert (the queue's hot path does not open an ORM session)."""
     if isinstance(actor, User):
         actor_id, actor = actor.id, actor.username
-    conn.execute(text(
+    conn.execute(sql(
         "INSERT INTO audit_log (at, actor_id, actor, action, entity, entity_id, project_id, "
         "before, after) VALUES (:at, :aid, :actor, :action, :entity, :eid, :p, :before, :after)"),
         {"at": _now(), "aid": actor_id, "actor": actor or "system", "action": action,

@@ -11,7 +11,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from modops.domain import PermissionDenied, ProjectStatus, Role, TaskKind, TaskState
@@ -23,6 +23,7 @@ from modops.queue.core import (
     is_pg,
     loads,
     read_actor,
+    sql,
     write_tx,
 )
 from modops.queue.views import AnnotationView, ItemView, ReviewView, TaskView
@@ -38,11 +39,11 @@ REVIEW_KINDS = (TaskKind.REVIEW.value, TaskKind.APPEAL.value, TaskKind.AUDIT.val
 
 def expire_leases(conn: Connection, now: datetime) -> int:
     """Return abandoned slots to the queue (gold tasks, made per labeler, are cancelled)."""
-    reopened = conn.execute(text(
+    reopened = conn.execute(sql(
         "UPDATE tasks SET state = 'open', assignee_id = NULL, leased_at = NULL, "
         "lease_expires_at = NULL WHERE state = 'leased' AND lease_expires_at < :now "
         "AND kind <> 'gold'"), {"now": now}).rowcount
-    cancelled = conn.execute(text(
+    cancelled = conn.execute(sql(
         "UPDATE tasks SET state = 'cancelled', done_at = :now WHERE state = 'leased' "
         "AND lease_expires_at < :now AND kind = 'gold'"), {"now": now}).rowcount
     return reopened + cancelled
@@ -81,7 +82,7 @@ _ITEM_COLUMNS = (
 
 def _task_view(conn: Connection, task_id: int, project: ProjectConfig,
                cls: type[TaskView] = TaskView) -> TaskView:
-    row = conn.execute(text(
+    row = conn.execute(sql(
         f"SELECT t.id AS task_id, t.kind, t.leased_at, t.lease_expires_at, {_ITEM_COLUMNS} "
         "FROM tasks t JOIN items i ON i.id = t.item_id JOIN products p ON p.id = i.product_id "
         "WHERE t.id = :t"), {"t": task_id}).one()
@@ -109,14 +110,14 @@ def _dt(value: Any) -> datetime:
 def _current_lease(conn: Connection, project_id: int, user_id: int, kinds: tuple[str, ...],
                    now: datetime) -> int | None:
     kind_list = ", ".join(f"'{k}'" for k in kinds)
-    return conn.execute(text(
+    return conn.execute(sql(
         "SELECT id FROM tasks WHERE project_id = :p AND assignee_id = :u AND state = 'leased' "
         f"AND kind IN ({kind_list}) AND lease_expires_at >= :now ORDER BY id LIMIT 1"),
         {"p": project_id, "u": user_id, "now": now}).scalar()
 
 
 def _lease(conn: Connection, task_id: int, user_id: int, now: datetime, seconds: int) -> None:
-    conn.execute(text(
+    conn.execute(sql(
         "UPDATE tasks SET state = 'leased', assignee_id = :u, leased_at = :now, "
         "lease_expires_at = :exp WHERE id = :t"),
         {"u": user_id, "now": now, "exp": now + timedelta(seconds=seconds), "t": task_id})
@@ -138,7 +139,7 @@ def _restriction_sql(actor: Actor) -> tuple[str, dict[str, Any]]:
 def _pick_label_slot(conn: Connection, project: ProjectConfig, actor: Actor) -> int | None:
     restrict, params = _restriction_sql(actor)
     lock = " FOR UPDATE OF t SKIP LOCKED" if is_pg(conn) else ""
-    return conn.execute(text(
+    return conn.execute(sql(
         "SELECT t.id FROM tasks t WHERE t.project_id = :p AND t.state = 'open' "
         f"AND t.kind = 'label' AND {restrict} "
         "AND NOT EXISTS (SELECT 1 FROM tasks o WHERE o.item_id = t.item_id "
@@ -151,7 +152,7 @@ def _pick_label_slot(conn: Connection, project: ProjectConfig, actor: Actor) -> 
 def _pick_gold(conn: Connection, project: ProjectConfig, actor: Actor, now: datetime) \
         -> int | None:
     """Create a gold task on an item this labeler has not answered yet, if any is left."""
-    candidates = conn.execute(text(
+    candidates = conn.execute(sql(
         "SELECT i.id FROM items i WHERE i.project_id = :p AND i.is_gold = :true "
         "AND NOT EXISTS (SELECT 1 FROM tasks o WHERE o.item_id = i.id AND o.assignee_id = :u) "
         "AND NOT EXISTS (SELECT 1 FROM skips s WHERE s.item_id = i.id AND s.user_id = :u) "
@@ -159,7 +160,7 @@ def _pick_gold(conn: Connection, project: ProjectConfig, actor: Actor, now: date
     if not candidates:
         return None
     item_id = _rng.choice(candidates)
-    return conn.execute(text(
+    return conn.execute(sql(
         "INSERT INTO tasks (project_id, item_id, kind, state, slot, priority, assignee_id, "
         "created_at) VALUES (:p, :i, 'gold', 'open', 0, 0, NULL, :now) RETURNING id"),
         {"p": project.id, "i": item_id, "now": now}).scalar_one()
@@ -222,7 +223,7 @@ def next_review(engine: Engine, project_key: str, reviewer: UserRef, *,
         if task_id is None:
             kind_list = ", ".join(f"'{k}'" for k in kinds)
             lock = " FOR UPDATE OF t SKIP LOCKED" if is_pg(conn) else ""
-            task_id = conn.execute(text(
+            task_id = conn.execute(sql(
                 "SELECT t.id FROM tasks t WHERE t.project_id = :p AND t.state = 'open' "
                 f"AND t.kind IN ({kind_list}) "
                 "AND NOT (t.kind = 'appeal' AND EXISTS (SELECT 1 FROM decisions d "
@@ -240,7 +241,7 @@ def next_review(engine: Engine, project_key: str, reviewer: UserRef, *,
 def review_view(conn: Connection, task_id: int, project: ProjectConfig) -> ReviewView:
     view = _task_view(conn, task_id, project, cls=ReviewView)
     assert isinstance(view, ReviewView)
-    for row in conn.execute(text(
+    for row in conn.execute(sql(
         "SELECT a.id, u.username, a.labels, a.note, a.flagged, a.submitted_at, a.handle_ms "
         "FROM annotations a JOIN users u ON u.id = a.labeler_id "
         "WHERE a.item_id = :i AND a.kind IN ('label', 'review', 'appeal') "
@@ -248,12 +249,12 @@ def review_view(conn: Connection, task_id: int, project: ProjectConfig) -> Revie
         view.annotations.append(AnnotationView(
             annotation_id=row[0], labeler=row[1], labels=loads(row[2]), note=row[3],
             flagged=bool(row[4]), submitted_at=_dt(row[5]), handle_ms=row[6]))
-    current = conn.execute(text(
+    current = conn.execute(sql(
         "SELECT labels FROM decisions WHERE item_id = :i AND current = :true "
         "ORDER BY id DESC LIMIT 1"), {"i": view.item.id, "true": True}).scalar()
     view.current_labels = loads(current) if current is not None else None
     if view.kind == TaskKind.APPEAL.value:
-        view.reason = conn.execute(text(
+        view.reason = conn.execute(sql(
             "SELECT reason FROM appeals WHERE item_id = :i AND state = 'open' "
             "ORDER BY id DESC LIMIT 1"), {"i": view.item.id}).scalar()
     elif view.kind == TaskKind.AUDIT.value:
@@ -266,6 +267,6 @@ def review_view(conn: Connection, task_id: int, project: ProjectConfig) -> Revie
 
 def release(conn: Connection, task_id: int) -> None:
     """Put a leased slot back in the queue (skip, or a reviewer handing it back)."""
-    conn.execute(text(
+    conn.execute(sql(
         "UPDATE tasks SET state = :open, assignee_id = NULL, leased_at = NULL, "
         "lease_expires_at = NULL WHERE id = :t"), {"open": TaskState.OPEN.value, "t": task_id})

@@ -8,10 +8,10 @@ feedback at once.
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from modops.domain import IllegalTransition, NotFound
-from modops.queue.core import dumps, load_project, loads, write_tx
+from modops.queue.core import dumps, load_project, loads, sql, write_tx
 from modops.queue.decisions import _audit
 
 
@@ -20,7 +20,7 @@ def make_gold(engine: Engine, project_key: str, external_id: str, *, actor: str,
     """Turn a reviewed item into a gold item whose answer is its final decision."""
     with write_tx(engine) as (conn, _):
         project = load_project(conn, project_key)
-        row = conn.execute(text(
+        row = conn.execute(sql(
             "SELECT i.id, i.is_gold, d.labels, d.source FROM items i LEFT JOIN decisions d "
             "ON d.item_id = i.id AND d.current = :true WHERE i.project_id = :p "
             "AND i.external_id = :e"), {"p": project.id, "e": external_id, "true": True}).first()
@@ -30,7 +30,7 @@ def make_gold(engine: Engine, project_key: str, external_id: str, *, actor: str,
             raise IllegalTransition(
                 f"item {external_id!r} has no human decision to make a gold answer from")
         labels = loads(row.labels)
-        conn.execute(text("UPDATE items SET is_gold = :true, gold_labels = :labels WHERE id = :i"),
+        conn.execute(sql("UPDATE items SET is_gold = :true, gold_labels = :labels WHERE id = :i"),
                      {"true": True, "labels": dumps(labels), "i": row.id})
         _audit(conn, actor, "gold.create", "item", row.id, project.id,
                before={"is_gold": bool(row.is_gold)},

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
 from modops.domain import (
     DecisionSource,
@@ -26,6 +26,7 @@ from modops.queue.core import (
     load_project,
     loads,
     read_actor,
+    sql,
     write_tx,
 )
 from modops.queue.decisions import _audit, consensus_for_item, escalate, record_decision
@@ -39,7 +40,7 @@ MAX_NOTE_CHARS = 5_000
 def _held_task(conn: Connection, task_id: int, user_id: int, now: datetime) -> Any:
     """Load and lock the task, and check this user holds its lease."""
     lock = " FOR UPDATE" if is_pg(conn) else ""
-    task = conn.execute(text(
+    task = conn.execute(sql(
         "SELECT id, project_id, item_id, kind, state, assignee_id, leased_at, lease_expires_at "
         f"FROM tasks WHERE id = :t{lock}"), {"t": task_id}).first()
     if task is None:
@@ -73,7 +74,7 @@ def submit(engine: Engine, task_id: int, user: UserRef, labels: list[str], *,
         # submitting its last slots at the same moment exactly one sees all k answers and runs
         # consensus. NO KEY UPDATE does not conflict with the key-share locks foreign keys take.
         lock = " FOR NO KEY UPDATE" if is_pg(conn) else ""
-        item = conn.execute(text(
+        item = conn.execute(sql(
             "SELECT state, view_count, external_id, final_labels FROM items "
             f"WHERE id = :i{lock}"), {"i": task.item_id}).one()
         item_state = item.state
@@ -82,17 +83,17 @@ def submit(engine: Engine, task_id: int, user: UserRef, labels: list[str], *,
         correct = None
         gold_labels = None
         if task.kind == TaskKind.GOLD.value:
-            gold_labels = loads(conn.execute(text("SELECT gold_labels FROM items WHERE id = :i"),
+            gold_labels = loads(conn.execute(sql("SELECT gold_labels FROM items WHERE id = :i"),
                                              {"i": task.item_id}).scalar())
             correct = gold_labels == canonical
-        annotation_id = conn.execute(text(
+        annotation_id = conn.execute(sql(
             "INSERT INTO annotations (project_id, item_id, task_id, labeler_id, kind, labels, "
             "note, flagged, started_at, submitted_at, handle_ms, correct) VALUES (:p, :i, :t, "
             ":u, :kind, :labels, :note, :false, :started, :now, :ms, :correct) RETURNING id"),
             {"p": project.id, "i": task.item_id, "t": task_id, "u": actor.id, "kind": task.kind,
              "labels": dumps(canonical), "note": note, "false": False, "started": leased_at,
              "now": now, "ms": handle_ms, "correct": correct}).scalar_one()
-        conn.execute(text("UPDATE tasks SET state = 'done', done_at = :now, "
+        conn.execute(sql("UPDATE tasks SET state = 'done', done_at = :now, "
                           "lease_expires_at = NULL WHERE id = :t"), {"now": now, "t": task_id})
         _audit(conn, actor.username, "label.submit", "annotation", annotation_id, project.id,
                after={"item_id": task.item_id, "task_id": task_id, "labels": canonical},
@@ -105,7 +106,7 @@ def submit(engine: Engine, task_id: int, user: UserRef, labels: list[str], *,
                     "gold_feedback_note", "정답과 다릅니다 · Does not match the gold answer: "
                     + ", ".join(gold_labels or []))
             return result
-        votes = [(row[0], "|".join(loads(row[1]))) for row in conn.execute(text(
+        votes = [(row[0], "|".join(loads(row[1]))) for row in conn.execute(sql(
             "SELECT labeler_id, labels FROM annotations WHERE item_id = :i AND kind = 'label' "
             "ORDER BY id"), {"i": task.item_id})]
         done = len(votes)
@@ -138,13 +139,13 @@ def skip(engine: Engine, task_id: int, user: UserRef, *, reason: str | None = No
         actor = load_actor(conn, user)
         task = _held_task(conn, task_id, actor.id, now)
         if task.kind == TaskKind.GOLD.value:
-            conn.execute(text("UPDATE tasks SET state = 'cancelled', done_at = :now "
+            conn.execute(sql("UPDATE tasks SET state = 'cancelled', done_at = :now "
                               "WHERE id = :t"), {"now": now, "t": task_id})
         elif task.kind == TaskKind.LABEL.value:
             release(conn, task_id)
         else:
             raise IllegalTransition(f"a {task.kind} task cannot be skipped; hand it back instead")
-        conn.execute(text(
+        conn.execute(sql(
             "INSERT INTO skips (project_id, item_id, user_id, reason, at) VALUES "
             "(:p, :i, :u, :r, :now)"),
             {"p": task.project_id, "i": task.item_id, "u": actor.id, "r": reason, "now": now})
@@ -160,14 +161,14 @@ def flag(engine: Engine, task_id: int, user: UserRef, *, note: str | None = None
         if task.kind not in (TaskKind.LABEL.value, TaskKind.GOLD.value):
             raise IllegalTransition(f"a {task.kind} task cannot be flagged")
         project = load_project(conn, task.project_id)
-        annotation_id = conn.execute(text(
+        annotation_id = conn.execute(sql(
             "INSERT INTO annotations (project_id, item_id, task_id, labeler_id, kind, labels, "
             "note, flagged, started_at, submitted_at, handle_ms) VALUES (:p, :i, :t, :u, "
             ":kind, '[]', :note, :true, :started, :now, :ms) RETURNING id"),
             {"p": project.id, "i": task.item_id, "t": task_id, "u": actor.id,
              "kind": task.kind, "note": note, "true": True, "started": _dt(task.leased_at),
              "now": now, "ms": None}).scalar_one()
-        conn.execute(text("UPDATE tasks SET state = 'done', done_at = :now WHERE id = :t"),
+        conn.execute(sql("UPDATE tasks SET state = 'done', done_at = :now WHERE id = :t"),
                      {"now": now, "t": task_id})
         _audit(conn, actor.username, "label.flag", "annotation", annotation_id, project.id,
                after={"item_id": task.item_id, "note": note}, actor_id=actor.id)

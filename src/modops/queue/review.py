@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from modops.domain import (
     DecisionSource,
@@ -18,7 +18,7 @@ from modops.domain import (
     events,
 )
 from modops.domain.states import check_item
-from modops.queue.core import UserRef, dumps, load_actor, load_project, loads, write_tx
+from modops.queue.core import UserRef, dumps, load_actor, load_project, loads, sql, write_tx
 from modops.queue.decisions import _audit, create_task, record_decision
 from modops.queue.labeling import _held_task
 from modops.queue.views import DecisionResult
@@ -44,16 +44,16 @@ def decide(engine: Engine, task_id: int, reviewer: UserRef, labels: list[str], *
         kind = TaskKind(task.kind)
         if kind not in (TaskKind.REVIEW, TaskKind.AUDIT, TaskKind.APPEAL):
             raise IllegalTransition(f"task {task_id} is a {task.kind} task: use submit()")
-        annotation_id = conn.execute(text(
+        annotation_id = conn.execute(sql(
             "INSERT INTO annotations (project_id, item_id, task_id, labeler_id, kind, labels, "
             "note, flagged, started_at, submitted_at, handle_ms) VALUES (:p, :i, :t, :u, :k, "
             ":labels, :note, :false, :started, :now, :ms) RETURNING id"),
             {"p": project.id, "i": task.item_id, "t": task_id, "u": actor.id, "k": kind.value,
              "labels": dumps(final), "note": note, "false": False, "started": task.leased_at,
              "now": now, "ms": _ms(task.leased_at, now)}).scalar_one()
-        conn.execute(text("UPDATE tasks SET state = 'done', done_at = :now WHERE id = :t"),
+        conn.execute(sql("UPDATE tasks SET state = 'done', done_at = :now WHERE id = :t"),
                      {"now": now, "t": task_id})
-        current = conn.execute(text(
+        current = conn.execute(sql(
             "SELECT id, labels, action, source FROM decisions WHERE item_id = :i AND "
             "current = :true ORDER BY id DESC LIMIT 1"), {"i": task.item_id, "true": True}).first()
 
@@ -67,7 +67,7 @@ def decide(engine: Engine, task_id: int, reviewer: UserRef, labels: list[str], *
                                   action=current.action, source=current.source)
 
         if kind is TaskKind.REVIEW:
-            rows = conn.execute(text(
+            rows = conn.execute(sql(
                 "SELECT a.id, u.username, a.labels, a.flagged FROM annotations a JOIN users u "
                 "ON u.id = a.labeler_id WHERE a.item_id = :i AND a.kind = 'label'"),
                 {"i": task.item_id}).all()
@@ -75,7 +75,7 @@ def decide(engine: Engine, task_id: int, reviewer: UserRef, labels: list[str], *
                                  and not r.flagged})
             for r in rows:
                 if not r.flagged:
-                    conn.execute(text("UPDATE annotations SET overturned = :o WHERE id = :a"),
+                    conn.execute(sql("UPDATE annotations SET overturned = :o WHERE id = :a"),
                                  {"o": loads(r.labels) != final, "a": r.id})
             decision_id, action = record_decision(
                 conn, pending, project, task.item_id, final, source=DecisionSource.REVIEWER,
@@ -85,20 +85,20 @@ def decide(engine: Engine, task_id: int, reviewer: UserRef, labels: list[str], *
                                   source=DecisionSource.REVIEWER.value, overturned=overturned)
 
         # appeal
-        appeal = conn.execute(text(
+        appeal = conn.execute(sql(
             "SELECT id FROM appeals WHERE item_id = :i AND state = 'open' ORDER BY id DESC "
             "LIMIT 1"), {"i": task.item_id}).first()
         if appeal is None or current is None:
             raise IllegalTransition(f"item {task.item_id} has no open appeal")
         upheld = loads(current.labels) == final
         outcome = "upheld" if upheld else "overturned"
-        conn.execute(text(
+        conn.execute(sql(
             "UPDATE appeals SET state = :s, resolved_by_id = :u, resolved_at = :now, "
             "outcome_labels = :labels WHERE id = :a"),
             {"s": outcome, "u": actor.id, "now": now, "labels": dumps(final), "a": appeal.id})
         if upheld:
             check_item(ItemState.APPEALED.value, ItemState.DECIDED, task.item_id)
-            conn.execute(text("UPDATE items SET state = 'decided' WHERE id = :i"),
+            conn.execute(sql("UPDATE items SET state = 'decided' WHERE id = :i"),
                          {"i": task.item_id})
             decision_id, action = current.id, current.action
         else:
@@ -133,23 +133,23 @@ def open_appeal(engine: Engine, project_key: str, external_id: str, *, opened_by
         raise ValidationError("an appeal needs to say who opened it")
     with write_tx(engine) as (conn, pending):
         project = load_project(conn, project_key)
-        item = conn.execute(text(
+        item = conn.execute(sql(
             "SELECT id, state, priority FROM items WHERE project_id = :p AND external_id = :e"),
             {"p": project.id, "e": external_id}).first()
         if item is None:
             raise NotFound(f"no item {external_id!r} in project {project.key}")
         check_item(item.state, ItemState.APPEALED, item.id)
-        decision_id = conn.execute(text(
+        decision_id = conn.execute(sql(
             "SELECT id FROM decisions WHERE item_id = :i AND current = :true "
             "ORDER BY id DESC LIMIT 1"), {"i": item.id, "true": True}).scalar()
         if decision_id is None:
             raise IllegalTransition(f"item {external_id!r} has no decision to appeal")
-        appeal_id = conn.execute(text(
+        appeal_id = conn.execute(sql(
             "INSERT INTO appeals (project_id, item_id, decision_id, opened_by, reason, "
             "opened_at, state) VALUES (:p, :i, :d, :by, :r, :now, 'open') RETURNING id"),
             {"p": project.id, "i": item.id, "d": decision_id, "by": opened_by, "r": reason,
              "now": now}).scalar_one()
-        conn.execute(text("UPDATE items SET state = 'appealed' WHERE id = :i"), {"i": item.id})
+        conn.execute(sql("UPDATE items SET state = 'appealed' WHERE id = :i"), {"i": item.id})
         create_task(conn, project.id, item.id, TaskKind.APPEAL, now, priority=item.priority)
         _audit(conn, opened_by, "appeal.open", "appeal", appeal_id, project.id,
                after={"item": external_id, "reason": reason})

@@ -20,11 +20,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
 from modops.domain import Action, DecisionSource, ItemState, Route, TaskKind, events
 from modops.io.importer import ImportContext
-from modops.queue.core import ProjectConfig, dumps, load_project, loads, priority_score, write_tx
+from modops.queue.core import (
+    ProjectConfig,
+    dumps,
+    load_project,
+    loads,
+    priority_score,
+    sql,
+    write_tx,
+)
 from modops.queue.decisions import _audit
 from modops.store.db import utcnow
 
@@ -51,7 +59,7 @@ class RoutingSummary:
 def route_after_import(conn: Connection, ctx: ImportContext) -> None:
     """The import pipeline's post-insert hook: route everything the batch added."""
     project = load_project(conn, ctx.project_id)
-    ids = [r[0] for r in conn.execute(text(
+    ids = [r[0] for r in conn.execute(sql(
         "SELECT id FROM items WHERE project_id = :p AND import_batch = :b AND state = 'new'"),
         {"p": ctx.project_id, "b": ctx.batch_id})]
     route_items(conn, project, ids, pending=None)
@@ -61,7 +69,7 @@ def route_pending(engine: Engine, project_key: str) -> RoutingSummary:
     """Route every item of a project still in state ``new`` (e.g. after a scorer outage)."""
     with write_tx(engine) as (conn, pending):
         project = load_project(conn, project_key)
-        ids = [r[0] for r in conn.execute(text(
+        ids = [r[0] for r in conn.execute(sql(
             "SELECT id FROM items WHERE project_id = :p AND state = 'new' ORDER BY id"),
             {"p": project.id})]
         return route_items(conn, project, ids, pending=pending)
@@ -91,7 +99,7 @@ def _score_missing(conn: Connection, project: ProjectConfig, rows: list[Any],
         detail = {"severity": s.severity, "targets": s.targets, "profanity": s.profanity}
         out[r.id] = (s.harm, detail, s.model_version)
         params.append({"s": s.harm, "d": dumps(detail), "v": s.model_version, "i": r.id})
-    conn.execute(text("UPDATE items SET machine_score = :s, machine_scores = :d, "
+    conn.execute(sql("UPDATE items SET machine_score = :s, machine_scores = :d, "
                       "model_version = :v WHERE id = :i"), params)
     summary.scored_now = len(out)
     return out
@@ -142,7 +150,7 @@ def route_items(conn: Connection, project: ProjectConfig, item_ids: Sequence[int
     for start in range(0, len(item_ids), 5000):
         chunk = list(item_ids[start:start + 5000])
         marks = ", ".join(str(int(i)) for i in chunk)
-        rows = conn.execute(text(
+        rows = conn.execute(sql(
             "SELECT i.id, i.external_id, i.title, i.caption, i.comment, i.transcript, i.text, "
             "i.machine_score, i.machine_scores, i.model_version, i.view_count, i.user_reported, "
             "i.ingested_at, i.is_gold, p.key AS product FROM items i "
@@ -226,26 +234,26 @@ def route_items(conn: Connection, project: ProjectConfig, item_ids: Sequence[int
     queued = [u for u in item_updates if "labels" not in u]
     decided = [u for u in item_updates if "labels" in u]
     if queued:
-        conn.execute(text(
+        conn.execute(sql(
             "UPDATE items SET route = :route, state = :state, due_at = :due, priority = :prio, "
             "in_prevalence_sample = :prev WHERE id = :i"), queued)
     if decided:
-        conn.execute(text(
+        conn.execute(sql(
             "UPDATE items SET route = :route, state = :state, due_at = :due, priority = :prio, "
             "in_prevalence_sample = :prev, final_labels = :labels, final_action = :action, "
             "decided_at = :decided WHERE id = :i"), decided)
     if routing_rows:
-        conn.execute(text(
+        conn.execute(sql(
             "INSERT INTO routing_decisions (project_id, item_id, score, auto_action_threshold, "
             "auto_clear_threshold, route, model_version, audit_sampled, reason, decided_at) "
             "VALUES (:p, :i, :s, :hi, :lo, :route, :v, :audit, :reason, :now)"), routing_rows)
     if decision_rows:
-        conn.execute(text(
+        conn.execute(sql(
             "INSERT INTO decisions (project_id, item_id, labels, action, source, basis, "
             "decided_at, current, views_at_decision) VALUES (:p, :i, :labels, :action, "
             ":source, :basis, :now, TRUE, :views)"), decision_rows)
     if task_rows:
-        conn.execute(text(
+        conn.execute(sql(
             "INSERT INTO tasks (project_id, item_id, kind, state, slot, priority, "
             "required_skill, created_at) VALUES (:p, :i, :kind, 'open', :slot, :prio, :skill, "
             ":now)"), task_rows)
