@@ -69,7 +69,8 @@ def test_export_job_writes_the_file_and_reports_progress(engine: Engine, project
     assert jobs.execute(engine, job_id) == "succeeded"
     job = jobs.get_job(engine, job_id)
     assert job.result["items"] == len(sample_rows())
-    lines = open(job.result["file"], "rb").read().splitlines()
+    with open(job.result["file"], "rb") as f:
+        lines = f.read().splitlines()
     assert {orjson.loads(x)["external_id"] for x in lines} == {
         r["external_id"] for r in sample_rows()}
 

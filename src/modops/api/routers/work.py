@@ -13,8 +13,8 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from modops import queue as q
 from modops.api import policies, schemas
-from modops.api.pii import mask_view
 from modops.api.auth import Principal, current
+from modops.api.pii import mask_view
 from modops.api.routers.common import engine_of
 from modops.store import session_scope
 from modops.store.models import Annotation, Task
