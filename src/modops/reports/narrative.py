@@ -28,7 +28,9 @@ COEFF_ABS = 0.05
 REL = 0.10
 LABEL_REL = 0.20
 LABEL_MIN = 20  # decisions in either period before a label's change is worth a sentence
-MAX_CHANGES = 5
+MAX_CHANGES = 6
+BIG = 3.0  # changes at least this many thresholds large rank first, in the declared order
+UNIT_SUFFIX = {"seconds": ("초", " s"), "hours": ("시간", " h")}
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,20 @@ class Change:
     score: float
     sentence_ko: str
     sentence_en: str
+
+    def rank(self) -> tuple[int, int, float, str]:
+        """Big changes first in the executive-summary order of metrics, then the rest by
+        size: a 1800% jump in a tiny count does not push an SLA drop out of the summary."""
+        order = (NARRATIVE_METRICS.index(self.metric) if self.metric in NARRATIVE_METRICS
+                 else len(NARRATIVE_METRICS))
+        big = self.score >= BIG
+        return (0 if big else 1, order if big else 0, -self.score, self.metric)
+
+
+def _short(name: str) -> str:
+    """The metric name without its parenthesised unit ("처리 시간 중앙값 (초)" → "처리 시간
+    중앙값"); the unit moves next to the numbers."""
+    return name.split(" (")[0] if name.endswith(")") and " (" in name else name
 
 
 def prev_phrase(pd_kind: str, compare_label: str | None, explicit: bool) -> tuple[str, str]:
@@ -55,10 +71,11 @@ def _metric_change(name: str, pd: ProjectData, phrase: tuple[str, str]) -> Chang
         return None
     kind = unit_kind(d.current.unit)
     up = d.delta > 0
-    ko_n, en_n = metric_name(name, "ko"), metric_name(name, "en")
+    ko_n, en_n = _short(metric_name(name, "ko")), _short(metric_name(name, "en"))
     subj = f"{ko_n}{josa(ko_n, '이', '가')}"
-    vals_ko = f"({fmt(prev, kind, 'ko')} → {fmt(cur, kind, 'ko')})"
-    vals_en = f"({fmt(prev, kind, 'en')} → {fmt(cur, kind, 'en')})"
+    sk, se = UNIT_SUFFIX.get(d.current.unit, ("", ""))
+    vals_ko = f"({fmt(prev, kind, 'ko')}{sk} → {fmt(cur, kind, 'ko')}{sk})"
+    vals_en = f"({fmt(prev, kind, 'en')}{se} → {fmt(cur, kind, 'en')}{se})"
     if kind == "pct":
         pp = abs(d.delta) * 100
         thr = PREVALENCE_PP if name.startswith("prevalence") else SHARE_PP
@@ -118,13 +135,14 @@ def _target_misses(pd: ProjectData, lang: Lang) -> list[str]:
         kind = unit_kind(m.unit)
         sign = "≥" if tg.direction == "min" else "≤"
         goal = f"{sign} {fmt(tg.green, kind, lang)}"
+        sk, se = UNIT_SUFFIX.get(m.unit, ("", ""))
         if lang == "ko":
-            n = metric_name(name, "ko")
-            out.append(f"{n} {fmt(m.value, kind, lang)}{josa(fmt(m.value, kind, lang), '은', '는')}"
-                       f" 목표({goal})에 미달합니다.")
+            v = f"{fmt(m.value, kind, lang)}{sk}"
+            out.append(f"{_short(metric_name(name, 'ko'))} {v}{josa(v, '은', '는')} "
+                       f"목표({goal}{sk})에 미달합니다.")
         else:
-            out.append(f"{metric_name(name, 'en')} at {fmt(m.value, kind, lang)} misses its "
-                       f"target ({goal}).")
+            out.append(f"{_short(metric_name(name, 'en'))} at {fmt(m.value, kind, lang)}{se} "
+                       f"misses its target ({goal}{se}).")
     return out
 
 
@@ -155,7 +173,7 @@ def _alert_kinds(pd: ProjectData, lang: Lang) -> list[str]:
 def narrative(pd: ProjectData, lang: Lang, phrase: tuple[str, str]) -> list[str]:
     """Sentences for one project: the biggest changes, target misses, labels, alerts."""
     changes = [c for n in NARRATIVE_METRICS if (c := _metric_change(n, pd, phrase))]
-    changes = sorted(changes, key=lambda c: (-c.score, c.metric))[:MAX_CHANGES]
+    changes = sorted(changes, key=Change.rank)[:MAX_CHANGES]
     out = [c.sentence_ko if lang == "ko" else c.sentence_en for c in changes]
     out += [c.sentence_ko if lang == "ko" else c.sentence_en
             for c in _label_changes(pd, phrase)]

@@ -62,7 +62,8 @@ def _register() -> None:
 
 
 def _styles() -> dict[str, ParagraphStyle]:
-    base = ParagraphStyle("base", fontName=FONT, fontSize=9, leading=12.5)
+    base = ParagraphStyle("base", fontName=FONT, fontSize=9, leading=12.5,
+                          bulletFontName=FONT)
     return {
         "title": ParagraphStyle("title", parent=base, fontName=FONT_BOLD, fontSize=18,
                                 leading=23, spaceAfter=4, textColor=BLUE),
@@ -98,6 +99,7 @@ def _table(tb: Table, lang: str, st: dict[str, ParagraphStyle], width: float) ->
     widths = [width * c.width / total for c in tb.columns]
     data: list[list[Any]] = [[_p(c.header, st["head"]) for c in tb.columns]]
     style: list[Any] = [
+        ("FONTNAME", (0, 0), (-1, -1), FONT),
         ("BACKGROUND", (0, 0), (-1, 0), BLUE),
         ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#D0D7E2")),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),

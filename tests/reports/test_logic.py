@@ -1,0 +1,185 @@
+"""Narrative, targets, staffing reuse, determinism, global pack, escaping, the CLI, and one
+content check on both stores (the shared ``engine`` fixture: SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from docx import Document as open_docx
+from openpyxl import load_workbook
+from sqlalchemy import Engine, text
+from typer.testing import CliRunner
+
+from modops.analytics import Filters, backlog_plan, compare_periods, compute_metrics
+from modops.reports import build_report
+from modops.reports.content import KPIS, build_document
+from modops.reports.data import collect, plan_from_metrics, targets_for
+from modops.reports.i18n import josa, metric_name
+from modops.reports.model import Para
+from tests.conftest import make_project
+
+from .conftest import NOW, PERIOD, approx_equal, make_world
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*extension is not supported:UserWarning")
+
+
+def _bullets(engine: Engine, lang: str, period: str = PERIOD, **kw) -> list[str]:
+    doc = build_document(collect(engine, ["kr-comments"], period, now=NOW, **kw), lang)
+    return [b.text for b in doc.sections[0].blocks if isinstance(b, Para) and
+            b.style == "bullet"]
+
+
+def test_narrative_is_the_numbers_in_templates(world_engine: Engine) -> None:
+    ko = _bullets(world_engine, "ko")
+    en = _bullets(world_engine, "en")
+    # 11 items decided on 11-20 vs 1 on 11-19; SLA 10/11 vs 1/1 (hand-checked fixture)
+    assert "최종 결정 콘텐츠 수가 전일 대비 1000.0% 증가했습니다 (1 → 11)." in ko
+    assert "SLA 준수율이 전일 대비 9.1%p 하락했습니다 (100.0% → 90.9%)." in ko
+    assert "SLA attainment fell 9.1 pt day over day (100.0% → 90.9%)." in en
+    # target misses: gold 2/3 against the default ≥ 90%
+    assert "골드 정확도 66.7%는 목표(≥ 90.0%)에 미달합니다." in ko
+    assert "Gold accuracy at 66.7% misses its target (≥ 90.0%)." in en
+    assert len(ko) == len(en)
+
+
+def test_narrative_prevalence_sentence() -> None:
+    """The brief's example sentence, from a Delta as compare_periods returns it."""
+    from types import SimpleNamespace
+
+    from modops.analytics import Delta, Metric
+    from modops.reports.narrative import _metric_change
+
+    cur = Metric("prevalence", 0.016, 16, 1000, (0.0099, 0.0258), "share")
+    prev = Metric("prevalence", 0.012, 12, 1000, (0.0069, 0.0209), "share")
+    pd = SimpleNamespace(comparison=SimpleNamespace(
+        deltas={"prevalence": Delta("prevalence", cur, prev, 0.004, 0.004 / 0.012)}))
+    ch = _metric_change("prevalence", pd, ("전주", "week over week"))  # type: ignore[arg-type]
+    assert ch is not None
+    assert ch.sentence_ko == "프리밸런스가 전주 대비 0.4%p 상승했습니다 (1.2% → 1.6%)."
+    assert ch.sentence_en == "Prevalence rose 0.4 pt week over week (1.2% → 1.6%)."
+    small = Metric("prevalence", 0.0125, 12, 1000, None, "share")
+    pd.comparison.deltas["prevalence"] = Delta("prevalence", small, prev, 0.0005, 0.04)
+    assert _metric_change("prevalence", pd, ("전주", "w")) is None  # type: ignore[arg-type]
+
+
+def test_no_comparison(world_engine: Engine) -> None:
+    data = collect(world_engine, ["kr-comments"], PERIOD, now=NOW, compare="none")
+    assert data.previous_period is None and data.projects[0].comparison is None
+    doc = build_document(data, "en")
+    assert any(isinstance(b, Para) and b.text == "No comparison period was requested."
+               for b in doc.sections[0].blocks)
+
+
+def test_targets_from_project_settings() -> None:
+    tg = targets_for({"report": {"targets": {"sla_attainment": {"green": 0.99, "amber": 0.98},
+                                             "escalation_rate": {"direction": "max",
+                                                                 "green": 0.1}}}}, 60)
+    assert tg["sla_attainment"].status(0.985) == "amber"
+    assert tg["sla_attainment"].status(0.95) == "red"
+    assert tg["gold_accuracy"].status(0.91) == "green"  # default kept
+    assert tg["backlog_forecast_clear_h"].green == 1.0  # the project's SLA (60 min)
+    assert tg["escalation_rate"].status(0.2) == "red"
+    assert tg["audit_error_rate"].status(None) is None
+
+
+def test_korean_particles() -> None:
+    assert josa("프리밸런스", "이", "가") == "가"
+    assert josa("SLA 준수율", "이", "가") == "이"
+    assert josa("66.7%", "은", "는") == "는"
+    assert josa("0.801", "은", "는") == "은"
+
+
+def test_staffing_reuses_the_week_exactly(world_engine: Engine) -> None:
+    """The weekly report's plan (from the week's metric set) equals backlog_plan()."""
+    week_end = datetime(2026, 11, 23)
+    ms = compute_metrics(world_engine, "2026-W47", Filters(project="kr-comments"), week_end)
+    assert plan_from_metrics(ms, 24 * 60) == backlog_plan(world_engine, "kr-comments",
+                                                          week_end)
+    data = collect(world_engine, ["kr-comments"], "2026-W47", now=NOW)
+    assert data.projects[0].staffing == backlog_plan(world_engine, "kr-comments", week_end)
+
+
+def test_deterministic(world_engine: Engine, tmp_path: Path) -> None:
+    a = build_report(world_engine, ["kr-comments"], PERIOD, lang="ko",
+                     formats=["pdf", "html", "xlsx"], out_dir=tmp_path / "a", now=NOW)
+    b = build_report(world_engine, ["kr-comments"], PERIOD, lang="ko",
+                     formats=["pdf", "html", "xlsx"], out_dir=tmp_path / "b", now=NOW)
+    assert a["html"].read_bytes() == b["html"].read_bytes()
+    assert a["pdf"].read_bytes() == b["pdf"].read_bytes()
+    wa, wb = load_workbook(a["xlsx"]), load_workbook(b["xlsx"])
+    for name in wa.sheetnames:
+        assert [[c.value for c in r] for r in wa[name].iter_rows()] == \
+               [[c.value for c in r] for r in wb[name].iter_rows()]
+    html = a["html"].read_text(encoding="utf-8")
+    assert html.count("2026-11-22 09:30") == 1  # the one generated-at line
+
+
+def test_global_sync_pack_and_escaping(store_name: str, fresh_engine, tmp_path: Path) -> None:
+    engine = fresh_engine()
+    make_world(engine)
+    make_project(engine, "kr-live", name="<script>alert('x')</script> LIVE 모니터링")
+    out = build_report(engine, ["kr-live", "kr-comments"], PERIOD, lang="en",
+                       formats=["xlsx", "html", "docx"], out_dir=tmp_path, now=NOW)
+    assert out["xlsx"].name == "global-sync_2026-11-20_en.xlsx"
+    ws = load_workbook(out["xlsx"])["Summary"]
+    rows = list(ws[ws.tables["T_projects"].ref])
+    assert [r[0].value for r in rows[1:]] == ["kr-comments", "kr-live"]  # sorted keys
+    assert rows[1][1].value == 11 and rows[2][1].value == 0
+    html = out["html"].read_text(encoding="utf-8")
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    headings = [p.text for p in open_docx(str(out["docx"])).paragraphs
+                if p.style.name == "Heading 2"]
+    assert headings.count("kr-comments — 한국어 댓글 모니터링 (Korean comments)") >= 8
+
+
+@pytest.mark.parametrize("store_name", ["sqlite", "postgresql"])
+def test_both_stores_excel_matches_analytics(engine: Engine, tmp_path: Path) -> None:
+    make_world(engine)
+    out = build_report(engine, ["kr-comments"], PERIOD, lang="ko", formats=["xlsx"],
+                       out_dir=tmp_path, now=NOW)
+    cmp = compare_periods(engine, PERIOD, Filters(project="kr-comments"), now=NOW)
+    ws = load_workbook(out["xlsx"])["요약"]
+    kpi = {r[0].value: r for r in list(ws[ws.tables["T_kpi"].ref])[1:]}
+    for name in KPIS:
+        row = kpi[metric_name(name, "ko")]
+        assert approx_equal(row[1].value, cmp.current[name].value), name
+        assert approx_equal(row[2].value, cmp.previous[name].value), name
+    assert kpi["SLA 준수율"][1].value == pytest.approx(10 / 11)
+    assert len(ws._charts) == 1
+
+
+def test_cli_report_command(world_engine: Engine, tmp_path: Path, monkeypatch) -> None:
+    import typer
+
+    import modops.cli.common as common
+    from modops.cli.report import report
+
+    monkeypatch.setattr(common, "_engine", world_engine)
+    app = typer.Typer()
+    app.command("report")(report)
+    app.command("noop")(lambda: None)  # keep "report" a sub-command, as in modops.cli.main
+    res = CliRunner().invoke(app, ["report", "kr-comments", "--period", PERIOD, "--lang",
+                                   "ko,en", "--format", "xlsx,html", "-o", str(tmp_path),
+                                   "--now", "2026-11-22T09:30:00"])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "kr-comments_2026-11-20_en.html", "kr-comments_2026-11-20_en.xlsx",
+        "kr-comments_2026-11-20_ko.html", "kr-comments_2026-11-20_ko.xlsx"]
+    bad = CliRunner().invoke(app, ["report", "kr-comments", "--period", PERIOD, "--format",
+                                   "pptx", "-o", str(tmp_path)])
+    assert bad.exit_code == 2 and "unknown report format" in bad.output
+    missing = CliRunner().invoke(app, ["report", "nope", "--period", PERIOD, "-o",
+                                       str(tmp_path)])
+    assert missing.exit_code == 2
+
+
+def test_engine_has_no_writes(world_engine: Engine, tmp_path: Path) -> None:
+    """Reports only read: row counts are unchanged after building one."""
+    with world_engine.connect() as conn:
+        before = conn.execute(text("SELECT COUNT(*) FROM audit_log")).scalar()
+    build_report(world_engine, ["kr-comments"], PERIOD, lang="en", formats=["html"],
+                 out_dir=tmp_path, now=NOW)
+    with world_engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM audit_log")).scalar() == before
