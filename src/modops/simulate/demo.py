@@ -1,5 +1,7 @@
-"""Build the demo: a Korean comment-moderation project over real BEEP! comments.
+"""Build the demo: by default the 30-day demo world over real BEEP! comments.
 
+The world itself lives in ``modops.simulate.world``; this module keeps the demo's sign-ins,
+the dataset readers it shares with the world, and the entry point the CLI calls.
 Deterministic for a given size (seeded), and idempotent: running it twice adds nothing.
 """
 
@@ -14,13 +16,13 @@ from pathlib import Path
 import orjson
 from rich.console import Console
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
 
 from modops.accounts import add_user
 from modops.io import import_file
 from modops.projects import create_project, load_spec
 from modops.projects.summary import ProjectSummary, summarize
 from modops.queue import route_after_import
+from modops.simulate.world import WorldConfig, build_world, print_world
 from modops.store import session_scope, utcnow
 from modops.store.models import Project, User
 
@@ -76,9 +78,24 @@ def write_demo_items(path: Path, n_items: int, seed: int = 7) -> int:
     return n
 
 
-def build_demo(engine: Engine, n_items: int = 5000, console: Console | None = None) \
-        -> ProjectSummary:
+def build_demo(engine: Engine, n_items: int = 5000, console: Console | None = None, *,
+               world: bool = True, config: WorldConfig | None = None) -> ProjectSummary:
+    """Set up the demo and return the comment project's summary.
+
+    By default this builds the 30-day demo world (``modops.simulate.world``): two projects,
+    20 simulated labelers, reviewers, gold, audits, appeals, a planted spike and SLA breach,
+    about ``n_items`` real comments over the 30 days. ``world=False`` keeps the old, small
+    demo: one project with ``n_items`` unlabeled comments queued for people. Either way it is
+    idempotent: a second run adds nothing.
+    """
     console = console or Console()
+    if world:
+        cfg = config or WorldConfig.for_items(n_items)
+        summary = build_world(engine, cfg, console)
+        if summary is not None:
+            print_world(summary, console)
+        _print_sign_ins(console)
+        return summarize(engine, DEMO_PROJECT)
     with session_scope(engine) as s:
         if s.scalar(select(Project.id).where(Project.key == DEMO_PROJECT)) is None:
             create_project(s, load_spec(REPO / "examples" / "kr-comments.yaml"), actor="demo")
@@ -92,9 +109,13 @@ def build_demo(engine: Engine, n_items: int = 5000, console: Console | None = No
         report = import_file(engine, DEMO_PROJECT, path, "jsonl", actor="demo",
                              after_insert=route_after_import)
     console.print(f"Demo items: {report.inserted:,} new, {report.skipped_existing:,} present.")
-    console.print("Demo sign-ins (username / password):")
-    with Session(engine) as s:
-        for username, role, _team, password in DEMO_USERS:
-            console.print(f"  {role:9} {username:10} {password}")
-        s.close()
+    _print_sign_ins(console)
     return summarize(engine, DEMO_PROJECT)
+
+
+def _print_sign_ins(console: Console) -> None:
+    console.print("Demo sign-ins (role, username, password):")
+    for username, role, _team, password in DEMO_USERS:
+        console.print(f"  {role:9} {username:10} {password}")
+    console.print("  (the other simulated labelers and reviewers have no password; an admin "
+                  "can set one)")

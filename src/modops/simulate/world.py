@@ -175,8 +175,8 @@ class WorldConfig:
     end: datetime | None = None
     spike_days_before_end: int = 4  # the spike day ends this many days before ``end``
     spike_factor: float = 0.8  # extra celebrity comments on the spike day, × comments_per_day
-    raid_factor: float = 4.0  # LIVE chat-raid items on the final day, × live_per_day
-    live_offline_hours: int = 6  # the LIVE team is offline for the world's last hours
+    raid_items: int = 200  # LIVE chat-raid items on the final day (one on-call labeler)
+    live_offline_hours: int = 6  # the LIVE team is offline for the last hours (≥ 5)
     appeal_rate: float = 0.06  # share of removals the author appeals
 
     @classmethod
@@ -332,9 +332,12 @@ class _Stream:
         self._spike_n = n_spike
         self._spike_ticks = spike_ticks
         self._rng = rng
-        raid_ticks = [self.raid_at, self.raid_at + TICK]
-        for pair in take(max(4, round(cfg.live_per_day * cfg.raid_factor))):
-            add(LIVE, "live", pair, rng.choice(raid_ticks))
+        # The raid comes in two waves: the first is worked (late) by the on-call labeler, the
+        # second lands after the LIVE team went offline and is still waiting at the end.
+        first = [self.raid_at, self.raid_at + TICK]
+        second = [end - timedelta(hours=4), end - timedelta(hours=3, minutes=30)]
+        for pair in take(cfg.raid_items):
+            add(LIVE, "live", pair, rng.choice(first if rng.random() < 0.75 else second))
 
     def score_and_plant(self, console: Console) -> None:
         """Score everything with the built-in model, derive the truth, plant the spike."""
@@ -349,9 +352,10 @@ class _Stream:
         if self._spike_ticks:
             pool = [{"title": t, "comment": c} for c, t in self._spike_pool]
             pscores = scorer.score([item_text(p) for p in pool])
-            ranked = sorted(zip(self._spike_pool, pscores, strict=True),
-                            key=lambda ps: -(ps[1].severity["offensive"]
-                                             + ps[1].severity["hate"]))
+            # insults rather than hate: the pile-on is harassment (악플), by people and model
+            ranked = sorted(((p, s) for p, s in zip(self._spike_pool, pscores, strict=True)
+                             if s.severity["offensive"] >= s.severity["hate"]),
+                            key=lambda ps: -ps[1].severity["offensive"])
             rng = self._rng
             for n, (pair, s) in enumerate(ranked[: self._spike_n]):
                 tick = rng.choice(self._spike_ticks)
@@ -639,9 +643,19 @@ class _Sim:
             self.maybe_appeal(t, project, ext, machine=True)
         slots = (summary.human + summary.unscored + summary.prevalence_sample) * \
             config.overlap_k
-        idle = sorted(self.idle[project])
-        self.rng.shuffle(idle)
-        for idx in idle[:slots]:
+        ready = []
+        for idx in sorted(self.idle[project]):
+            agent = self.agents[idx]
+            on = self.on_duty(agent, t)
+            if on != t:  # went idle at the end of a shift: off the idle list till the next
+                for key in self.idle:
+                    self.idle[key].discard(idx)
+                if on is not None:
+                    self.wake_at(on, self.wake, agent)
+            else:
+                ready.append(idx)
+        self.rng.shuffle(ready)
+        for idx in ready[:slots]:
             agent = self.agents[idx]
             for key in self.idle:
                 self.idle[key].discard(idx)

@@ -1,0 +1,170 @@
+"""The demo world's headline numbers are internally consistent, and its planted events show.
+
+One small world (≈ 900 comments over 30 days) is built once on SQLite for the module: the
+world drives the real queue, so these checks are about the simulator *and* the queue agreeing
+with the database — and about the alerts finding what the simulator planted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from statistics import median
+
+import pytest
+from rich.console import Console
+from sqlalchemy import Engine, text
+from sqlalchemy.pool import NullPool
+
+from modops.simulate.world import (
+    COMMENTS,
+    LABELERS,
+    LIVE,
+    WEAK_LABELERS,
+    WorldConfig,
+    WorldSummary,
+    build_world,
+    headline_numbers,
+)
+from modops.store import make_engine, upgrade
+
+END = datetime(2026, 3, 2, 6)
+CONFIG = WorldConfig.for_items(900, end=END)
+
+pytestmark = pytest.mark.xdist_group("simulate-world")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Engine, WorldSummary]]:
+    path: Path = tmp_path_factory.mktemp("world") / "world.db"
+    engine = make_engine(f"sqlite:///{path}", poolclass=NullPool)
+    upgrade(engine)
+    summary = build_world(engine, CONFIG, Console(quiet=True))
+    assert summary is not None
+    yield engine, summary
+    engine.dispose()
+
+
+def scalar(engine: Engine, sql: str, **params: object) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text(sql), params).scalar() or 0)
+
+
+def test_decided_items_equal_current_decisions(world: tuple[Engine, WorldSummary]) -> None:
+    engine, summary = world
+    for key in (COMMENTS, LIVE):
+        decided = scalar(engine, "SELECT count(*) FROM items i JOIN projects p ON "
+                         "p.id = i.project_id WHERE p.key = :k AND i.final_labels IS NOT NULL",
+                         k=key)
+        current = scalar(engine, "SELECT count(*) FROM decisions d JOIN projects p ON "
+                         "p.id = d.project_id WHERE p.key = :k AND d.current", k=key)
+        assert decided == current == summary.by_project[key]["decided"]
+        # and never two current decisions for one item
+        assert scalar(engine, "SELECT count(*) FROM (SELECT item_id FROM decisions WHERE "
+                      "current GROUP BY item_id HAVING count(*) > 1) x") == 0
+    assert summary.decided == sum(r["decided"] for r in summary.by_project.values())
+
+
+def test_per_labeler_counts_sum_to_total(world: tuple[Engine, WorldSummary]) -> None:
+    engine, summary = world
+    with engine.connect() as conn:
+        per_user = conn.execute(text(
+            "SELECT labeler_id, count(*) FROM annotations GROUP BY labeler_id")).all()
+    assert sum(n for _, n in per_user) == summary.annotations
+    assert summary.annotations == sum(r["annotations"] for r in summary.by_project.values())
+    labelers = scalar(engine, "SELECT count(DISTINCT a.labeler_id) FROM annotations a JOIN "
+                      "users u ON u.id = a.labeler_id WHERE u.role = 'labeler'")
+    assert labelers == len(LABELERS) == 20
+
+
+def test_overlap_never_exceeded(world: tuple[Engine, WorldSummary]) -> None:
+    engine, _ = world
+    worst = scalar(engine, """
+        SELECT count(*) FROM (
+          SELECT a.item_id FROM annotations a JOIN items i ON i.id = a.item_id
+          JOIN projects p ON p.id = i.project_id WHERE a.kind = 'label'
+          GROUP BY a.item_id, p.overlap_k HAVING count(*) > p.overlap_k
+              OR count(DISTINCT a.labeler_id) < count(*)) x""")
+    assert worst == 0
+
+
+def _label_count(engine: Engine, label: str, start: datetime, end: datetime) -> int:
+    return scalar(engine, "SELECT count(*) FROM items i JOIN projects p ON p.id = i.project_id "
+                  "WHERE p.key = :k AND i.decided_at >= :a AND i.decided_at < :b "
+                  "AND i.final_labels LIKE :pat", k=COMMENTS, a=start, b=end,
+                  pat=f'%"{label}"%')
+
+
+def test_spike_day_triples_harassment(world: tuple[Engine, WorldSummary]) -> None:
+    engine, summary = world
+    s0, s1 = summary.spike_window
+    spike = _label_count(engine, "harassment", s0, s1)
+    baseline = median(_label_count(engine, "harassment", s0 - timedelta(days=k),
+                                   s1 - timedelta(days=k)) for k in range(1, 15))
+    assert spike >= 2.5 * baseline, (spike, baseline)
+
+
+def test_breach_day_decides_late_and_ends_past_sla(world: tuple[Engine, WorldSummary]) -> None:
+    engine, summary = world
+    b0, _b1 = summary.breach_window
+    late = scalar(engine, "SELECT count(*) FROM items i JOIN projects p ON p.id = i.project_id "
+                  "WHERE p.key = :k AND i.decided_at > i.due_at AND i.decided_at >= :a",
+                  k=LIVE, a=b0)
+    late_before = scalar(engine, "SELECT count(*) FROM items i JOIN projects p ON "
+                         "p.id = i.project_id WHERE p.key = :k AND i.decided_at > i.due_at "
+                         "AND i.decided_at < :a", k=LIVE, a=b0)
+    assert late >= 5 and late > 3 * late_before, (late, late_before)
+    assert summary.by_project[LIVE]["past_sla_open"] >= 1
+    # gold items are not content: they never fall due
+    assert scalar(engine, "SELECT count(*) FROM items WHERE is_gold AND due_at IS NOT NULL") == 0
+
+
+def test_weak_labelers_score_lower_on_gold(world: tuple[Engine, WorldSummary]) -> None:
+    engine, _ = world
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT u.username, sum(CASE WHEN a.correct THEN 1 ELSE 0 END), count(*) "
+            "FROM annotations a JOIN users u ON u.id = a.labeler_id WHERE a.kind = 'gold' "
+            "GROUP BY u.username")).all()
+    strong = {p.username for p in LABELERS if p.accuracy >= 0.9}
+    weak_ok = sum(ok for u, ok, _ in rows if u in WEAK_LABELERS)
+    weak_n = sum(n for u, _, n in rows if u in WEAK_LABELERS)
+    strong_ok = sum(ok for u, ok, _ in rows if u in strong)
+    strong_n = sum(n for u, _, n in rows if u in strong)
+    assert weak_n >= 10 and strong_n >= 30
+    assert weak_ok / weak_n + 0.15 < strong_ok / strong_n
+
+
+def test_escalations_appeals_audits_happen(world: tuple[Engine, WorldSummary]) -> None:
+    engine, summary = world
+    assert summary.escalations > 0 and summary.appeals > 0 and summary.audits_done > 0
+    resolved = scalar(engine, "SELECT count(*) FROM appeals WHERE state <> 'open'")
+    assert resolved > 0
+    assert scalar(engine, "SELECT count(*) FROM annotations WHERE kind = 'review'") > 0
+    # simulated time only: nothing happens after the world's end or before its start
+    assert scalar(engine, "SELECT count(*) FROM annotations WHERE submitted_at > :e "
+                  "OR submitted_at < :s", e=summary.end, s=summary.start) == 0
+
+
+def test_idempotent(world: tuple[Engine, WorldSummary]) -> None:
+    engine, summary = world
+    assert build_world(engine, CONFIG, Console(quiet=True)) is None
+    again = headline_numbers(engine, summary.start, summary.end, *summary.spike_window)
+    assert (again.items, again.annotations, again.decided) == \
+        (summary.items, summary.annotations, summary.decided)
+
+
+def test_alerts_find_the_planted_spike_and_breach(world: tuple[Engine, WorldSummary]) -> None:
+    analytics = pytest.importorskip("modops.analytics")
+    engine, summary = world
+    spike = analytics.evaluate_alerts(engine, COMMENTS, summary.spike_window[1])
+    assert any(a.rule == "label_spike" and a.subject == "harassment" for a in spike)
+    bursts = [a for a in spike if a.rule == "keyword_burst"]
+    terms = {a.subject for a in bursts} | {t for a in bursts for t in a.stats["related"]}
+    assert terms & {"하정우", "프로포폴"}, terms
+    live = analytics.evaluate_alerts(engine, LIVE, summary.end)
+    assert any(a.rule == "backlog_past_sla" for a in live)
+    # the day before the spike is quiet: no harassment spike there
+    quiet = analytics.evaluate_alerts(engine, COMMENTS, summary.spike_window[0])
+    assert not any(a.rule == "label_spike" and a.subject == "harassment" for a in quiet)
