@@ -62,7 +62,7 @@ COMMENTS = "kr-comments"
 LIVE = "kr-live"
 WORLD_MARKER = "demo_world"  # projects.settings key on kr-live: the world was built
 ATTRIBUTION = (
-    "Korean comments: BEEP! Korean hate speech dataset (Moon, Wang & Lee, 2020, "
+    "Korean comments: BEEP! Korean HateSpeech Dataset (Moon, Cho & Lee, SocialNLP 2020, "
     "https://github.com/kocohub/korean-hate-speech), CC BY-SA 4.0."
 )
 # Comments whose news title mentions this story are held back for the spike day.
