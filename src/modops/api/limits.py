@@ -22,10 +22,6 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class _TooLarge(Exception):
-    pass
-
-
 async def _json(send: Send, status: int, detail: str,
                 headers: list[tuple[bytes, bytes]] | None = None) -> None:
     body = orjson.dumps({"detail": detail})
@@ -97,28 +93,38 @@ class Limits:
                     await _json(send, 413, f"request body over the {limit:,}-byte limit")
                     return
         seen = 0
+        too_large = False
         started = False
 
         async def counted_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, too_large
+            if too_large:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise _TooLarge
+                    # Stop reading: to the app the client went away; it answers nothing we
+                    # forward, and the caller gets a 413 below.
+                    too_large = True
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
             nonlocal started
+            if too_large:
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
         try:
-            await self.app(scope, counted_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await _json(send, 413, f"request body over the {limit:,}-byte limit")
+            await self.app(scope, counted_receive, guarded_send)
+        except Exception:
+            if not too_large:
+                raise
+        if too_large and not started:
+            await _json(send, 413, f"request body over the {limit:,}-byte limit")
 
     def state(self) -> dict[str, Any]:
         return {"callers": len(self._buckets), "rps": self.rps, "burst": self.burst}
