@@ -124,9 +124,10 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     for r in (auth.router, projects.router, work.router, admin.router, ops.router):
         app.include_router(r)
 
-    from modops.web import views  # the UI is optional for API-only deployments
+    from modops.web import dashboards, views  # the UI is optional for API-only deployments
 
     app.include_router(views.router)
+    app.include_router(dashboards.router)  # dashboard pages + analytics JSON API
     errors.install(app, render_page=views.render_error)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

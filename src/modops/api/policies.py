@@ -30,6 +30,7 @@ ACTION_ROLE: dict[str, Role] = {
     "review.work": Role.REVIEWER,  # escalations, decide, appeal queue
     "item.read": Role.REVIEWER,
     "project.stats": Role.REVIEWER,
+    "project.analytics": Role.MANAGER,  # dashboards, metrics API, alerts, transparency export
     "project.manage": Role.MANAGER,  # settings, import, export, webhooks, open appeals
     "project.create": Role.MANAGER,
     "user.read": Role.MANAGER,

@@ -31,7 +31,7 @@ from modops.store import session_scope, utcnow
 from modops.store.models_web import Webhook, WebhookDelivery
 
 log = logging.getLogger("modops.webhooks")
-EVENTS = ("decision", "appeal.opened", "appeal.resolved")
+EVENTS = ("decision", "appeal.opened", "appeal.resolved", "alert")
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:

@@ -1,0 +1,135 @@
+"""Keeping raised alerts and sending them to webhooks.
+
+``modops.analytics.evaluate_alerts`` only evaluates (it is pure over the database). This is the
+caller's half the analytics module leaves out: the result of each evaluation is reconciled with
+the stored episodes (``alerts`` table) so an alert that keeps firing is one row, not one row per
+check, and a *new* episode is queued to the project's webhooks as an ``alert`` event in the same
+transaction (the webhook outbox: nothing is lost if the process dies before delivery).
+
+The on-demand button on the dashboard, the JSON API and the scheduled job can all call
+:func:`evaluate_and_record`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from modops.analytics import Alert, evaluate_alerts
+from modops.api.webhooks import emit
+from modops.store import session_scope, utcnow
+from modops.store.models import Project
+from modops.store.models_alerts import AlertRecord
+
+ALERT_EVENT = "alert"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What one evaluation did: episodes opened, still firing, and resolved."""
+
+    raised: list[Alert]
+    opened: list[int]
+    updated: list[int]
+    resolved: list[int]
+
+
+def _key(rule: str, subject: str | None) -> tuple[str, str]:
+    return rule, subject or ""
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe stats (datetimes as ISO text, tuples as lists) for the JSON column."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and value != value:  # NaN is not JSON
+        return None
+    return value
+
+
+def alert_out(rec: AlertRecord, project_key: str) -> dict[str, Any]:
+    """The stored episode as the API and the webhook payload show it."""
+    return {
+        "id": rec.id, "project": project_key, "rule": rec.rule, "severity": rec.severity,
+        "subject": rec.subject, "message_en": rec.message_en, "message_ko": rec.message_ko,
+        "observed": rec.observed, "expected": rec.expected, "threshold": rec.threshold,
+        "stats": rec.stats,
+        "window_start": rec.window_start.isoformat() if rec.window_start else None,
+        "window_end": rec.window_end.isoformat() if rec.window_end else None,
+        "first_seen_at": rec.first_seen_at.isoformat(),
+        "last_seen_at": rec.last_seen_at.isoformat(), "times_seen": rec.times_seen,
+        "resolved_at": rec.resolved_at.isoformat() if rec.resolved_at else None,
+    }
+
+
+def record_alerts(session: Session, project: Project, alerts: list[Alert],
+                  now: datetime) -> Recorded:
+    """Reconcile one evaluation with the open episodes of ``project``.
+
+    Same (rule, subject) still open → update its numbers; new → insert and queue a webhook
+    ``alert`` event; open but not raised now → resolved at ``now``.
+    """
+    open_rows = {_key(r.rule, r.subject): r for r in session.scalars(
+        select(AlertRecord).where(AlertRecord.project_id == project.id,
+                                  AlertRecord.resolved_at.is_(None)))}
+    opened: list[AlertRecord] = []
+    updated: list[int] = []
+    seen: set[tuple[str, str]] = set()
+    for a in alerts:
+        k = _key(a.rule, a.subject)
+        if k in seen:  # one row per (rule, subject) even if a rule repeats itself
+            continue
+        seen.add(k)
+        values = {"severity": a.severity, "message_en": a.message_en,
+                  "message_ko": a.message_ko, "observed": float(a.observed),
+                  "expected": None if a.expected is None else float(a.expected),
+                  "threshold": float(a.threshold), "stats": _plain(dict(a.stats)),
+                  "window_start": a.window_start, "window_end": a.window_end}
+        row = open_rows.get(k)
+        if row is not None:
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.last_seen_at = now
+            row.times_seen += 1
+            updated.append(row.id)
+            continue
+        row = AlertRecord(project_id=project.id, rule=a.rule, subject=a.subject,
+                          first_seen_at=now, last_seen_at=now, times_seen=1, **values)
+        session.add(row)
+        opened.append(row)
+    resolved = []
+    for k, row in open_rows.items():
+        if k not in seen:
+            row.resolved_at = now
+            resolved.append(row.id)
+    session.flush()
+    for row in opened:
+        emit(session, project.id, ALERT_EVENT, {"project": project.key,
+                                                 "alert": alert_out(row, project.key)})
+    return Recorded(alerts, [r.id for r in opened], updated, resolved)
+
+
+def evaluate_and_record(engine: Engine, project_key: str,
+                        now: datetime | None = None) -> Recorded:
+    """Evaluate every enabled rule at ``now`` and keep the result (see module docstring)."""
+    at = now or utcnow()
+    alerts = evaluate_alerts(engine, project_key, at)
+    with session_scope(engine) as s:
+        project = s.scalars(select(Project).where(Project.key == project_key)).one()
+        return record_alerts(s, project, alerts, at)
+
+
+def stored_alerts(session: Session, project: Project, limit: int = 200) -> list[AlertRecord]:
+    """Open episodes first, then the most recently seen."""
+    return list(session.scalars(
+        select(AlertRecord).where(AlertRecord.project_id == project.id)
+        .order_by(AlertRecord.resolved_at.is_not(None), AlertRecord.last_seen_at.desc(),
+                  AlertRecord.id.desc()).limit(limit)))
