@@ -112,7 +112,8 @@ def _context(request: Request, p: Principal, key: str, page: str, period: str | 
 
 def _page(request: Request, p: Principal, template: str, ctx: dict[str, Any],
           **values: Any) -> Response:
-    return render(request, f"dashboards/{template}", p, **ctx, **values)
+    shown = {k: v for k, v in ctx.items() if k != "locale"}  # render() sets the locale itself
+    return render(request, f"dashboards/{template}", p, **shown, **values)
 
 
 # --------------------------------------------------------------------------- pages
