@@ -93,7 +93,7 @@ def metric_table(pd: ProjectData, key: str, title: str, names: tuple[str, ...], 
     cols = [Col(t("metric", lang), "text", 34), Col(t("current", lang), "float2", 13),
             Col(t("previous", lang), "float2", 13), Col(t("delta", lang), "signed_pct", 11)]
     if targets:
-        cols += [Col(t("target", lang), "text", 11), Col(t("status", lang), "text", 9)]
+        cols += [Col(t("target", lang), "text", 13), Col(t("status", lang), "text", 8)]
     if ci:
         cols += [Col(t("ci_low", lang), "float2", 10), Col(t("ci_high", lang), "float2", 10)]
     if parts:
@@ -126,8 +126,9 @@ def metric_table(pd: ProjectData, key: str, title: str, names: tuple[str, ...], 
         if parts:
             c0 = len(row)
             row += [m.numerator, m.denominator]
-            tb.kinds[(r, c0)] = tb.kinds[(r, c0 + 1)] = (
-                "int" if m.unit in ("share", "tasks", "items") else "float2")
+            for c, v in ((c0, m.numerator), (c0 + 1, m.denominator)):
+                tb.kinds[(r, c)] = "int" if v is not None and float(v).is_integer() \
+                    else "float2"
         tb.rows.append(row)
     return tb
 
