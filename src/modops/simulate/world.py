@@ -454,6 +454,7 @@ class _Agent:
     profile: LabelerProfile | None = None
     reviewer: ReviewerProfile | None = None
     gen: int = 0  # only the latest scheduled wake of an agent runs (one chain per person)
+    busy: bool = False  # holds a leased task (a finish event is pending)
 
     def next_on(self, t: datetime) -> datetime | None:
         """``t`` if on shift, else the next shift start (None: no more shifts)."""
@@ -566,6 +567,8 @@ class _Sim:
             first = agent.next_on(self.start + timedelta(minutes=1))
             if first is not None:
                 self.wake_at(first, self.review_wake, agent)
+        on_call = next(a for a in self.agents if a.username == ON_CALL)
+        self.at(self.final_day, self.call_in, on_call)
         self._import_gold(gold)
         days: dict[tuple[str, datetime], list[_Item]] = {}
         for item in self.stream.items:
@@ -679,6 +682,14 @@ class _Sim:
             return t  # on call for LIVE all through the breach day
         return agent.next_on(t)
 
+    def call_in(self, t: datetime, agent: _Agent) -> None:
+        """The breach day starts: the on-call labeler is paged (even on a day off)."""
+        if not agent.busy:
+            index = self.agents.index(agent)
+            for key in self.idle:
+                self.idle[key].discard(index)
+            self.wake_at(t, self.wake, agent)
+
     def wake(self, t: datetime, agent: _Agent) -> None:
         on = self.on_duty(agent, t)
         if on is None:
@@ -697,6 +708,7 @@ class _Sim:
                 factor = PRODUCT_TIME.get(self.product.get(ext, "comment"), 1.0)
                 secs = agent.rng.lognormvariate(math.log(p.median_s * factor), 0.45)
                 done = t + timedelta(seconds=min(540.0, max(3.0, secs)))
+                agent.busy = True
                 self.at(done, self.finish, agent, project, task.task_id, ext)
                 return
         for project in self.projects_for(agent, t):
@@ -715,6 +727,7 @@ class _Sim:
     def finish(self, t: datetime, agent: _Agent, project: str, task_id: int, ext: str) -> None:
         p = agent.profile
         assert p is not None
+        agent.busy = False
         rng = agent.rng
         truth = self.truth.get(ext, ["none"])
         u = rng.random()
