@@ -164,9 +164,11 @@ def route_items(conn: Connection, project: ProjectConfig, item_ids: Sequence[int
             ingested = r.ingested_at if isinstance(r.ingested_at, datetime) else \
                 datetime.fromisoformat(r.ingested_at)
             due = ingested + timedelta(minutes=project.sla_for(r.product))
-            if r.is_gold:  # gold items are served by the gold mechanism, not the queue
+            if r.is_gold:
+                # Served by the gold mechanism, not the queue: no slots and no SLA deadline, so
+                # gold never shows up as backlog or as a breach.
                 item_updates.append({"i": r.id, "route": Route.HUMAN.value, "state": "queued",
-                                     "due": due, "prio": 0.0, "prev": False})
+                                     "due": None, "prio": 0.0, "prev": False})
                 continue
             if score is None:
                 route = Route.UNSCORED
