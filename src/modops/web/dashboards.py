@@ -8,13 +8,12 @@ are server-rendered SVG with Korean text; no script, no inline style.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
-from markupsafe import Markup
 
 from modops.api.alerting import evaluate_and_record, stored_alerts
 from modops.api.auth import Principal, current
@@ -32,6 +31,7 @@ router.include_router(api.router)
 PAGES = ("overview", "trends", "quality", "machine", "alerts", "staffing")
 SHARE_UNITS = {"share", "share of views"}
 COUNT_UNITS = {"tasks", "items", "annotations"}
+KST = timedelta(hours=9)  # pages show Korean time; stored times stay UTC
 
 
 # --------------------------------------------------------------------------- formatting
@@ -231,10 +231,3 @@ def staffing_page(key: str, request: Request, p: Principal = Depends(current),
     data = api.staffing(engine_of(request), key, ctx["now"], live_product, sl, answer)
     return _page(request, p, "staffing.html", ctx, data=data, live_product=live_product,
                  target_service_level=sl, target_answer_seconds=answer)
-
-
-KST = timedelta(hours=9)  # pages show Korean time; stored times stay UTC
-
-
-def kst(at: datetime) -> Markup:
-    return Markup(f"{at + KST:%Y-%m-%d %H:%M}")
