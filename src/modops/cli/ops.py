@@ -101,8 +101,8 @@ def worker_cmd(
 
     env = {**os.environ}
     proc = subprocess.Popen([sys.executable, "-m", "dramatiq", "modops.jobs.dramatiq_app",
-                             "--processes", str(processes), "--threads", str(threads),
-                             "--queues", dramatiq_app.QUEUE], env=env)
+                             "--processes", str(processes), "--threads", str(threads)],
+                            env=env)  # every queue, including the delay queue of retries
     sweeper = None
     if scheduler:
         sweeper = threading.Thread(target=sweep_forever, args=(eng, dramatiq_app.send),

@@ -59,3 +59,8 @@ def send(job_id: int, delay_s: float = 0.0) -> Any:
 def install() -> None:
     """Route ``enqueue`` in this process to Dramatiq."""
     core.set_notifier(send)
+
+
+# A process that imports this module (a Dramatiq worker, or an app with MODOPS_JOBS=dramatiq)
+# sends its jobs, including a failed job's delayed retry, through Redis.
+install()
