@@ -101,7 +101,7 @@ def lines_svg(days: list[str], series: dict[str, list[int]], names: dict[str, st
     """Daily volume per policy label: one line per label, legend with the (Korean) names.
     Every point carries ``data-label``/``data-day``/``data-value`` for tests."""
     legend_h = 18 * ((len(series) + 3) // 4)
-    left, right, top, bottom = 48, 12, 28, 44 + legend_h
+    left, right, top, bottom = 48, 28, 28, 44 + legend_h  # room for the last day label
     plot_w, plot_h = width - left - right, height - top - bottom
     peak = max((max(v) for v in series.values() if v), default=0)
     scale_max = max(1, peak)
