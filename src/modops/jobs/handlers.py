@@ -106,7 +106,7 @@ def report(ctx: JobContext) -> dict[str, Any]:
     from modops import reports
 
     projects = ctx.params.get("projects") or [_need_project(ctx)]
-    period = str(ctx.params.get("period", "last-7d"))
+    period = str(ctx.params.get("period") or utcnow().strftime("%G-W%V"))  # this ISO week
     fmt = str(ctx.params.get("format", "html"))
     build = getattr(reports, "build_report", None)
     if build is not None:
