@@ -105,15 +105,18 @@ def render_png(chart: Chart, lang: Lang, dpi: int = 100) -> bytes:
                         label=name)
             ax.set_xticks(x, [c[5:] if len(c) == 10 else c for c in cats])
             ax.yaxis.set_major_formatter(_ylabel_fmt(chart.y_kind))
-        ax.set_title(chart.title, loc="left")
+        ax.set_title(chart.title, loc="left", pad=14 if n > 2 else 6)
         ax.grid(axis="x" if chart.kind == "bar" else "y", alpha=0.3)
         if n > 1:
-            ax.legend(fontsize=7, frameon=False, ncols=min(n, 4), loc="upper left",
-                      bbox_to_anchor=(0, -0.16 if chart.kind == "column" else -0.10))
+            # above the plot, right-aligned (the title is left-aligned): never on the labels
+            ax.legend(fontsize=7, frameon=False, ncols=min(n, 3), loc="lower right",
+                      bbox_to_anchor=(1.0, 1.0), borderaxespad=0.2)
         # fixed margins instead of tight_layout: one draw per chart instead of two
-        bottom = 0.12 if chart.kind == "bar" else (0.30 if n > 1 else 0.16)
+        rotated = chart.kind != "bar" and max(map(len, cats), default=0) > 8
+        bottom = 0.12 if chart.kind == "bar" else (0.28 if rotated else 0.12)
         left = 0.26 if chart.kind == "bar" else 0.09
-        fig.subplots_adjust(left=left, right=0.98, top=0.88, bottom=bottom)
+        top = 0.80 if n > 2 else 0.86
+        fig.subplots_adjust(left=left, right=0.98, top=top, bottom=bottom)
         buf = io.BytesIO()
         fig.savefig(buf, format="png", metadata={"Software": None})
     return buf.getvalue()

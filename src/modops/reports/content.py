@@ -110,7 +110,8 @@ def metric_table(pd: ProjectData, key: str, title: str, names: tuple[str, ...], 
         for c in (1, 2):
             tb.kinds[(r, c)] = kind
         tb.kinds[(r, 3)] = ckind
-        if (tone := tone_of(name, change)) is not None:
+        shown_zero = not any(ch in "123456789" for ch in fmt(change, ckind, "en"))
+        if not shown_zero and (tone := tone_of(name, change)) is not None:
             tb.tones[(r, 3)] = tone
         status: Status | None = None
         if targets:

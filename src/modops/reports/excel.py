@@ -120,8 +120,11 @@ class _SheetWriter:
         last_row, last_col = head + len(tb.rows), len(tb.columns) - 1
         ws.add_table(head, 0, last_row, last_col, {
             "name": f"T_{tb.key}", "style": "Table Style Light 9", "autofilter": False,
-            "columns": [{"header": h, "header_format": fm.get(bold=True, font_color="#FFFFFF",
-                                                               text_wrap=True)}
+            # explicit header fill: LibreOffice ignores table styles, and white-on-white
+            # headers would vanish there
+            "columns": [{"header": h, "header_format": fm.get(
+                bold=True, font_color="#FFFFFF", bg_color="#2F5597", text_wrap=True,
+                valign="vcenter", border=1, border_color="#D0D7E2")}
                         for h in _unique([c.header for c in tb.columns])]})
         for r, row in enumerate(tb.rows):
             for c, v in enumerate(row):
@@ -193,7 +196,7 @@ class _SheetWriter:
         chart.set_legend({"position": "bottom", "font": font} if len(ch.val_cols) > 1
                          else {"none": True})
         chart.set_size({"width": CHART_W, "height": CHART_H})
-        row = max(self.chart_row, head - 1)
+        row = self.chart_row  # charts stack down the right-hand column from the first table
         self.ws.insert_chart(row, self.chart_col, chart, {"x_offset": 8, "y_offset": 4})
         self.chart_row = row + CHART_ROWS + 1
 

@@ -258,12 +258,17 @@ def fmt(v: object, kind: str, lang: Lang) -> str:
         return f"{x * 100:.2f}%"
     if kind == "pp":
         unit = "%p" if lang == "ko" else " pt"
-        return f"{x:+.1f}{unit}"
+        return f"{_nz(x, 1):+.1f}{unit}"
     if kind == "signed_pct":
-        return f"{x * 100:+.1f}%"
+        return f"{_nz(x * 100, 1):+.1f}%"
     if kind == "signed_float":
-        return f"{x:+,.2f}"
+        return f"{_nz(x, 2):+,.2f}"
     return f"{x:,.2f}"
+
+
+def _nz(x: float, digits: int) -> float:
+    """0.0 instead of -0.0 when a tiny negative change rounds to zero."""
+    return 0.0 if round(x, digits) == 0 else x
 
 
 def unit_kind(unit: str) -> str:
