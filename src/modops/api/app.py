@@ -39,6 +39,16 @@ DOCS_HTML = """<!doctype html>
 <script src="/static/swagger-init.js"></script></body></html>"""
 
 
+# Answers any API route may give (errors.py, auth, limits): documented so clients and
+# schemathesis know them.
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    code: {"description": text} for code, text in (
+        (400, "bad request"), (401, "not signed in / bad token"), (403, "role may not"),
+        (404, "not found (or not yours to know)"), (409, "illegal state transition"),
+        (413, "body too large"), (422, "invalid input"),
+        (429, "rate limited (see Retry-After)"), (503, "database busy; retry"))}
+
+
 class SecurityHeaders:
     """Pure ASGI middleware (no BaseHTTPMiddleware task and stream per request): adds the CSP
     and friends to every response, and ``no-store`` to everything but static files."""
@@ -122,7 +132,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         return {"status": "ok"}
 
     for r in (auth.router, projects.router, work.router, admin.router, ops.router):
-        app.include_router(r)
+        app.include_router(r, responses=ERROR_RESPONSES)
 
     from modops.web import dashboards, views  # the UI is optional for API-only deployments
 
