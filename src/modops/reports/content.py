@@ -55,6 +55,7 @@ GOOD_DOWN = {"backlog_open", "backlog_forecast_clear_h", "backlog_oldest_age_h",
              "audit_error_rate_machine", "audit_error_rate_human", "appeal_overturn_rate",
              "cost_per_item", "prevalence", "prevalence_views", "views_before_action"}
 TOP_LABELS = 6  # labels drawn in the daily chart (the table has them all)
+EMPTY_LABEL = ("(라벨 없음)", "(no label)")  # an answer with an empty label list
 
 
 def change_of(pd: ProjectData, name: str) -> tuple[float | None, str]:
@@ -225,7 +226,8 @@ def quality_blocks(pd: ProjectData, lang: Lang, k: str) -> list[Block]:
     agree = Table(f"{k}agree", t("agreement_by_label", lang),
                   [Col(t("label_key", lang), "text", 18), Col(t("label", lang), "text", 22),
                    Col(t("alpha", lang), "float3", 10)],
-                  [[lab, pick(pd.label_names.get(lab, (lab, lab)), lang), alpha[lab]]
+                  [[lab or "∅", pick(pd.label_names.get(lab, EMPTY_LABEL if not lab else
+                                                        (lab, lab)), lang), alpha[lab]]
                    for lab in sorted(alpha)], scale_cols=[2])
     blocks: list[Block] = [main, teams]
     if gold_chart.rows:
