@@ -101,6 +101,16 @@ def test_staffing_reuses_the_week_exactly(world_engine: Engine) -> None:
     assert data.projects[0].staffing == backlog_plan(world_engine, "kr-comments", week_end)
 
 
+def test_comparison_equals_compare_periods(world_engine: Engine) -> None:
+    """collect() runs both periods concurrently; the result is compare_periods'."""
+    pd = collect(world_engine, ["kr-comments"], PERIOD, now=NOW).projects[0]
+    ref = compare_periods(world_engine, PERIOD, Filters(project="kr-comments"), now=NOW)
+    assert pd.comparison is not None
+    assert pd.comparison.current.as_of == ref.current.as_of
+    assert pd.comparison.previous.as_of == ref.previous.as_of
+    assert pd.comparison.deltas == ref.deltas
+
+
 def test_deterministic(world_engine: Engine, tmp_path: Path) -> None:
     a = build_report(world_engine, ["kr-comments"], PERIOD, lang="ko",
                      formats=["pdf", "html", "xlsx"], out_dir=tmp_path / "a", now=NOW)

@@ -6,7 +6,9 @@ format shows the same numbers. Independent analytics calls run on a small thread
 PostgreSQL each runs in its own server process, so a week over 1M tasks takes about as long as
 the slowest call instead of the sum.
 
-Nothing here computes a metric. Two places combine analytics numbers without a new formula:
+Nothing here computes a metric. The comparison is ``compare_periods``'s, with its two metric
+sets computed side by side (:func:`comparison_of`). Two places combine analytics numbers
+without a new formula:
 team scorecards sum ``throughput_by(team)`` and ``gold_accuracy_by_labeler`` numerators per
 team (Wilson interval from ``modops.quality``), and the backlog staffing plan reuses the week's
 metric set when its trailing-7-day window *is* the report week (see :func:`plan_from_metrics`).
@@ -27,6 +29,7 @@ from modops.analytics import (
     Alert,
     BacklogPlan,
     Comparison,
+    Delta,
     ErlangPlan,
     Filters,
     LabelSeries,
@@ -34,7 +37,6 @@ from modops.analytics import (
     MetricSet,
     Period,
     backlog_plan,
-    compare_periods,
     compute_metrics,
     evaluate_alerts,
     gold_accuracy_by_labeler,
@@ -242,6 +244,21 @@ def team_rows(by_team: dict[str, Metric], by_labeler_gold: dict[str, Metric],
     return rows
 
 
+def comparison_of(current: MetricSet, previous: MetricSet) -> Comparison:
+    """What :func:`modops.analytics.compare_periods` returns, from two metric sets computed
+    concurrently (same delta rule: ``current − previous``, relative to ``|previous|``, None
+    when either is None). ``tests/reports`` checks it equals ``compare_periods``."""
+    deltas: dict[str, Delta] = {}
+    for name, m in current.metrics.items():
+        pm = previous.metrics[name]
+        d = rel = None
+        if m.value is not None and pm.value is not None:
+            d = m.value - pm.value
+            rel = d / abs(pm.value) if pm.value else None
+        deltas[name] = Delta(name, m, pm, d, rel)
+    return Comparison(current, previous, deltas)
+
+
 def _resolve_previous(period: Period, compare: str | None) -> Period | None:
     if compare is None or compare in ("", "none", "off"):
         return None
@@ -270,12 +287,11 @@ def collect_project(engine: Engine, key: str, period: Period, previous: Period |
                 timings[f"{key}:{name}"] = time.perf_counter() - t0
         return pool.submit(run)
 
-    # the slowest calls first, so they start while the quick ones fill the other worker
-    if previous is not None:
-        cmp_f: Future[Any] = timed("compare_periods", lambda: compare_periods(
-            engine, period, f, now=now, previous=previous))
-    else:
-        cmp_f = timed("metrics", lambda: compute_metrics(engine, period, f, now=now))
+    # the slowest calls first, so they start while the quick ones fill the other worker; the
+    # two periods' metric sets run side by side (compare_periods would run them in turn)
+    cur_f = timed("metrics", lambda: compute_metrics(engine, period, f, now=now))
+    prev_f = (timed("metrics_previous", lambda: compute_metrics(
+        engine, previous, f, min(previous.end, now))) if previous is not None else None)
     alerts_f = timed("alerts", lambda: evaluate_alerts(engine, key, as_of))
     window = Period.between(as_of - timedelta(days=7), as_of)
     reuse_week = window.start == period.start and window.end == period.end
@@ -291,12 +307,9 @@ def collect_project(engine: Engine, key: str, period: Period, previous: Period |
     lab_f = timed("by_labeler", lambda: throughput_by(engine, period, "labeler", f, now))
     gold_f = timed("gold_by_labeler", lambda: gold_accuracy_by_labeler(engine, period, f))
 
-    if previous is not None:
-        comparison: Comparison | None = cmp_f.result()
-        assert comparison is not None
-        current, prev_ms = comparison.current, comparison.previous
-    else:
-        comparison, current, prev_ms = None, cmp_f.result(), None
+    current = cur_f.result()
+    prev_ms = prev_f.result() if prev_f is not None else None
+    comparison = comparison_of(current, prev_ms) if prev_ms is not None else None
     targets = targets_for(meta["settings"], meta["sla_minutes"])
     labeler_team: dict[str, str | None] = meta["teams"]
     labelers_by_team: dict[str, int] = {}
