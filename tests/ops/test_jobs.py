@@ -100,3 +100,12 @@ def test_jobs_over_http_list_start_retry_and_download(app_client, token_for, wor
     r = app_client.post(f"/api/v1/jobs/{job_id}/retry", headers=mgr)
     assert r.status_code == 200 and r.json()["state"] in {"queued", "running", "succeeded"}
     assert jobs.wait(world.engine, job_id, timeout_s=30).state == "succeeded"
+
+
+def test_report_job_writes_into_the_job_directory(engine: Engine, project: str,
+                                                  job_dir) -> None:
+    job_id = jobs.enqueue(engine, "report", {"formats": ["html"]}, project_key=project)
+    assert jobs.execute(engine, job_id) == "succeeded", jobs.get_job(engine, job_id).error
+    result = jobs.get_job(engine, job_id).result
+    assert set(result["files"]) == {"html"}
+    assert result["file"].startswith(str(job_dir)) and result["file"].endswith(".html")

@@ -7,7 +7,6 @@ the app server that serves it.
 
 from __future__ import annotations
 
-import inspect
 import os
 from pathlib import Path
 from typing import Any
@@ -107,20 +106,18 @@ def report(ctx: JobContext) -> dict[str, Any]:
 
     projects = ctx.params.get("projects") or [_need_project(ctx)]
     period = str(ctx.params.get("period") or utcnow().strftime("%G-W%V"))  # this ISO week
-    fmt = str(ctx.params.get("format", "html"))
     build = getattr(reports, "build_report", None)
     if build is not None:
-        out = job_dir() / f"report-{ctx.job_id}.{fmt}"
-        kwargs: dict[str, Any] = {}
-        names = inspect.signature(build).parameters
-        for name, value in (("engine", ctx.engine), ("projects", projects), ("period", period),
-                            ("fmt", fmt), ("format", fmt), ("out", out), ("path", out),
-                            ("lang", ctx.params.get("lang", "ko"))):
-            if name in names:
-                kwargs[name] = value
+        out_dir = job_dir() / f"report-{ctx.job_id}"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        kwargs: dict[str, Any] = {"lang": str(ctx.params.get("lang", "ko")), "out_dir": out_dir}
+        if ctx.params.get("formats"):
+            kwargs["formats"] = list(ctx.params["formats"])
         ctx.progress(0.1, "collecting")
-        made = build(**kwargs)
-        return {"file": str(made if isinstance(made, str | Path) else out), "format": fmt}
+        made = build(ctx.engine, list(projects), period, **kwargs)
+        files = {fmt: str(path) for fmt, path in made.items()}
+        first = files.get("pdf") or files.get("html") or next(iter(files.values()), None)
+        return {"file": first, "files": files, "period": period}
     from modops.reports.data import collect
 
     ctx.progress(0.1, "collecting")
