@@ -53,7 +53,7 @@ METRIC_NAMES: dict[str, tuple[str, str]] = {
     "automated_share": ("자동 처리 비율", "Automated share"),
     "escalation_rate": ("에스컬레이션 비율", "Escalation rate"),
     "prevalence": ("프리밸런스", "Prevalence"),
-    "prevalence_views": ("조회 가중 프리밸런스", "Prevalence (view-weighted)"),
+    "prevalence_views": ("조회 가중 프리밸런스", "View-weighted prevalence"),
     "prevalence_sample_needed": ("필요 표본 수 (±0.5%p)", "Sample needed (±0.5 pt)"),
     "audit_error_rate": ("감사 오류율", "Audit error rate"),
     "audit_error_rate_machine": ("감사 오류율 (자동 결정)", "Audit error rate (machine)"),
