@@ -262,5 +262,16 @@ def serve(
 
 _register_optional("model", "modops.cli.model", "The built-in Korean model: train, eval, score.")
 
+
+def _register_report() -> None:
+    try:
+        from modops.cli.report import report
+    except ImportError:  # a slim install without the report renderers
+        return
+    app.command("report")(report)
+
+
+_register_report()
+
 if __name__ == "__main__":  # pragma: no cover
     app()
