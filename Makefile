@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export MODOPS_TEST_PG_URL ?= $(PG_URL)
 
-.PHONY: install system-deps services demo serve test lint bench clean
+.PHONY: install system-deps services demo serve test lint bench fuzz clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ services:
 	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start || true; \
 	  for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; }
 	@pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not reachable at 127.0.0.1:5432" >&2; exit 1; }
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || { \
+	  echo "Starting Redis"; \
+	  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+	    --dir /tmp --logfile /tmp/modops-redis.log; sleep 1; }
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null || { echo "Redis is not reachable at 127.0.0.1:6379" >&2; exit 1; }
 
 demo: install system-deps
 	$(BIN)/modops demo --serve
@@ -50,5 +55,18 @@ lint: install
 bench: install services
 	@for b in bench/[a-z]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+# schemathesis against the OpenAPI spec, authenticated as each role (opt-in: see docs/deploy.md)
+fuzz: install services
+	MODOPS_FUZZ=1 MODOPS_FUZZ_EXAMPLES=25 $(BIN)/python -m pytest -q tests/ops/test_fuzz.py
+
 clean:
 	rm -rf $(VENV) modops.db modops.db-wal modops.db-shm .pytest_cache
+
+# Peer benchmark against Label Studio (issue 9; not part of CI, ~20 min): installs Label Studio
+# into a throwaway venv outside the repo, runs the same work on both, writes
+# bench/results/peer.json and docs/benchmarks.md.
+LS_VENV ?= /tmp/modops-ls-venv
+.PHONY: bench-peer
+bench-peer: install services
+	LS_VENV=$(LS_VENV) bash bench/peer_setup.sh || echo "Label Studio install failed: peer.py reports ModOps only" >&2
+	$(BIN)/python bench/peer.py --run --ls-venv $(LS_VENV)

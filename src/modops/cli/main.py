@@ -271,7 +271,15 @@ def _register_report() -> None:
     app.command("report")(report)
 
 
+def _register_ops() -> None:
+    """backup, restore, purge, worker and the jobs sub-app."""
+    from modops.cli import ops as ops_cli
+
+    ops_cli.register(app)
+
+
 _register_report()
+_register_ops()
 
 if __name__ == "__main__":  # pragma: no cover
     app()
