@@ -58,7 +58,7 @@ def test_sigkill_mid_run_then_restart_loses_no_acknowledged_submit() -> None:
                 log.errors["acked_before_kill"] = acked_before
 
         try:
-            asyncio.run(run())
+            run_in_fresh_loop(run)
         finally:
             server.kill()
         assert 0 < log.errors["acked_before_kill"] < items * K, "the kill was not mid-run"
@@ -68,6 +68,26 @@ def test_sigkill_mid_run_then_restart_loses_no_acknowledged_submit() -> None:
         print(f"crash: {log.errors['acked_before_kill']} acked before SIGKILL, "
               f"{len(log.acked)} acked in all, {len(db['annotation_ids'])} in the database, "
               f"client errors {dict(log.errors)}")
+
+
+def run_in_fresh_loop(coro_fn) -> None:
+    """asyncio.run in its own thread: the browser tests' sync Playwright may own this thread's
+    event loop when they ran earlier in the same worker."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(coro_fn())
+        except BaseException as exc:  # re-raised in the test's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
 
 
 def test_two_app_servers_sharing_postgresql_hand_out_no_duplicates() -> None:
@@ -84,7 +104,7 @@ def test_two_app_servers_sharing_postgresql_hand_out_no_duplicates() -> None:
                                        for i, tok in enumerate(tokens)))
 
         try:
-            asyncio.run(run())
+            run_in_fresh_loop(run)
         finally:
             a.kill()
             b.kill()
