@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
 from modops.domain import Action, DecisionSource, ItemState, Route, TaskKind, events
 from modops.io.importer import ImportContext
@@ -147,10 +147,11 @@ def route_items(conn: Connection, project: ProjectConfig, item_ids: Sequence[int
     routing_rows: list[dict[str, Any]] = []
     decision_rows: list[dict[str, Any]] = []
     task_rows: list[dict[str, Any]] = []
+    slotted: list[int] = []  # human-queue items whose k slots need no skill
     for start in range(0, len(item_ids), 5000):
         chunk = list(item_ids[start:start + 5000])
         marks = ", ".join(str(int(i)) for i in chunk)
-        rows = conn.execute(sql(
+        rows = conn.execute(text(  # id lists vary: not memoized
             "SELECT i.id, i.external_id, i.title, i.caption, i.comment, i.transcript, i.text, "
             "i.machine_score, i.machine_scores, i.model_version, i.view_count, i.user_reported, "
             "i.ingested_at, i.is_gold, p.key AS product FROM items i "
@@ -230,9 +231,12 @@ def route_items(conn: Connection, project: ProjectConfig, item_ids: Sequence[int
                                      "state": ItemState.QUEUED.value, "due": due,
                                      "prio": prio, "prev": sampled})
                 skill = skill_by_label.get(r.product)
-                task_rows.extend({"p": project.id, "i": r.id, "kind": TaskKind.LABEL.value,
-                                  "slot": slot, "prio": prio, "now": now, "skill": skill}
-                                 for slot in range(k))
+                if skill is None:
+                    slotted.append(r.id)  # k plain slots: inserted set-based below
+                else:
+                    task_rows.extend({"p": project.id, "i": r.id, "kind": TaskKind.LABEL.value,
+                                      "slot": slot, "prio": prio, "now": now, "skill": skill}
+                                     for slot in range(k))
     queued = [u for u in item_updates if "labels" not in u]
     decided = [u for u in item_updates if "labels" in u]
     if queued:
@@ -254,6 +258,15 @@ def route_items(conn: Connection, project: ProjectConfig, item_ids: Sequence[int
             "INSERT INTO decisions (project_id, item_id, labels, action, source, basis, "
             "decided_at, current, views_at_decision) VALUES (:p, :i, :labels, :action, "
             ":source, :basis, :now, TRUE, :views)"), decision_rows)
+    # k label slots per queued item in one statement per chunk (a million items → 3M rows
+    # without a Python round trip each); priority comes from the item row just updated.
+    slots = " UNION ALL ".join(f"SELECT {n} AS n" for n in range(k))
+    for start in range(0, len(slotted), 5000):
+        ids = ", ".join(str(int(i)) for i in slotted[start:start + 5000])
+        conn.execute(text(
+            "INSERT INTO tasks (project_id, item_id, kind, state, slot, priority, created_at) "
+            f"SELECT i.project_id, i.id, 'label', 'open', s.n, i.priority, :now FROM items i "
+            f"CROSS JOIN ({slots}) s WHERE i.id IN ({ids}) ORDER BY i.id, s.n"), {"now": now})
     if task_rows:
         conn.execute(sql(
             "INSERT INTO tasks (project_id, item_id, kind, state, slot, priority, "
