@@ -240,3 +240,17 @@ def test_machine_routing_by_thresholds_with_audit_sampling(engine: Engine,
         assert labels_of(engine, "fine") == ["none"]
         tasks = s.execute(text("SELECT kind, count(*) FROM tasks GROUP BY kind")).all()
         assert dict(tasks) == {"audit": 2, "label": 4}  # 2 audits; k=2 slots × 2 human items
+
+
+def test_personal_data_is_masked_where_work_is_handed_out(engine: Engine,
+                                                          tmp_path: Path) -> None:
+    project = human_project(engine, k=1)
+    add_items(engine, project, tmp_path, [
+        {"external_id": "pii", "product": "comment",
+         "comment": "연락주세요 010-1234-5678, 주민번호 900101-1234567",
+         "metadata": {"author_email": "minji@example.com"}}])
+    (a,) = make_users(engine, 1)
+    task = next_task(engine, project, a)
+    assert "1234-5678" not in task.item.comment and "1234567" not in task.item.comment
+    assert "연락주세요" in task.item.comment
+    assert "minji@" not in str(task.item.metadata)

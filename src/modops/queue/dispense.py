@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from modops.domain import PermissionDenied, ProjectStatus, Role, TaskKind, TaskState
+from modops.privacy import mask_item_fields, project_kinds
 from modops.queue.core import (
     Actor,
     ProjectConfig,
@@ -93,6 +94,9 @@ def _task_view(conn: Connection, task_id: int, project: ProjectConfig,
         created_at=_dt(row.created_at), view_count=row.view_count,
         user_reported=bool(row.user_reported),
     )
+    # Personal data is masked where work is handed out, so every interface shows the same
+    # masked text; reviewers unmask through an audited call (modops.api.pii).
+    mask_item_fields(item, project_kinds(project.settings))
     suggestion = None
     if project.show_machine_suggestion and row.machine_score is not None:
         suggestion = {"score": row.machine_score, "scores": loads(row.machine_scores),

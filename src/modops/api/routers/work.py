@@ -14,7 +14,6 @@ from fastapi import APIRouter, Depends, Request, Response
 from modops import queue as q
 from modops.api import policies, schemas
 from modops.api.auth import Principal, current
-from modops.api.pii import mask_view
 from modops.api.routers.common import engine_of
 from modops.store import session_scope
 from modops.store.models import Annotation, Task
@@ -30,7 +29,7 @@ def next_task(key: str, request: Request, p: Principal = Depends(current)) -> An
     view = q.next_task(engine_of(request), key, p.id)
     if view is None:
         return Response(status_code=204)
-    return mask_view(engine_of(request), view)
+    return view
 
 
 @router.get("/tasks/{task_id}", response_model=schemas.TaskStateOut)
@@ -79,7 +78,7 @@ def next_review(key: str, request: Request, p: Principal = Depends(current)) -> 
     view = q.next_review(engine_of(request), key, p.id)
     if view is None:
         return Response(status_code=204)
-    return asdict(mask_view(engine_of(request), view))
+    return asdict(view)
 
 
 @router.post("/reviews/{task_id}/decide", tags=["review"])
