@@ -16,8 +16,8 @@ from modops.api import errors
 from modops.api.limits import Limits
 from modops.api.routers import admin, auth, ops, projects, work
 from modops.api.settings import Settings
-from modops.api.webhooks import Dispatcher, subscriber
 from modops.domain import events
+from modops.notify.webhooks import Dispatcher, subscriber
 from modops.store import ensure_schema, make_engine
 
 STATIC = Path(__file__).resolve().parents[1] / "web" / "static"

@@ -86,14 +86,16 @@ def score(ctx: JobContext) -> dict[str, Any]:
 
 @handler("alerts")
 def alerts(ctx: JobContext) -> dict[str, Any]:
-    """The scheduled alert check: evaluate every enabled rule now and keep the result."""
+    """The scheduled alert check: evaluate every rule, store the episodes the dashboard shows,
+    and send new ones to webhooks (the same path as the dashboard's "evaluate now")."""
     from dataclasses import asdict
 
-    from modops.analytics import evaluate_alerts
+    from modops.notify.alerts import evaluate_and_record
 
-    found = evaluate_alerts(ctx.engine, _need_project(ctx), utcnow())
+    done = evaluate_and_record(ctx.engine, _need_project(ctx), utcnow())
     return {"alerts": [{k: (v.isoformat() if hasattr(v, "isoformat") else v)
-                        for k, v in asdict(a).items()} for a in found]}
+                        for k, v in asdict(a).items()} for a in done.raised],
+            "opened": done.opened, "updated": done.updated, "resolved": done.resolved}
 
 
 @handler("report")
@@ -132,7 +134,7 @@ def webhooks(ctx: JobContext) -> dict[str, Any]:
     """Deliver every due webhook (for deployments whose app servers run no dispatcher)."""
     import httpx
 
-    from modops.api.webhooks import deliver_due
+    from modops.notify.webhooks import deliver_due
 
     n = 0
     with httpx.Client() as client:

@@ -15,10 +15,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from modops.api.alerting import evaluate_and_record, stored_alerts
 from modops.api.auth import Principal, current
 from modops.api.routers import analytics as api
 from modops.api.routers.common import engine_of
+from modops.notify.alerts import evaluate_and_record, stored_alerts
 from modops.projects import KNOWN_PRODUCTS
 from modops.store import session_scope
 from modops.web.charts import hbars_svg, lines_svg, sparkline_svg

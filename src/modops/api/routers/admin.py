@@ -9,8 +9,8 @@ from modops.accounts import add_user, list_users
 from modops.api import policies, schemas
 from modops.api.auth import Principal, current
 from modops.api.routers.common import engine_of
-from modops.api.webhooks import create_webhook
 from modops.domain import NotFound
+from modops.notify.webhooks import create_webhook
 from modops.store import session_scope
 from modops.store.models import Team, User
 from modops.store.models_web import Webhook, WebhookDelivery

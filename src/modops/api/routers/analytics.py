@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 from modops import analytics as an
 from modops.analytics.staffing import MAX_OCCUPANCY
 from modops.api import policies
-from modops.api.alerting import alert_out, evaluate_and_record, stored_alerts
 from modops.api.auth import Principal, current
 from modops.api.routers.common import engine_of
 from modops.domain import ValidationError
+from modops.notify.alerts import alert_out, evaluate_and_record, stored_alerts
 from modops.store import session_scope, utcnow
 from modops.store.models import Project, ProjectTeam, Team
 

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from modops.analytics import Alert, evaluate_alerts
-from modops.api.webhooks import emit
+from modops.notify.webhooks import emit
 from modops.store import session_scope, utcnow
 from modops.store.models import Project
 from modops.store.models_alerts import AlertRecord
