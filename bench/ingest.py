@@ -22,7 +22,7 @@ from pathlib import Path
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import print_table, row, write_results  # noqa: E402
+from _common import print_table, row, write_results
 
 REPO = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("MODOPS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")

@@ -82,8 +82,8 @@ def test_models_and_migrations_agree(engine: Engine) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    import modops.store.models_alerts  # noqa: F401 - registers the alerts table
-    import modops.store.models_ops  # noqa: F401 - registers the operations tables
+    import modops.store.models_alerts  # registers the alerts table
+    import modops.store.models_ops  # registers the operations tables
     import modops.store.models_web  # noqa: F401 - registers the web tables
     from modops.store.models import Base
 

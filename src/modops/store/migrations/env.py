@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-import modops.store.models_alerts  # noqa: F401  (alert episodes)
-import modops.store.models_ops  # noqa: F401  (operations tables: jobs)
+import modops.store.models_alerts  # alert episodes
+import modops.store.models_ops  # operations tables: jobs
 import modops.store.models_web  # noqa: F401  (web tables: sessions, tokens, webhooks)
 from modops.store.db import make_engine
 from modops.store.models import Base
