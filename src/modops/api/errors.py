@@ -61,6 +61,11 @@ def install(app: FastAPI, render_page: PageRenderer | None = None) -> None:
         return JSONResponse({"detail": "the database is busy; retry"}, status_code=503,
                             headers={"Retry-After": "1"})
 
+    @app.exception_handler(OverflowError)
+    async def _id_out_of_range(request: Request, exc: OverflowError) -> Response:
+        # An id beyond 64 bits cannot name any row (SQLite refuses to even bind it).
+        return JSONResponse({"detail": "no such object (id out of range)"}, status_code=404)
+
     @app.exception_handler(ModOpsError)
     async def _domain_error(request: Request, exc: ModOpsError) -> Response:
         code = status_for(exc)

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+
+def _utc_iso(value: datetime) -> str:
+    """Stored times are naive UTC; on the wire they say so (RFC 3339 with Z)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat() + "Z"
+
+
+UtcDateTime = Annotated[datetime, PlainSerializer(_utc_iso, return_type=str, when_used="json")]
 
 
 class Out(BaseModel):
@@ -36,9 +46,9 @@ class TokenOut(Out):
     prefix: str
     name: str
     user_id: int
-    created_at: datetime
-    last_used_at: datetime | None = None
-    revoked_at: datetime | None = None
+    created_at: UtcDateTime
+    last_used_at: UtcDateTime | None = None
+    revoked_at: UtcDateTime | None = None
 
 
 class NewTokenOut(BaseModel):
@@ -128,7 +138,7 @@ class ItemOut(Out):
     media_url: str | None = None
     metadata: dict[str, Any] | None = None
     language: str | None = None
-    created_at: datetime | None = None
+    created_at: UtcDateTime | None = None
     view_count: int | None = None
     user_reported: bool | None = None
 
@@ -139,7 +149,7 @@ class ItemDetailOut(ItemOut):
     machine_score: float | None
     final_labels: list[Any] | None
     final_action: str | None
-    decided_at: datetime | None
+    decided_at: UtcDateTime | None
 
 
 class TaskOut(Out):
@@ -147,8 +157,8 @@ class TaskOut(Out):
     kind: str
     project_key: str
     item: ItemOut
-    leased_at: datetime | None = None
-    lease_expires_at: datetime | None = None
+    leased_at: UtcDateTime | None = None
+    lease_expires_at: UtcDateTime | None = None
     machine_suggestion: Any = None
 
 
@@ -157,7 +167,7 @@ class TaskStateOut(Out):
     kind: str
     state: str
     item_id: int
-    lease_expires_at: datetime | None
+    lease_expires_at: UtcDateTime | None
 
 
 class SubmitIn(BaseModel):
@@ -181,7 +191,7 @@ class AnnotationOut(Out):
     kind: str
     labels: list[Any]
     note: str | None
-    submitted_at: datetime
+    submitted_at: UtcDateTime
 
 
 class AppealIn(BaseModel):
@@ -210,7 +220,7 @@ class WebhookOut(Out):
     url: str
     events: list[Any]
     active: bool
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class NewWebhookOut(WebhookOut):
@@ -225,9 +235,9 @@ class DeliveryOut(Out):
     attempts: int
     last_status: int | None
     last_error: str | None
-    created_at: datetime
-    delivered_at: datetime | None
-    next_attempt_at: datetime | None
+    created_at: UtcDateTime
+    delivered_at: UtcDateTime | None
+    next_attempt_at: UtcDateTime | None
 
 
 class StatsOut(BaseModel):
