@@ -62,7 +62,7 @@ fuzz: install services
 clean:
 	rm -rf $(VENV) modops.db modops.db-wal modops.db-shm .pytest_cache
 
-# Peer benchmark against Label Studio (issue 9; not part of CI, ~20 min): installs Label Studio
+# Peer benchmark against Label Studio (issue 9; not part of CI, ~20-25 min): installs Label Studio
 # into a throwaway venv outside the repo, runs the same work on both, writes
 # bench/results/peer.json and docs/benchmarks.md.
 LS_VENV ?= /tmp/modops-ls-venv
