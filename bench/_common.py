@@ -64,3 +64,49 @@ def print_table(rows: list[dict[str, Any]], title: str) -> None:
         shown = f"{value:,.3f}" if isinstance(value, float) else f"{value:,}"
         table.add_row(r["case"], r["system"], r["store"], r["metric"], shown, r["unit"])
     Console().print(table)
+
+
+def dispense_world(url: str, project: str, *, overlap: int, labelers: int, user_prefix: str,
+                   rows: Any, managers: int = 0) -> tuple[list[str], list[str]]:
+    """A pure-dispense project (no model, gold, audits or teams) with labelers holding API
+    tokens and ``rows`` (an iterable of import rows) imported and routed.
+
+    Returns (labeler tokens, manager tokens). Shared by the HTTP benchmarks so each measures
+    the same world.
+    """
+    import tempfile
+
+    import orjson
+    from sqlalchemy.pool import NullPool
+
+    from modops.accounts import add_user, create_token
+    from modops.io import import_file
+    from modops.projects import create_project, load_spec
+    from modops.queue import route_after_import
+    from modops.store import make_engine, session_scope, upgrade
+
+    engine = make_engine(url, poolclass=NullPool)
+    upgrade(engine)
+    spec = load_spec(Path(__file__).resolve().parents[1] / "examples" / "kr-comments.yaml")
+    spec.update({"key": project, "overlap": overlap, "gold_rate": 0.0, "audit_rate": 0.0,
+                 "routing": {}, "teams": [], "required_skills": []})
+    tokens: list[str] = []
+    manager_tokens: list[str] = []
+    with session_scope(engine) as s:
+        p = create_project(s, spec, actor="bench")
+        p.settings = {"score_on_ingest": False}
+        for i in range(labelers):
+            u = add_user(s, f"{user_prefix}{i:02d}", "labeler", skills=["ko"], actor="bench")
+            tokens.append(create_token(s, u, "bench").token)
+        for i in range(managers):
+            m = add_user(s, f"{user_prefix}-manager{i}", "manager", actor="bench")
+            manager_tokens.append(create_token(s, m, "bench").token)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "items.jsonl"
+        with path.open("wb") as f:
+            for r in rows:
+                f.write(orjson.dumps(r) + b"\n")
+        import_file(engine, project, path, "jsonl", actor="bench",
+                    after_insert=route_after_import)
+    engine.dispose()
+    return tokens, manager_tokens

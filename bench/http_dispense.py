@@ -22,18 +22,16 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
 import httpx
-import orjson
 from sqlalchemy import text
 from sqlalchemy.pool import NullPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import print_table, row, write_results
+from _common import dispense_world, print_table, row, write_results
 
 REPO = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("MODOPS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -55,32 +53,10 @@ def free_port() -> int:
 
 def setup(url: str, labelers: int, items: int, overlap: int) -> list[str]:
     """Schema, project (no model, no gold: pure dispense), labelers with API tokens, items."""
-    from modops.accounts import add_user, create_token
-    from modops.io import import_file
-    from modops.projects import create_project, load_spec
-    from modops.queue import route_after_import
-    from modops.store import make_engine, session_scope, upgrade
-
-    engine = make_engine(url, poolclass=NullPool)
-    upgrade(engine)
-    spec = load_spec(REPO / "examples" / "kr-comments.yaml")
-    spec.update({"key": PROJECT, "overlap": overlap, "gold_rate": 0.0, "audit_rate": 0.0,
-                 "routing": {}, "teams": [], "required_skills": []})
-    tokens = []
-    with session_scope(engine) as s:
-        p = create_project(s, spec, actor="bench")
-        p.settings = {"score_on_ingest": False}
-        for i in range(labelers):
-            u = add_user(s, f"bench{i:02d}", "labeler", skills=["ko"], actor="bench")
-            tokens.append(create_token(s, u, "bench").token)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "items.jsonl"
-        path.write_bytes(b"".join(orjson.dumps({
-            "external_id": f"h-{i:07d}", "product": "comment", "view_count": i % 5000,
-            "comment": f"벤치마크 댓글 {i} 진짜 별로다 ㅋㅋ"}) + b"\n" for i in range(items)))
-        import_file(engine, PROJECT, path, "jsonl", actor="bench",
-                    after_insert=route_after_import)
-    engine.dispose()
+    rows = ({"external_id": f"h-{i:07d}", "product": "comment", "view_count": i % 5000,
+             "comment": f"벤치마크 댓글 {i} 진짜 별로다 ㅋㅋ"} for i in range(items))
+    tokens, _ = dispense_world(url, PROJECT, overlap=overlap, labelers=labelers,
+                               user_prefix="bench", rows=rows)
     return tokens
 
 

@@ -24,12 +24,11 @@ import time
 from pathlib import Path
 
 import httpx
-import orjson
 from sqlalchemy import text
 from sqlalchemy.pool import NullPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import print_table, row, write_results
+from _common import dispense_world, print_table, row, write_results
 from http_dispense import free_port, pct
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,38 +37,12 @@ PROJECT = "bench-jobs"
 
 
 def setup(url: str, labelers: int, items: int) -> tuple[list[str], str]:
-    from modops.accounts import add_user, create_token
-    from modops.io import import_file
-    from modops.projects import create_project, load_spec
-    from modops.queue import route_after_import
-    from modops.store import make_engine, session_scope, upgrade
-
-    engine = make_engine(url, poolclass=NullPool)
-    upgrade(engine)
-    spec = load_spec(REPO / "examples" / "kr-comments.yaml")
-    spec.update({"key": PROJECT, "overlap": 1, "gold_rate": 0.0, "audit_rate": 0.0,
-                 "routing": {}, "teams": [], "required_skills": []})
-    tokens = []
-    with session_scope(engine) as s:
-        p = create_project(s, spec, actor="bench")
-        p.settings = {"score_on_ingest": False}
-        for i in range(labelers):
-            u = add_user(s, f"jobs{i:02d}", "labeler", skills=["ko"], actor="bench")
-            tokens.append(create_token(s, u, "bench").token)
-        mgr = add_user(s, "jobs-manager", "manager", actor="bench")
-        manager = create_token(s, mgr, "bench").token
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "items.jsonl"
-        with path.open("wb") as f:
-            for i in range(items):
-                f.write(orjson.dumps({
-                    "external_id": f"j-{i:07d}", "product": "comment", "view_count": i % 5000,
-                    "comment": f"작업 벤치마크 댓글 {i} 진짜 별로다 ㅋㅋ 010-1234-{i % 10000:04d}"})
-                    + b"\n")
-        import_file(engine, PROJECT, path, "jsonl", actor="bench",
-                    after_insert=route_after_import)
-    engine.dispose()
-    return tokens, manager
+    rows = ({"external_id": f"j-{i:07d}", "product": "comment", "view_count": i % 5000,
+             "comment": f"작업 벤치마크 댓글 {i} 진짜 별로다 ㅋㅋ 010-1234-{i % 10000:04d}"}
+            for i in range(items))
+    tokens, managers = dispense_world(url, PROJECT, overlap=1, labelers=labelers,
+                                      user_prefix="jobs", rows=rows, managers=1)
+    return tokens, managers[0]
 
 
 THINK_S = [1.0, 3.0]  # a labeler reads and decides between next and submit (humans: 5-30 s)
