@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -68,7 +67,6 @@ def byte_progress() -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
         TimeElapsedColumn(), TimeRemainingColumn(), console=err_console,
-        disable=not sys.stderr.isatty() and False,
     )
 
 

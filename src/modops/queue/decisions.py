@@ -14,6 +14,7 @@ from modops.domain import DecisionSource, ItemState, TaskKind, events
 from modops.domain.states import check_item
 from modops.quality import Consensus, DawidSkene, MajorityVote
 from modops.queue.core import ProjectConfig, dumps, loads, sql
+from modops.store.db import utcnow
 from modops.store.models import User
 
 _rng = random.Random()
@@ -138,16 +139,10 @@ def _audit(conn: Connection, actor: User | str | None, action: str, entity: str,
     conn.execute(sql(
         "INSERT INTO audit_log (at, actor_id, actor, action, entity, entity_id, project_id, "
         "before, after) VALUES (:at, :aid, :actor, :action, :entity, :eid, :p, :before, :after)"),
-        {"at": _now(), "aid": actor_id, "actor": actor or "system", "action": action,
+        {"at": utcnow(), "aid": actor_id, "actor": actor or "system", "action": action,
          "entity": entity, "eid": str(entity_id), "p": project_id,
          "before": None if before is None else dumps(before),
          "after": None if after is None else dumps(after)})
-
-
-def _now() -> datetime:
-    from modops.store.db import utcnow
-
-    return utcnow()
 
 
 __all__ = ["consensus_for_item", "create_task", "escalate", "record_decision"]

@@ -54,6 +54,13 @@ def _held_task(conn: Connection, task_id: int, user_id: int, now: datetime) -> A
     return task
 
 
+def handle_ms(leased_at: Any, now: datetime) -> int | None:
+    """Time on task: lease start → answer, in milliseconds (never negative)."""
+    if leased_at is None:
+        return None
+    return max(0, int((now - _dt(leased_at)).total_seconds() * 1000))
+
+
 def submit(engine: Engine, task_id: int, user: UserRef, labels: list[str], *,
            note: str | None = None, now: datetime | None = None) -> SubmitResult:
     """Record a labeler's answer. Acknowledged only after commit: a returned result is durable.
@@ -79,7 +86,7 @@ def submit(engine: Engine, task_id: int, user: UserRef, labels: list[str], *,
             f"WHERE id = :i{lock}"), {"i": task.item_id}).one()
         item_state = item.state
         leased_at = _dt(task.leased_at)
-        handle_ms = max(0, int((now - leased_at).total_seconds() * 1000)) if leased_at else None
+        time_on_task = handle_ms(leased_at, now)
         correct = None
         gold_labels = None
         if task.kind == TaskKind.GOLD.value:
@@ -92,7 +99,7 @@ def submit(engine: Engine, task_id: int, user: UserRef, labels: list[str], *,
             ":u, :kind, :labels, :note, :false, :started, :now, :ms, :correct) RETURNING id"),
             {"p": project.id, "i": task.item_id, "t": task_id, "u": actor.id, "kind": task.kind,
              "labels": dumps(canonical), "note": note, "false": False, "started": leased_at,
-             "now": now, "ms": handle_ms, "correct": correct}).scalar_one()
+             "now": now, "ms": time_on_task, "correct": correct}).scalar_one()
         conn.execute(sql("UPDATE tasks SET state = 'done', done_at = :now, "
                           "lease_expires_at = NULL WHERE id = :t"), {"now": now, "t": task_id})
         _audit(conn, actor.username, "label.submit", "annotation", annotation_id, project.id,

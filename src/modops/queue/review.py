@@ -20,7 +20,7 @@ from modops.domain import (
 from modops.domain.states import check_item
 from modops.queue.core import UserRef, dumps, load_actor, load_project, loads, sql, write_tx
 from modops.queue.decisions import _audit, create_task, record_decision
-from modops.queue.labeling import _held_task
+from modops.queue.labeling import _held_task, handle_ms
 from modops.queue.views import DecisionResult
 from modops.store.db import utcnow
 
@@ -44,13 +44,13 @@ def decide(engine: Engine, task_id: int, reviewer: UserRef, labels: list[str], *
         kind = TaskKind(task.kind)
         if kind not in (TaskKind.REVIEW, TaskKind.AUDIT, TaskKind.APPEAL):
             raise IllegalTransition(f"task {task_id} is a {task.kind} task: use submit()")
-        annotation_id = conn.execute(sql(
+        conn.execute(sql(
             "INSERT INTO annotations (project_id, item_id, task_id, labeler_id, kind, labels, "
             "note, flagged, started_at, submitted_at, handle_ms) VALUES (:p, :i, :t, :u, :k, "
-            ":labels, :note, :false, :started, :now, :ms) RETURNING id"),
+            ":labels, :note, :false, :started, :now, :ms)"),
             {"p": project.id, "i": task.item_id, "t": task_id, "u": actor.id, "k": kind.value,
              "labels": dumps(final), "note": note, "false": False, "started": task.leased_at,
-             "now": now, "ms": _ms(task.leased_at, now)}).scalar_one()
+             "now": now, "ms": handle_ms(task.leased_at, now)})
         conn.execute(sql("UPDATE tasks SET state = 'done', done_at = :now WHERE id = :t"),
                      {"now": now, "t": task_id})
         current = conn.execute(sql(
@@ -112,17 +112,8 @@ def decide(engine: Engine, task_id: int, reviewer: UserRef, labels: list[str], *
         pending.append((events.APPEAL_RESOLVED, {
             "project": project.key, "item_id": task.item_id, "appeal_id": appeal.id,
             "outcome": outcome, "labels": final, "resolved_at": now.isoformat() + "Z"}))
-        del annotation_id
         return DecisionResult(decision_id=decision_id, labels=final, action=action,
                               source=DecisionSource.APPEAL.value, appeal_outcome=outcome)
-
-
-def _ms(leased_at: object, now: datetime) -> int | None:
-    from modops.queue.dispense import _dt
-
-    if leased_at is None:
-        return None
-    return max(0, int((now - _dt(leased_at)).total_seconds() * 1000))
 
 
 def open_appeal(engine: Engine, project_key: str, external_id: str, *, opened_by: str,
