@@ -86,11 +86,11 @@ def test_labeler_view_is_masked_and_reviewer_unmask_is_audited(app_client, token
 
 
 def test_a_project_can_turn_masking_off(app_client, token_for, world) -> None:
-    import modops.api.pii as pii
+    from modops.domain import events
 
     with session_scope(world.engine) as s:
         p = s.scalars(select(Project).where(Project.key == world.project)).one()
         p.settings = {**(p.settings or {}), "pii_mask": []}
-    pii._kinds.clear()
+    events.publish(events.PROJECT_CHANGED, {"project": world.project})  # settings edited directly
     task = _serve_pii_item(app_client, token_for, world)
     assert task["item"]["comment"] == PII_ROW["comment"]

@@ -95,7 +95,7 @@ def _task_view(conn: Connection, task_id: int, project: ProjectConfig,
         user_reported=bool(row.user_reported),
     )
     # Personal data is masked where work is handed out, so every interface shows the same
-    # masked text; reviewers unmask through an audited call (modops.api.pii).
+    # masked text; reviewers unmask through an audited call (POST /api/v1/items/{id}/unmask).
     mask_item_fields(item, project_kinds(project.settings))
     suggestion = None
     if project.show_machine_suggestion and row.machine_score is not None:
