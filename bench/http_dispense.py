@@ -19,6 +19,7 @@ import os
 import random
 import secrets
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -51,6 +52,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
+    """Poll /healthz with one client (a new client per poll costs a TLS context each)."""
+    deadline = time.monotonic() + 120  # imports are slow on a busy 2-core box
+    with httpx.Client(timeout=1, trust_env=False) as probe:
+        while True:
+            try:
+                if probe.get(f"{base}/healthz").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("server did not start")
+            time.sleep(0.2)
+
+
 def setup(url: str, labelers: int, items: int, overlap: int) -> list[str]:
     """Schema, project (no model, no gold: pure dispense), labelers with API tokens, items."""
     rows = ({"external_id": f"h-{i:07d}", "product": "comment", "view_count": i % 5000,
@@ -60,11 +76,11 @@ def setup(url: str, labelers: int, items: int, overlap: int) -> list[str]:
     return tokens
 
 
-async def post(client: httpx.AsyncClient, url: str, h: dict[str, str], log: dict[str, list],
+async def post(client: httpx.AsyncClient, url: str, log: dict[str, list],
                **kw: object) -> httpx.Response:
     """POST, retrying the 503 the API answers when the database rolled back a deadlock."""
     for attempt in range(12):
-        r = await client.post(url, headers=h, **kw)  # type: ignore[arg-type]
+        r = await client.post(url, **kw)  # type: ignore[arg-type]
         if r.status_code != 503:
             return r
         log["retries_503"].append(url)
@@ -74,19 +90,20 @@ async def post(client: httpx.AsyncClient, url: str, h: dict[str, str], log: dict
 
 async def labeler(client: httpx.AsyncClient, token: str, until: float,
                   log: dict[str, list]) -> None:
-    h = {"Authorization": f"Bearer {token}"}
+    """One labeler's loop; ``client`` carries the labeler's token and one keep-alive connection."""
     labels = ["none", "profanity", "harassment"]
+    next_url = f"/api/v1/projects/{PROJECT}/tasks/next"
     n = 0
     while time.perf_counter() < until:
         t0 = time.perf_counter()
-        r = await post(client, f"/api/v1/projects/{PROJECT}/tasks/next", h, log)
+        r = await post(client, next_url, log)
         t1 = time.perf_counter()
         if r.status_code == 204:
             return
         r.raise_for_status()
         task = r.json()
         log["served"].append((task["task_id"], task["item"]["id"], token, t0, t1))
-        r = await post(client, f"/api/v1/tasks/{task['task_id']}/submit", h, log,
+        r = await post(client, f"/api/v1/tasks/{task['task_id']}/submit", log,
                        json={"labels": [labels[n % 3]]})
         t2 = time.perf_counter()
         r.raise_for_status()
@@ -115,23 +132,42 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def labeler_client(base: str, token: str, tls: ssl.SSLContext) -> httpx.AsyncClient:
+    """A client of its own per labeler, as each labeler is a separate browser or script.
+
+    One keep-alive connection each: httpcore's pool scans every connection for every request
+    (quadratic in a 32-connection shared pool, most of the client's CPU). The TLS context is
+    shared because building one reads the CA bundle (~0.1 s of CPU each); the server is plain
+    HTTP anyway. ``trust_env=False``: no proxy or netrc look-ups for a loopback server.
+    """
+    return httpx.AsyncClient(
+        base_url=base, headers={"Authorization": f"Bearer {token}"}, verify=tls,
+        limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+        timeout=30, trust_env=False)
+
+
 async def drive(base: str, tokens: list[str], seconds: float, warmup: float,
                 server_pid: int) -> dict[str, list]:
-    limits = httpx.Limits(max_connections=len(tokens), max_keepalive_connections=len(tokens))
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+    tls = ssl.create_default_context()
+    clients = [labeler_client(base, t, tls) for t in tokens]
+    try:
         warm: dict[str, list] = defaultdict(list)
         end = time.perf_counter() + warmup
-        await asyncio.gather(*(labeler(client, t, end, warm) for t in tokens))
+        await asyncio.gather(*(labeler(c, t, end, warm)
+                               for c, t in zip(clients, tokens, strict=True)))
         log: dict[str, list] = defaultdict(list)
         server_cpu, client_cpu = cpu_seconds(server_pid), time.process_time()
         start = time.perf_counter()
-        await asyncio.gather(*(labeler(client, t, start + seconds, log) for t in tokens))
+        await asyncio.gather(*(labeler(c, t, start + seconds, log)
+                               for c, t in zip(clients, tokens, strict=True)))
         log["elapsed"] = [time.perf_counter() - start]
         log["server_cpu_s"] = [cpu_seconds(server_pid) - server_cpu]
         log["client_cpu_s"] = [time.process_time() - client_cpu]
         log["retries_503"] += warm["retries_503"]
         log["warm_served"] = warm["served"]
         return log
+    finally:
+        await asyncio.gather(*(c.aclose() for c in clients))
 
 
 def duplicates(url: str, log: dict[str, list], overlap: int) -> dict[str, int]:
@@ -190,16 +226,7 @@ def main() -> None:
              "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
              "--log-level", "warning", "--no-access-log"], env=env, cwd=REPO)
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120  # imports are slow on a busy 2-core box
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("server did not start")
-            time.sleep(0.2)
+        wait_until_up(base, server)
         log = asyncio.run(drive(base, tokens, args.seconds, args.warmup, server.pid))
         dup = duplicates(url, log, args.overlap)
     finally:
