@@ -28,6 +28,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import httpx
+import uvloop
 from sqlalchemy import text
 from sqlalchemy.pool import NullPool
 
@@ -146,8 +147,19 @@ def labeler_client(base: str, token: str, tls: ssl.SSLContext) -> httpx.AsyncCli
         timeout=30, trust_env=False)
 
 
+def instant_sniffio_miss() -> None:
+    """httpcore imports sniffio inside every request (locks, cancel shields). When it is not
+    installed, each miss is a fresh search of sys.path: ~20% of the client's CPU. A None entry
+    in sys.modules makes the miss instant; httpcore then assumes asyncio, as it did anyway."""
+    try:
+        import sniffio  # noqa: F401
+    except ImportError:
+        sys.modules["sniffio"] = None  # type: ignore[assignment]
+
+
 async def drive(base: str, tokens: list[str], seconds: float, warmup: float,
                 server_pid: int) -> dict[str, list]:
+    instant_sniffio_miss()
     tls = ssl.create_default_context()
     clients = [labeler_client(base, t, tls) for t in tokens]
     try:
@@ -227,7 +239,8 @@ def main() -> None:
              "--log-level", "warning", "--no-access-log"], env=env, cwd=REPO)
         base = f"http://127.0.0.1:{port}"
         wait_until_up(base, server)
-        log = asyncio.run(drive(base, tokens, args.seconds, args.warmup, server.pid))
+        # uvloop: the client's event loop costs less CPU per request (as it does in uvicorn)
+        log = uvloop.run(drive(base, tokens, args.seconds, args.warmup, server.pid))
         dup = duplicates(url, log, args.overlap)
     finally:
         if server is not None:
