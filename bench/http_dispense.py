@@ -23,6 +23,7 @@ import ssl
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -53,19 +54,39 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
-    """Poll /healthz with one client (a new client per poll costs a TLS context each)."""
+def start_server(url: str, port: int, workers: int) -> subprocess.Popen[str]:
+    """uvicorn as `modops serve` runs it, returned once every worker has started.
+
+    Waiting for all workers matters: a worker still importing when the labelers connect gets
+    none of their keep-alive connections, and the run measures one process, not ``workers``.
+    """
+    env = {**os.environ, "MODOPS_DATABASE_URL": url, "MODOPS_WEBHOOKS": "0",
+           "MODOPS_SECRET_KEY": secrets.token_urlsafe(16)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "modops.api.app:create_app", "--factory",
+         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+         "--log-level", "info", "--no-access-log"],
+        env=env, cwd=REPO, stderr=subprocess.PIPE, text=True)
+    started = threading.Semaphore(0)
+
+    def relay_log() -> None:
+        assert server.stderr is not None
+        for line in server.stderr:
+            if "Application startup complete" in line:
+                started.release()
+            elif not line.startswith("INFO:"):
+                sys.stderr.write(line)
+
+    threading.Thread(target=relay_log, daemon=True).start()
     deadline = time.monotonic() + 120  # imports are slow on a busy 2-core box
-    with httpx.Client(timeout=1, trust_env=False) as probe:
-        while True:
-            try:
-                if probe.get(f"{base}/healthz").status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
+    for _ in range(workers):
+        while not started.acquire(timeout=0.5):
             if time.monotonic() > deadline or server.poll() is not None:
+                server.terminate()
                 raise SystemExit("server did not start")
-            time.sleep(0.2)
+    with httpx.Client(timeout=5, trust_env=False) as probe:
+        probe.get(f"http://127.0.0.1:{port}/healthz").raise_for_status()
+    return server
 
 
 def setup(url: str, labelers: int, items: int, overlap: int) -> list[str]:
@@ -231,14 +252,8 @@ def main() -> None:
         tokens = setup(url, args.labelers, args.items, args.overlap)
         print(f"setup: {args.items:,} items, {args.labelers} labelers "
               f"in {time.perf_counter() - t:.1f}s")
-        env = {**os.environ, "MODOPS_DATABASE_URL": url, "MODOPS_WEBHOOKS": "0",
-               "MODOPS_SECRET_KEY": secrets.token_urlsafe(16)}
-        server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "modops.api.app:create_app", "--factory",
-             "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
-             "--log-level", "warning", "--no-access-log"], env=env, cwd=REPO)
+        server = start_server(url, port, args.workers)
         base = f"http://127.0.0.1:{port}"
-        wait_until_up(base, server)
         # uvloop: the client's event loop costs less CPU per request (as it does in uvicorn)
         log = uvloop.run(drive(base, tokens, args.seconds, args.warmup, server.pid))
         dup = duplicates(url, log, args.overlap)
