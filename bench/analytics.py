@@ -6,7 +6,11 @@ integer hash, so both stores hold the same rows and loading takes seconds, not m
 PostgreSQL runs in a fresh schema (``-csearch_path``) dropped afterwards; SQLite in a temp
 file. Target (issue 7): ``week_metrics_s`` < 5 s on PostgreSQL.
 
+Loading takes minutes at full size, so ``--schema NAME`` / ``--sqlite-db PATH`` keep the
+loaded world and reuse it on the next run (loaded once if missing, never dropped).
+
     .venv/bin/python bench/analytics.py [--tasks 1000000] [--annotations 3000000] [--skip-sqlite]
+                                        [--schema NAME] [--sqlite-db PATH]
 """
 
 from __future__ import annotations
@@ -181,9 +185,9 @@ def load(engine: Engine, n_tasks: int, n_ann: int) -> dict[str, int]:
             counts[name] = conn.execute(text(f"SELECT COUNT(*) FROM {name}")).scalar() or 0
             print(f"  {name}: {counts[name]:,} rows in {time.perf_counter() - t0:.1f} s",
                   flush=True)
-    with engine.connect() as conn:
-        conn.execute(text("ANALYZE"))
-        conn.commit()
+    # statistics, and on PostgreSQL the visibility map autovacuum would set on a live store
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE" if pg else "ANALYZE"))
     return counts
 
 
@@ -219,37 +223,54 @@ def measure(engine: Engine, store: str, repeat: int) -> list[dict[str, Any]]:
     return rows
 
 
-def run_pg(n_tasks: int, n_ann: int, repeat: int) -> list[dict[str, Any]]:
+def _loaded(engine: Engine) -> bool:
+    """True when a kept world is already there (the bench project exists)."""
+    with engine.connect() as conn:
+        has_projects = conn.execute(text(
+            "SELECT COUNT(*) FROM projects WHERE key = 'kr-comments'")).scalar()
+    return bool(has_projects)
+
+
+def _load_rows(engine: Engine, store: str, n_tasks: int, n_ann: int) -> list[dict[str, Any]]:
+    upgrade(engine)
+    if _loaded(engine):
+        print(f"  {store}: reusing the loaded world", flush=True)
+        return []
+    t0 = time.perf_counter()
+    counts = load(engine, n_tasks, n_ann)
+    rows = [row("load", "modops", store, "load_s", time.perf_counter() - t0, "s")]
+    return rows + [row("load", "modops", store, f"{k}_rows", v, "rows")
+                   for k, v in counts.items()]
+
+
+def run_pg(n_tasks: int, n_ann: int, repeat: int, keep: str | None = None
+           ) -> list[dict[str, Any]]:
+    """In a fresh schema dropped afterwards, or in ``keep`` (loaded once, never dropped)."""
     admin = make_engine(PG_URL, poolclass=NullPool)
-    schema = f"bench_analytics_{secrets.token_hex(4)}"
+    schema = keep or f"bench_analytics_{secrets.token_hex(4)}"
     with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
     try:
         engine = make_engine(PG_URL, poolclass=NullPool,
                              connect_args={"options": f"-csearch_path={schema}"})
-        upgrade(engine)
-        t0 = time.perf_counter()
-        counts = load(engine, n_tasks, n_ann)
-        load_s = time.perf_counter() - t0
-        rows = [row("load", "modops", "postgresql", "load_s", load_s, "s")]
-        rows += [row("load", "modops", "postgresql", f"{k}_rows", v, "rows")
-                 for k, v in counts.items()]
+        rows = _load_rows(engine, "postgresql", n_tasks, n_ann)
         rows += measure(engine, "postgresql", repeat)
         engine.dispose()
         return rows
     finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        if keep is None:
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
 
 
-def run_sqlite(n_tasks: int, n_ann: int, repeat: int) -> list[dict[str, Any]]:
+def run_sqlite(n_tasks: int, n_ann: int, repeat: int, keep: Path | None = None
+               ) -> list[dict[str, Any]]:
+    """In a temporary file, or in ``keep`` (loaded once, kept)."""
     with tempfile.TemporaryDirectory(prefix="modops-bench-") as tmp:
-        engine = make_engine(f"sqlite:///{tmp}/bench.db", poolclass=NullPool)
-        upgrade(engine)
-        t0 = time.perf_counter()
-        load(engine, n_tasks, n_ann)
-        rows = [row("load", "modops", "sqlite", "load_s", time.perf_counter() - t0, "s")]
+        path = keep or Path(tmp) / "bench.db"
+        engine = make_engine(f"sqlite:///{path}", poolclass=NullPool)
+        rows = _load_rows(engine, "sqlite", n_tasks, n_ann)
         rows += measure(engine, "sqlite", repeat)
         engine.dispose()
         return rows
@@ -262,13 +283,15 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--skip-sqlite", action="store_true")
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--schema", help="PostgreSQL schema to load once and keep")
+    ap.add_argument("--sqlite-db", type=Path, help="SQLite file to load once and keep")
     args = ap.parse_args()
     print("PostgreSQL", flush=True)
-    rows = run_pg(args.tasks, args.annotations, args.repeat)
+    rows = run_pg(args.tasks, args.annotations, args.repeat, args.schema)
     if not args.skip_sqlite:
         print("SQLite", flush=True)
         try:
-            rows += run_sqlite(args.tasks, args.annotations, args.repeat)
+            rows += run_sqlite(args.tasks, args.annotations, args.repeat, args.sqlite_db)
         except Exception as exc:  # keep the PostgreSQL numbers; say what failed
             print(f"SQLite run failed: {exc!r}", flush=True)
             rows.append(row("1M tasks / 3M annotations, ISO week", "modops", "sqlite",

@@ -8,7 +8,13 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import Engine, select
 
-from modops.analytics.alerts import DEFAULT_RULES, evaluate_alerts, ewma_baseline, rules_for
+from modops.analytics.alerts import (
+    DEFAULT_RULES,
+    evaluate_alerts,
+    ewma_baseline,
+    korean_nouns,
+    rules_for,
+)
 from modops.store import session_scope
 from modops.store.models import Annotation, Decision, Item, Product, Project, Task, User
 
@@ -157,3 +163,13 @@ def test_rule_overrides_and_ewma() -> None:
     assert r["label_spike"]["ratio"] == DEFAULT_RULES["label_spike"]["ratio"]
     mean, sd = ewma_baseline([10, 10, 10], 0.3)
     assert (mean, sd) == (10, math.sqrt(10))
+
+
+def test_korean_nouns_analyses_repeated_texts_once_with_the_same_result() -> None:
+    """Deduplicating texts before Kiwi must not change any text's noun set."""
+    texts = ["서울 지하철 파업 소식", "오늘 경기 진짜 최고였다", "서울 지하철 파업 소식"]
+    each = [korean_nouns([t])[0] for t in texts]
+    together = korean_nouns(texts)
+    assert together == each
+    together[0].add("mutated")  # callers get their own sets
+    assert "mutated" not in together[2]

@@ -168,11 +168,15 @@ def _label_spikes(ctx: _Ctx, rule: dict[str, Any]) -> list[Alert]:
     d = ctx.sc.d
     days = int(rule["baseline_days"])
     w = d.floor_int(f"{d.secs(':now', 'i.decided_at')} / 86400.0")
-    join, lab = d.unnest_labels("i.final_labels", "e")
+    # items per (window, label list) first, then one unnest per distinct list (not per item)
+    join, lab = d.unnest_labels("g.fl", "e")
     rows = run(ctx.conn, f"""
-        SELECT {w} AS w, {lab}, COUNT(*) FROM items i {join}
-        WHERE i.project_id = :project_id AND i.decided_at >= :since AND i.decided_at < :now
-        GROUP BY {w}, {lab}""", ctx.params(since=ctx.now - (days + 1) * DAY)).all()
+        SELECT g.w, {lab}, SUM(g.n)
+        FROM (SELECT {w} AS w, i.final_labels AS fl, COUNT(*) AS n FROM items i
+              WHERE i.project_id = :project_id AND i.decided_at >= :since
+                AND i.decided_at < :now
+              GROUP BY {w}, i.final_labels) g {join}
+        GROUP BY g.w, {lab}""", ctx.params(since=ctx.now - (days + 1) * DAY)).all()
     counts: dict[str, list[float]] = {}
     for k, label, n in rows:
         if label is not None and 0 <= int(k) <= days:
@@ -210,12 +214,17 @@ def _kiwi() -> Any:
 
 def korean_nouns(texts: list[str], tags: tuple[str, ...] = ("NNP", "NNG"),
                  min_chars: int = 2) -> list[set[str]]:
-    """The set of nouns (Kiwi morphological analysis, offline) in each text."""
+    """The set of nouns (Kiwi morphological analysis, offline) in each text.
+
+    Each distinct text is analysed once: comment streams repeat themselves (copy-paste
+    campaigns, spam, the same chant under every clip) and analysis is the costly part.
+    """
     if not texts:
         return []
-    kiwi = _kiwi()
-    return [{t.form for t in toks if t.tag in tags and len(t.form) >= min_chars}
-            for toks in kiwi.tokenize(texts)]
+    distinct = list(dict.fromkeys(texts))
+    nouns = {text: frozenset(t.form for t in toks if t.tag in tags and len(t.form) >= min_chars)
+             for text, toks in zip(distinct, _kiwi().tokenize(distinct), strict=True)}
+    return [set(nouns[text]) for text in texts]
 
 
 _TEXT = "COALESCE(i.title, '') || ' ' || COALESCE(i.caption, '') || ' ' || " \

@@ -72,12 +72,17 @@ def label_volume_series(engine: Engine, period: Period | str,
     with engine.connect() as conn:
         sc = Scope.resolve(conn, filters or Filters())
         d = sc.d
-        join, lab = d.unnest_labels("i.final_labels", "e")
+        # count items per (day, label list) first, then split the few distinct lists into
+        # labels: one unnest per list instead of one per item
+        join, lab = d.unnest_labels("g.fl", "e")
         rows = run(conn, f"""
-            SELECT {d.day_key('i.decided_at')} AS day, {lab}, COUNT(*)
-            FROM items i {join}
-            WHERE i.decided_at >= :start AND i.decided_at < :end AND {sc.items('i')}
-            GROUP BY {d.day_key('i.decided_at')}, {lab}""",
+            SELECT g.day, {lab}, SUM(g.n)
+            FROM (SELECT {d.day_key('i.decided_at')} AS day, i.final_labels AS fl,
+                         COUNT(*) AS n
+                  FROM items i
+                  WHERE i.decided_at >= :start AND i.decided_at < :end AND {sc.items('i')}
+                  GROUP BY {d.day_key('i.decided_at')}, i.final_labels) g {join}
+            GROUP BY g.day, {lab}""",
                    {**sc.params, "start": p.start, "end": p.end}).all()
         conn.rollback()
     index = {k: i for i, k in enumerate(days)}
