@@ -6,14 +6,14 @@ import random
 import time
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 
 from modops.domain import DecisionSource, ItemState, TaskKind, events
 from modops.domain.states import check_item
 from modops.quality import Consensus, DawidSkene, MajorityVote
-from modops.queue.core import ProjectConfig, dumps, loads, sql
+from modops.queue.core import ProjectConfig, dumps, is_pg, loads, sql
 from modops.store.db import utcnow
 from modops.store.models import User
 
@@ -59,6 +59,15 @@ def consensus_for_item(conn: Connection, project: ProjectConfig, item_id: int,
     return _aggregator(conn, project).aggregate(votes)
 
 
+class LockedItem(NamedTuple):
+    """The item columns a decision needs, read (and on PostgreSQL locked) by the caller."""
+
+    state: str
+    view_count: int
+    external_id: str
+    final_labels: Any
+
+
 def record_decision(conn: Connection, pending: list[tuple[str, dict[str, Any]]],
                     project: ProjectConfig, item_id: int, labels: Sequence[str], *,
                     source: DecisionSource, basis: dict[str, Any], now: datetime,
@@ -67,7 +76,8 @@ def record_decision(conn: Connection, pending: list[tuple[str, dict[str, Any]]],
     """Write a decision (superseding any earlier one) and mark the item decided.
 
     ``item`` may carry the (state, view_count, external_id, final_labels) row the caller has
-    already locked, saving a query on the labelers' hot path.
+    already locked, saving a query on the labelers' hot path. On PostgreSQL the decision, the
+    item update and the audit entry go in one statement (one round trip).
     """
     if item is None:
         item = conn.execute(sql("SELECT state, view_count, external_id, final_labels "
@@ -78,20 +88,28 @@ def record_decision(conn: Connection, pending: list[tuple[str, dict[str, Any]]],
     if item.final_labels is not None or item.state == ItemState.APPEALED.value:
         conn.execute(sql("UPDATE decisions SET current = :false WHERE item_id = :i AND "
                           "current = :true"), {"i": item_id, "true": True, "false": False})
-    decision_id = conn.execute(sql(
+    params = {"p": project.id, "i": item_id, "labels": dumps(labels), "action": action,
+              "source": source.value, "basis": dumps(basis), "by": decided_by, "now": now,
+              "true": True, "views": item.view_count,
+              **audit_params(actor, "decision.create", "item", item_id, project.id,
+                             before={"labels": loads(item.final_labels)}
+                             if item.final_labels else None,
+                             after={"labels": labels, "action": action,
+                                    "source": source.value})}
+    insert_decision = (
         "INSERT INTO decisions (project_id, item_id, labels, action, source, basis, "
         "decided_by_id, decided_at, current, views_at_decision) VALUES (:p, :i, :labels, "
-        ":action, :source, :basis, :by, :now, :true, :views) RETURNING id"),
-        {"p": project.id, "i": item_id, "labels": dumps(labels), "action": action,
-         "source": source.value, "basis": dumps(basis), "by": decided_by, "now": now,
-         "true": True, "views": item.view_count}).scalar_one()
-    conn.execute(sql(
-        "UPDATE items SET state = 'decided', final_labels = :labels, final_action = :action, "
-        "decided_at = :now WHERE id = :i"),
-        {"labels": dumps(labels), "action": action, "now": now, "i": item_id})
-    _audit(conn, actor, "decision.create", "item", item_id, project.id,
-           before={"labels": loads(item.final_labels)} if item.final_labels else None,
-           after={"labels": labels, "action": action, "source": source.value})
+        ":action, :source, :basis, :by, :now, :true, :views) RETURNING id")
+    mark_item = ("UPDATE items SET state = 'decided', final_labels = :labels, "
+                 "final_action = :action, decided_at = :now WHERE id = :i")
+    if is_pg(conn):
+        decision_id = conn.execute(sql(
+            f"WITH d AS ({insert_decision}), m AS ({mark_item}), "
+            f"a AS ({AUDIT_INSERT}) SELECT id FROM d"), params).scalar_one()
+    else:
+        decision_id = conn.execute(sql(insert_decision), params).scalar_one()
+        conn.execute(sql(mark_item), params)
+        conn.execute(sql(AUDIT_INSERT), params)
     pending.append((events.DECISION, {
         "project": project.key, "item_id": item_id, "external_id": item.external_id,
         "labels": labels, "action": action, "source": source.value,
@@ -130,19 +148,35 @@ def escalate(conn: Connection, project: ProjectConfig, item_id: int, now: dateti
            after={"reason": reason})
 
 
+AUDIT_INSERT = (
+    "INSERT INTO audit_log (at, actor_id, actor, action, entity, entity_id, project_id, before, "
+    "after) VALUES (:a_at, :a_actor_id, :a_actor, :a_action, :a_entity, :a_entity_id, "
+    ":a_project_id, :a_before, :a_after)")
+
+
+def audit_params(actor: User | str | None, action: str, entity: str, entity_id: Any,
+                 project_id: int, *, before: dict[str, Any] | None = None,
+                 after: dict[str, Any] | None = None, actor_id: int | None = None) \
+        -> dict[str, Any]:
+    """Bind values for ``AUDIT_INSERT`` (``a_``-prefixed, so the entry can ride in the same
+    statement as the change it records)."""
+    if isinstance(actor, User):
+        actor_id, actor = actor.id, actor.username
+    return {"a_at": utcnow(), "a_actor_id": actor_id, "a_actor": actor or "system",
+            "a_action": action, "a_entity": entity,
+            "a_entity_id": None if entity_id is None else str(entity_id),
+            "a_project_id": project_id, "a_before": None if before is None else dumps(before),
+            "a_after": None if after is None else dumps(after)}
+
+
 def _audit(conn: Connection, actor: User | str | None, action: str, entity: str,
            entity_id: Any, project_id: int, *, before: dict[str, Any] | None = None,
            after: dict[str, Any] | None = None, actor_id: int | None = None) -> None:
     """Core-level audit insert (the queue's hot path does not open an ORM session)."""
-    if isinstance(actor, User):
-        actor_id, actor = actor.id, actor.username
-    conn.execute(sql(
-        "INSERT INTO audit_log (at, actor_id, actor, action, entity, entity_id, project_id, "
-        "before, after) VALUES (:at, :aid, :actor, :action, :entity, :eid, :p, :before, :after)"),
-        {"at": utcnow(), "aid": actor_id, "actor": actor or "system", "action": action,
-         "entity": entity, "eid": str(entity_id), "p": project_id,
-         "before": None if before is None else dumps(before),
-         "after": None if after is None else dumps(after)})
+    conn.execute(sql(AUDIT_INSERT), audit_params(actor, action, entity, entity_id, project_id,
+                                                 before=before, after=after,
+                                                 actor_id=actor_id))
 
 
-__all__ = ["consensus_for_item", "create_task", "escalate", "record_decision"]
+__all__ = ["AUDIT_INSERT", "LockedItem", "audit_params", "consensus_for_item", "create_task",
+           "escalate", "record_decision"]

@@ -81,12 +81,20 @@ _ITEM_COLUMNS = (
 )
 
 
+_TASK_VIEW_SQL = (
+    f"SELECT t.id AS task_id, t.kind, t.leased_at, t.lease_expires_at, {_ITEM_COLUMNS} "
+    "FROM tasks t JOIN items i ON i.id = t.item_id JOIN products p ON p.id = i.product_id "
+    "WHERE t.id = :t")
+
+
 def _task_view(conn: Connection, task_id: int, project: ProjectConfig,
                cls: type[TaskView] = TaskView) -> TaskView:
-    row = conn.execute(sql(
-        f"SELECT t.id AS task_id, t.kind, t.leased_at, t.lease_expires_at, {_ITEM_COLUMNS} "
-        "FROM tasks t JOIN items i ON i.id = t.item_id JOIN products p ON p.id = i.product_id "
-        "WHERE t.id = :t"), {"t": task_id}).one()
+    return _view_from_row(conn.execute(sql(_TASK_VIEW_SQL), {"t": task_id}).one(), project, cls)
+
+
+def _view_from_row(row: Any, project: ProjectConfig, cls: type[TaskView] = TaskView) \
+        -> TaskView:
+    """Build what a person is shown from a task row joined with its item (``_ITEM_COLUMNS``)."""
     item = ItemView(
         id=row.item_id, external_id=row.external_id, product=row.product, title=row.title,
         caption=row.caption, comment=row.comment, transcript=row.transcript, text=row.text,
@@ -111,20 +119,30 @@ def _dt(value: Any) -> datetime:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
+def _held_sql(kinds: tuple[str, ...], columns: str = "id") -> str:
+    """The lease this user already holds (a reload or a second tab gets the same task back)."""
+    kind_list = ", ".join(f"'{k}'" for k in kinds)
+    return (f"SELECT {columns} FROM tasks WHERE project_id = :p AND assignee_id = :u "
+            f"AND state = 'leased' AND kind IN ({kind_list}) AND lease_expires_at >= :now "
+            "ORDER BY id LIMIT 1")
+
+
 def _current_lease(conn: Connection, project_id: int, user_id: int, kinds: tuple[str, ...],
                    now: datetime) -> int | None:
-    kind_list = ", ".join(f"'{k}'" for k in kinds)
-    return conn.execute(sql(
-        "SELECT id FROM tasks WHERE project_id = :p AND assignee_id = :u AND state = 'leased' "
-        f"AND kind IN ({kind_list}) AND lease_expires_at >= :now ORDER BY id LIMIT 1"),
-        {"p": project_id, "u": user_id, "now": now}).scalar()
+    return conn.execute(sql(_held_sql(kinds)),
+                        {"p": project_id, "u": user_id, "now": now}).scalar()
 
 
-def _lease(conn: Connection, task_id: int, user_id: int, now: datetime, seconds: int) -> None:
-    conn.execute(sql(
-        "UPDATE tasks SET state = 'leased', assignee_id = :u, leased_at = :now, "
-        "lease_expires_at = :exp WHERE id = :t"),
-        {"u": user_id, "now": now, "exp": now + timedelta(seconds=seconds), "t": task_id})
+_LEASE_SET = "SET state = 'leased', assignee_id = :u, leased_at = :now, lease_expires_at = :exp"
+
+
+def _lease_params(actor: Actor, now: datetime, seconds: int) -> dict[str, Any]:
+    return {"u": actor.id, "now": now, "exp": now + timedelta(seconds=seconds)}
+
+
+def _lease(conn: Connection, task_id: int, actor: Actor, now: datetime, seconds: int) -> None:
+    conn.execute(sql(f"UPDATE tasks {_LEASE_SET} WHERE id = :t"),
+                 {**_lease_params(actor, now, seconds), "t": task_id})
 
 
 def _restriction_sql(actor: Actor) -> tuple[str, dict[str, Any]]:
@@ -140,17 +158,65 @@ def _restriction_sql(actor: Actor) -> tuple[str, dict[str, Any]]:
     return f"{skill} AND (t.team_id IS NULL OR t.team_id = :team)", params
 
 
-def _pick_label_slot(conn: Connection, project: ProjectConfig, actor: Actor) -> int | None:
+def _label_slot_sql(actor: Actor, *, lock: bool, also: str = "") -> tuple[str, dict[str, Any]]:
+    """The most urgent open label slot this labeler may take: never an item they already had
+    or skipped, within their team and skills (next_task.md)."""
     restrict, params = _restriction_sql(actor)
-    lock = " FOR UPDATE OF t SKIP LOCKED" if is_pg(conn) else ""
+    return ("SELECT t.id FROM tasks t WHERE t.project_id = :p AND t.state = 'open' "
+            f"AND t.kind = 'label' AND {restrict} {also}"
+            "AND NOT EXISTS (SELECT 1 FROM tasks o WHERE o.item_id = t.item_id "
+            "AND o.assignee_id = :u) "
+            "AND NOT EXISTS (SELECT 1 FROM skips s WHERE s.item_id = t.item_id AND s.user_id = :u) "
+            "ORDER BY t.priority DESC, t.id LIMIT 1"
+            + (" FOR UPDATE OF t SKIP LOCKED" if lock else "")), params
+
+
+def _pick_label_slot(conn: Connection, project: ProjectConfig, actor: Actor) -> int | None:
+    statement, params = _label_slot_sql(actor, lock=is_pg(conn))
+    return conn.execute(sql(statement), {"p": project.id, "u": actor.id, **params}).scalar()
+
+
+_LEASED_COLUMNS = "id, kind, item_id, leased_at, lease_expires_at"
+
+
+def _lease_label_slot_pg(conn: Connection, project: ProjectConfig, actor: Actor,
+                         now: datetime) -> Any:
+    """PostgreSQL, one autocommitted statement: the held lease if there is one, else the most
+    urgent slot, locked with SKIP LOCKED, leased and returned with its item.
+
+    The labelers' hottest path: one round trip and one commit instead of six, which is what
+    lets 32 labelers share two cores. Same precedence as the step-by-step path (gold aside).
+    """
+    pick, params = _label_slot_sql(actor, lock=True, also="AND NOT EXISTS (SELECT 1 FROM held) ")
+    labeled = (TaskKind.LABEL.value, TaskKind.GOLD.value)
     return conn.execute(sql(
-        "SELECT t.id FROM tasks t WHERE t.project_id = :p AND t.state = 'open' "
-        f"AND t.kind = 'label' AND {restrict} "
-        "AND NOT EXISTS (SELECT 1 FROM tasks o WHERE o.item_id = t.item_id "
-        "AND o.assignee_id = :u) "
-        "AND NOT EXISTS (SELECT 1 FROM skips s WHERE s.item_id = t.item_id AND s.user_id = :u) "
-        f"ORDER BY t.priority DESC, t.id LIMIT 1{lock}"),
-        {"p": project.id, "u": actor.id, **params}).scalar()
+        f"WITH held AS ({_held_sql(labeled, _LEASED_COLUMNS)}), picked AS ({pick}), "
+        f"leased AS (UPDATE tasks {_LEASE_SET} FROM picked WHERE tasks.id = picked.id "
+        f"RETURNING tasks.id, tasks.kind, tasks.item_id, tasks.leased_at, "
+        "tasks.lease_expires_at), "
+        f"mine AS (SELECT {_LEASED_COLUMNS} FROM held UNION ALL "
+        f"SELECT {_LEASED_COLUMNS} FROM leased) "
+        f"SELECT t.id AS task_id, t.kind, t.leased_at, t.lease_expires_at, {_ITEM_COLUMNS} "
+        "FROM mine t JOIN items i ON i.id = t.item_id JOIN products p ON p.id = i.product_id"),
+        {"p": project.id, **_lease_params(actor, now, project.lease_seconds),
+         **params}).first()
+
+
+def _lease_step_by_step(conn: Connection, project: ProjectConfig, actor: Actor,
+                        now: datetime, *, gold: bool) -> int | None:
+    """Held lease, else a gold item if ``gold`` (drawn at the gold rate), else the most urgent
+    slot; leased."""
+    task_id = _current_lease(conn, project.id, actor.id,
+                             (TaskKind.LABEL.value, TaskKind.GOLD.value), now)
+    if task_id is not None:
+        return task_id
+    if gold:
+        task_id = _pick_gold(conn, project, actor, now)
+    if task_id is None:
+        task_id = _pick_label_slot(conn, project, actor)
+    if task_id is not None:
+        _lease(conn, task_id, actor, now, project.lease_seconds)
+    return task_id
 
 
 def _pick_gold(conn: Connection, project: ProjectConfig, actor: Actor, now: datetime) \
@@ -184,28 +250,24 @@ def next_task(engine: Engine, project_key: str, user: UserRef, *,
     project = cached_project(engine, project_key)
     actor = read_actor(engine, user)
     _eligible(project, actor)
-    kinds = (TaskKind.LABEL.value, TaskKind.GOLD.value)
-    task_id = None
+    gold = project.gold_rate > 0 and _rng.random() < project.gold_rate
+    one_statement = engine.dialect.name == "postgresql" and not gold
     for _attempt in range(5):
         try:
+            if one_statement:
+                with engine.connect() as conn:
+                    conn.execution_options(isolation_level="AUTOCOMMIT")
+                    row = _lease_label_slot_pg(conn, project, actor, now)
+                return None if row is None else _view_from_row(row, project)
             with write_tx(engine) as (conn, _):
-                task_id = _current_lease(conn, project.id, actor.id, kinds, now)
-                if task_id is None:
-                    if project.gold_rate > 0 and _rng.random() < project.gold_rate:
-                        task_id = _pick_gold(conn, project, actor, now)
-                    if task_id is None:
-                        task_id = _pick_label_slot(conn, project, actor)
-                    if task_id is None:
-                        return None
-                    _lease(conn, task_id, actor.id, now, project.lease_seconds)
-            break
+                task_id = _lease_step_by_step(conn, project, actor, now, gold=gold)
+            if task_id is None:
+                return None
+            with engine.connect() as conn:  # the lease is ours: build the view outside the lock
+                return _task_view(conn, task_id, project)
         except IntegrityError:
-            task_id = None
             time.sleep(0.001)  # the same labeler raced itself (two tabs): pick again
-    if task_id is None:
-        return None
-    with engine.connect() as conn:  # the lease is ours: build the view outside the write lock
-        return _task_view(conn, task_id, project)
+    return None
 
 
 def next_review(engine: Engine, project_key: str, reviewer: UserRef, *,
@@ -237,7 +299,7 @@ def next_review(engine: Engine, project_key: str, reviewer: UserRef, *,
                 {"p": project.id, "u": actor.id, "true": True}).scalar()
             if task_id is None:
                 return None
-            _lease(conn, task_id, actor.id, now, project.lease_seconds)
+            _lease(conn, task_id, actor, now, project.lease_seconds)
     with engine.connect() as conn:
         return review_view(conn, task_id, project)
 

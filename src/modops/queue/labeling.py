@@ -18,6 +18,7 @@ from modops.domain import (
 )
 from modops.domain.states import check_task
 from modops.queue.core import (
+    Actor,
     UserRef,
     cached_project,
     dumps,
@@ -29,7 +30,14 @@ from modops.queue.core import (
     sql,
     write_tx,
 )
-from modops.queue.decisions import _audit, consensus_for_item, escalate, record_decision
+from modops.queue.decisions import (
+    AUDIT_INSERT,
+    LockedItem,
+    audit_params,
+    consensus_for_item,
+    escalate,
+    record_decision,
+)
 from modops.queue.dispense import _dt, release
 from modops.queue.views import SubmitResult
 from modops.store.db import utcnow
@@ -37,12 +45,30 @@ from modops.store.db import utcnow
 MAX_NOTE_CHARS = 5_000
 
 
-def _held_task(conn: Connection, task_id: int, user_id: int, now: datetime) -> Any:
-    """Load and lock the task, and check this user holds its lease."""
-    lock = " FOR UPDATE" if is_pg(conn) else ""
-    task = conn.execute(sql(
-        "SELECT id, project_id, item_id, kind, state, assignee_id, leased_at, lease_expires_at "
-        f"FROM tasks WHERE id = :t{lock}"), {"t": task_id}).first()
+_TASK_COLUMNS = ("t.id, t.project_id, t.item_id, t.kind, t.state, t.assignee_id, t.leased_at, "
+                 "t.lease_expires_at")
+
+
+def _held_task(conn: Connection, task_id: int, user_id: int, now: datetime, *,
+               with_item: bool = False) -> Any:
+    """Load and lock the task, and check this user holds its lease.
+
+    ``with_item`` also reads and locks the item (``item_state``, ``view_count``,
+    ``external_id``, ``final_labels``, ``gold_labels``) in the same statement, before any
+    insert that references it: of two labelers submitting an item's last slots at the same
+    moment exactly one then sees all k answers and runs consensus. NO KEY UPDATE does not
+    conflict with the key-share locks that foreign keys take.
+    """
+    pg = is_pg(conn)
+    if with_item:
+        statement = (
+            f"SELECT {_TASK_COLUMNS}, i.state AS item_state, i.view_count, i.external_id, "
+            "i.final_labels, i.gold_labels FROM tasks t JOIN items i ON i.id = t.item_id "
+            "WHERE t.id = :t" + (" FOR UPDATE OF t FOR NO KEY UPDATE OF i" if pg else ""))
+    else:
+        statement = f"SELECT {_TASK_COLUMNS} FROM tasks t WHERE t.id = :t" + (
+            " FOR UPDATE" if pg else "")
+    task = conn.execute(sql(statement), {"t": task_id}).first()
     if task is None:
         raise NotFound(f"no task {task_id}")
     if task.assignee_id != user_id:
@@ -52,6 +78,51 @@ def _held_task(conn: Connection, task_id: int, user_id: int, now: datetime) -> A
     if task.state != TaskState.LEASED.value:
         check_task(task.state, TaskState.DONE, task_id)  # raises the clear error
     return task
+
+
+_INSERT_ANSWER = (
+    "INSERT INTO annotations (project_id, item_id, task_id, labeler_id, kind, labels, note, "
+    "flagged, started_at, submitted_at, handle_ms, correct) VALUES (:p, :i, :t, :u, :kind, "
+    ":labels, :note, :flagged, :started, :now, :ms, :correct) RETURNING id")
+_CLOSE_TASK = ("UPDATE tasks SET state = 'done', done_at = :now, lease_expires_at = NULL "
+               "WHERE id = :t")
+_LABEL_VOTES = ("SELECT labeler_id, labels FROM annotations WHERE item_id = :i "
+                "AND kind = 'label' ORDER BY id")
+
+
+def _write_answer(conn: Connection, task: Any, actor: Actor, labels: list[str], *,
+                  note: str | None, flagged: bool, now: datetime, correct: bool | None,
+                  audit_action: str, audit_after: dict[str, Any]) \
+        -> tuple[int, list[tuple[int, str]]]:
+    """Store an answer, close its task and audit it; return the annotation id and the item's
+    label votes (this answer included), read after the item lock.
+
+    PostgreSQL does all of it in one statement (a round trip instead of four); the votes come
+    from that statement's snapshot, taken after the lock, plus the answer just written.
+    """
+    leased_at = _dt(task.leased_at)
+    params = {"p": task.project_id, "i": task.item_id, "t": task.id, "u": actor.id,
+              "kind": task.kind, "labels": dumps(labels), "note": note, "flagged": flagged,
+              "started": leased_at, "now": now, "ms": None if flagged else handle_ms(
+                  leased_at, now), "correct": correct,
+              **audit_params(actor.username, audit_action, "annotation", None,
+                             task.project_id, after=audit_after, actor_id=actor.id)}
+    if is_pg(conn):
+        audit = AUDIT_INSERT.replace(":a_entity_id", "(SELECT CAST(id AS TEXT) FROM ann)")
+        rows = conn.execute(sql(
+            f"WITH ann AS ({_INSERT_ANSWER}), closed AS ({_CLOSE_TASK}), logged AS ({audit}) "
+            "SELECT ann.id, v.labeler_id, v.labels FROM ann LEFT JOIN annotations v "
+            "ON v.item_id = :i AND v.kind = 'label' ORDER BY v.id"), params).all()
+        annotation_id = rows[0][0]
+        votes = [(r[1], "|".join(loads(r[2]))) for r in rows if r[1] is not None]
+        if task.kind == TaskKind.LABEL.value and not flagged:
+            votes.append((actor.id, "|".join(labels)))
+        return annotation_id, votes
+    annotation_id = conn.execute(sql(_INSERT_ANSWER), params).scalar_one()
+    conn.execute(sql(_CLOSE_TASK), params)
+    conn.execute(sql(AUDIT_INSERT), {**params, "a_entity_id": str(annotation_id)})
+    votes = [(r[0], "|".join(loads(r[1]))) for r in conn.execute(sql(_LABEL_VOTES), params)]
+    return annotation_id, votes
 
 
 def handle_ms(leased_at: Any, now: datetime) -> int | None:
@@ -72,39 +143,17 @@ def submit(engine: Engine, task_id: int, user: UserRef, labels: list[str], *,
         raise ValidationError(f"a note may have at most {MAX_NOTE_CHARS} characters")
     actor = read_actor(engine, user)
     with write_tx(engine) as (conn, pending):
-        task = _held_task(conn, task_id, actor.id, now)
+        task = _held_task(conn, task_id, actor.id, now, with_item=True)
         if task.kind not in (TaskKind.LABEL.value, TaskKind.GOLD.value):
             raise IllegalTransition(f"task {task_id} is a {task.kind} task: use decide()")
         project = cached_project(engine, task.project_id)
         canonical = project.rules.validate(labels)
-        # Lock the item first (before any insert that references it) so that of two labelers
-        # submitting its last slots at the same moment exactly one sees all k answers and runs
-        # consensus. NO KEY UPDATE does not conflict with the key-share locks foreign keys take.
-        lock = " FOR NO KEY UPDATE" if is_pg(conn) else ""
-        item = conn.execute(sql(
-            "SELECT state, view_count, external_id, final_labels FROM items "
-            f"WHERE id = :i{lock}"), {"i": task.item_id}).one()
-        item_state = item.state
-        leased_at = _dt(task.leased_at)
-        time_on_task = handle_ms(leased_at, now)
-        correct = None
-        gold_labels = None
-        if task.kind == TaskKind.GOLD.value:
-            gold_labels = loads(conn.execute(sql("SELECT gold_labels FROM items WHERE id = :i"),
-                                             {"i": task.item_id}).scalar())
-            correct = gold_labels == canonical
-        annotation_id = conn.execute(sql(
-            "INSERT INTO annotations (project_id, item_id, task_id, labeler_id, kind, labels, "
-            "note, flagged, started_at, submitted_at, handle_ms, correct) VALUES (:p, :i, :t, "
-            ":u, :kind, :labels, :note, :false, :started, :now, :ms, :correct) RETURNING id"),
-            {"p": project.id, "i": task.item_id, "t": task_id, "u": actor.id, "kind": task.kind,
-             "labels": dumps(canonical), "note": note, "false": False, "started": leased_at,
-             "now": now, "ms": time_on_task, "correct": correct}).scalar_one()
-        conn.execute(sql("UPDATE tasks SET state = 'done', done_at = :now, "
-                          "lease_expires_at = NULL WHERE id = :t"), {"now": now, "t": task_id})
-        _audit(conn, actor.username, "label.submit", "annotation", annotation_id, project.id,
-               after={"item_id": task.item_id, "task_id": task_id, "labels": canonical},
-               actor_id=actor.id)
+        gold_labels = loads(task.gold_labels) if task.kind == TaskKind.GOLD.value else None
+        correct = None if gold_labels is None else gold_labels == canonical
+        annotation_id, votes = _write_answer(
+            conn, task, actor, canonical, note=note, flagged=False, now=now, correct=correct,
+            audit_action="label.submit",
+            audit_after={"item_id": task.item_id, "task_id": task_id, "labels": canonical})
         result = SubmitResult(annotation_id=annotation_id, item_state="queued")
         if task.kind == TaskKind.GOLD.value:
             if project.settings.get("gold_feedback", True):
@@ -113,17 +162,16 @@ def submit(engine: Engine, task_id: int, user: UserRef, labels: list[str], *,
                     "gold_feedback_note", "정답과 다릅니다 · Does not match the gold answer: "
                     + ", ".join(gold_labels or []))
             return result
-        votes = [(row[0], "|".join(loads(row[1]))) for row in conn.execute(sql(
-            "SELECT labeler_id, labels FROM annotations WHERE item_id = :i AND kind = 'label' "
-            "ORDER BY id"), {"i": task.item_id})]
         done = len(votes)
-        if done >= project.overlap_k and item_state == "queued":
+        if done >= project.overlap_k and task.item_state == "queued":
             consensus = consensus_for_item(conn, project, task.item_id, votes)
             if consensus.label is not None and not consensus.tie and \
                     consensus.share >= project.escalation_threshold:
                 final = consensus.label.split("|")
                 record_decision(
-                    conn, pending, project, task.item_id, final, item=item,
+                    conn, pending, project, task.item_id, final,
+                    item=LockedItem(task.item_state, task.view_count, task.external_id,
+                                    task.final_labels),
                     source=DecisionSource.LABELERS, now=now,
                     basis={"aggregator": project.settings.get("aggregator", "majority"),
                            "share": round(consensus.share, 4), "votes": consensus.n_votes})
@@ -168,17 +216,9 @@ def flag(engine: Engine, task_id: int, user: UserRef, *, note: str | None = None
         if task.kind not in (TaskKind.LABEL.value, TaskKind.GOLD.value):
             raise IllegalTransition(f"a {task.kind} task cannot be flagged")
         project = load_project(conn, task.project_id)
-        annotation_id = conn.execute(sql(
-            "INSERT INTO annotations (project_id, item_id, task_id, labeler_id, kind, labels, "
-            "note, flagged, started_at, submitted_at, handle_ms) VALUES (:p, :i, :t, :u, "
-            ":kind, '[]', :note, :true, :started, :now, :ms) RETURNING id"),
-            {"p": project.id, "i": task.item_id, "t": task_id, "u": actor.id,
-             "kind": task.kind, "note": note, "true": True, "started": _dt(task.leased_at),
-             "now": now, "ms": None}).scalar_one()
-        conn.execute(sql("UPDATE tasks SET state = 'done', done_at = :now WHERE id = :t"),
-                     {"now": now, "t": task_id})
-        _audit(conn, actor.username, "label.flag", "annotation", annotation_id, project.id,
-               after={"item_id": task.item_id, "note": note}, actor_id=actor.id)
+        annotation_id, _ = _write_answer(
+            conn, task, actor, [], note=note, flagged=True, now=now, correct=None,
+            audit_action="label.flag", audit_after={"item_id": task.item_id, "note": note})
         state = "queued"
         if task.kind == TaskKind.LABEL.value:
             escalate(conn, project, task.item_id, now, reason="flagged by a labeler")
