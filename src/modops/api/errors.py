@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 
 from modops.domain import IllegalTransition, ModOpsError, NotFound, PermissionDenied
 from modops.domain import ValidationError as DomainValidationError
@@ -65,6 +65,15 @@ def install(app: FastAPI, render_page: PageRenderer | None = None) -> None:
     async def _id_out_of_range(request: Request, exc: OverflowError) -> Response:
         # An id beyond 64 bits cannot name any row (SQLite refuses to even bind it).
         return JSONResponse({"detail": "no such object (id out of range)"}, status_code=404)
+
+    @app.exception_handler(DataError)
+    async def _value_refused(request: Request, exc: DataError) -> Response:
+        # PostgreSQL refused a value the client sent (a NUL byte in text, a number beyond its
+        # column): nothing was written. An id beyond 64 bits names no row, as on SQLite above.
+        reason = str(exc.orig).splitlines()[0] if exc.orig is not None else "invalid value"
+        if getattr(exc.orig, "sqlstate", None) == "22003" and "bigint" in reason:
+            return JSONResponse({"detail": "no such object (id out of range)"}, status_code=404)
+        return JSONResponse({"detail": f"invalid value: {reason}"}, status_code=422)
 
     @app.exception_handler(ModOpsError)
     async def _domain_error(request: Request, exc: ModOpsError) -> Response:

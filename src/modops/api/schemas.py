@@ -114,6 +114,15 @@ class SettingsIn(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+# An object, not a (label, count) tuple: a tuple becomes OpenAPI 3.1 ``prefixItems``, which
+# client generators and schemathesis misread.
+class LabelCount(BaseModel):
+    """A final label and how many decided items carry it."""
+
+    label: str
+    count: int
+
+
 class SummaryOut(BaseModel):
     key: str
     name: str
@@ -123,7 +132,7 @@ class SummaryOut(BaseModel):
     annotations: int
     labelers: int
     decisions_by_action: dict[str, int]
-    top_labels: list[tuple[str, int]]
+    top_labels: list[LabelCount]
 
 
 class ItemOut(Out):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,6 +13,7 @@ from modops import jobs
 from modops.api import policies
 from modops.api.auth import Principal, current
 from modops.api.routers.common import engine_of
+from modops.api.schemas import UtcDateTime
 from modops.domain import NotFound
 from modops.privacy import TEXT_FIELDS
 from modops.store import session_scope
@@ -40,10 +40,10 @@ class JobOut(BaseModel):
     error: str | None
     attempts: int
     max_attempts: int
-    run_after: datetime
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    run_after: UtcDateTime
+    created_at: UtcDateTime
+    started_at: UtcDateTime | None
+    finished_at: UtcDateTime | None
 
 
 class JobIn(BaseModel):
@@ -127,8 +127,19 @@ def retry_job(job_id: int, request: Request, p: Principal = Depends(current)) ->
     return jobs.get_job(engine_of(request), job_id)
 
 
-@router.get("/jobs/{job_id}/file", response_class=FileResponse,
-            responses={200: {"content": {"application/octet-stream": {}}}})
+# Media types of the files jobs write (exports and reports), declared and served alike.
+JOB_FILE_MEDIA = {
+    ".jsonl": "application/x-ndjson", ".csv": "text/csv", ".json": "application/json",
+    ".parquet": "application/vnd.apache.parquet", ".pdf": "application/pdf",
+    ".html": "text/html", ".docx": "application/vnd.openxmlformats-officedocument."
+                                   "wordprocessingml.document",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+
+
+@router.get("/jobs/{job_id}/file", response_class=FileResponse, responses={200: {
+    "description": "the file the job wrote",
+    "content": {m: BINARY for m in (*JOB_FILE_MEDIA.values(), "application/octet-stream")}}})
 def job_file(job_id: int, request: Request, p: Principal = Depends(current)) -> FileResponse:
     """Download what a finished export or report job wrote."""
     from modops.jobs.handlers import job_dir
@@ -141,7 +152,8 @@ def job_file(job_id: int, request: Request, p: Principal = Depends(current)) -> 
     # Only files inside the job directory are served, whatever a result row says.
     if path is None or not path.is_file() or job_dir() not in path.resolve().parents:
         raise NotFound(f"job {job_id} has no file")
-    return FileResponse(path, filename=path.name)
+    return FileResponse(path, filename=path.name, media_type=JOB_FILE_MEDIA.get(
+        path.suffix.lower(), "application/octet-stream"))
 
 
 @router.post("/items/{item_id}/unmask", response_model=UnmaskOut, tags=["review"])

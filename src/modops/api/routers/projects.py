@@ -102,7 +102,8 @@ def summary(key: str, request: Request, p: Principal = Depends(current)) -> sche
     return schemas.SummaryOut(key=sm.key, name=sm.name, items=sm.items, by_state=sm.by_state,
                               by_route=sm.by_route, annotations=sm.annotations,
                               labelers=sm.labelers, decisions_by_action=sm.decisions_by_action,
-                              top_labels=sm.top_labels)
+                              top_labels=[schemas.LabelCount(label=k, count=n)
+                                          for k, n in sm.top_labels])
 
 
 @router.get("/{key}/dashboard")
@@ -235,9 +236,13 @@ class _Pipe(io.RawIOBase):
 MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8",
          "parquet": "application/vnd.apache.parquet", "labelstudio": "application/json"}
 EXT = {"jsonl": "jsonl", "csv": "csv", "parquet": "parquet", "labelstudio": "json"}
+# What the spec promises: a download in one of the formats' media types, not a JSON body.
+EXPORT_CONTENT = {m.split(";")[0]: {"schema": {"type": "string", "format": "binary"}}
+                  for m in MEDIA.values()}
 
 
-@router.get("/{key}/export")
+@router.get("/{key}/export", response_class=StreamingResponse,
+            responses={200: {"description": "the export file", "content": EXPORT_CONTENT}})
 def export(key: str, request: Request, p: Principal = Depends(current),
            format: str = Query("jsonl", description=", ".join(EXPORT_FORMATS))
            ) -> StreamingResponse:
