@@ -109,3 +109,25 @@ def test_report_job_writes_into_the_job_directory(engine: Engine, project: str,
     result = jobs.get_job(engine, job_id).result
     assert set(result["files"]) == {"html"}
     assert result["file"].startswith(str(job_dir)) and result["file"].endswith(".html")
+
+
+def test_job_threads_run_at_background_priority_and_the_caller_keeps_its_own(
+        engine: Engine, monkeypatch) -> None:
+    """Linux nice is per thread: the runner's job thread is lowered (and SCHED_BATCH), the
+    thread that started it (an app server's) is not."""
+    import os
+
+    @jobs.handler("test-priority")
+    def probe(ctx: jobs.JobContext) -> dict[str, int]:
+        return {"nice": os.getpriority(os.PRIO_PROCESS, 0), "policy": os.sched_getscheduler(0)}
+
+    monkeypatch.setenv("MODOPS_JOB_NICE", "7")
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    runner = jobs.ThreadRunner(engine, poll_s=0.05).start()
+    try:
+        done = jobs.wait(engine, jobs.enqueue(engine, "test-priority"), timeout_s=20)
+    finally:
+        runner.stop()
+    assert done.state == "succeeded", done.error
+    assert done.result == {"nice": max(mine, 7), "policy": os.SCHED_BATCH}
+    assert os.getpriority(os.PRIO_PROCESS, 0) == mine

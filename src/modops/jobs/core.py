@@ -45,6 +45,40 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+DEFAULT_NICE = 10
+
+
+def job_nice() -> int:
+    """The nice value job threads run at (``MODOPS_JOB_NICE``, 0-19; 0 leaves them alone)."""
+    try:
+        return max(0, min(19, int(os.environ.get("MODOPS_JOB_NICE", DEFAULT_NICE))))
+    except ValueError:
+        return DEFAULT_NICE
+
+
+def lower_priority(nice: int | None = None) -> int:
+    """Run the calling thread (and threads it starts later) as background work.
+
+    Exports and reports are CPU-bound for minutes; on a box they share with app servers they
+    must not take the cores labelers wait on. On Linux nice is per thread, so a job thread
+    inside an app process (the embedded runner) is lowered without slowing the requests.
+    ``SCHED_BATCH`` also stops a job thread from preempting request threads when it wakes.
+    Returns the nice value now in force.
+    """
+    target = job_nice() if nice is None else nice
+    if target <= 0 or not hasattr(os, "setpriority"):
+        return os.getpriority(os.PRIO_PROCESS, 0) if hasattr(os, "getpriority") else 0
+    try:
+        current = os.getpriority(os.PRIO_PROCESS, 0)
+        if current < target:  # only ever lower: a worker started under `nice 15` stays there
+            os.setpriority(os.PRIO_PROCESS, 0, target)
+        if hasattr(os, "sched_setscheduler"):
+            os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+    except OSError:  # not permitted (containers, seccomp): jobs still run, just not lowered
+        log.warning("could not lower the priority of job thread", exc_info=True)
+    return os.getpriority(os.PRIO_PROCESS, 0)
+
+
 class JobFailed(Exception):
     """Raise from a handler for an expected failure: the message is shown, not a traceback."""
 

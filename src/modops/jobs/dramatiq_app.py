@@ -21,6 +21,7 @@ from typing import Any
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import Middleware
 from sqlalchemy import Engine
 
 from modops.jobs import core
@@ -33,8 +34,18 @@ def redis_url() -> str:
     return os.environ.get("MODOPS_REDIS_URL") or DEFAULT_REDIS_URL
 
 
+class BackgroundPriority(Middleware):
+    """Worker processes run at the jobs' nice value (``MODOPS_JOB_NICE``) before their worker
+    threads start, so every job thread inherits it; app processes that only enqueue never
+    boot a worker and keep their priority."""
+
+    def after_process_boot(self, broker: dramatiq.Broker) -> None:
+        core.lower_priority()
+
+
 broker = RedisBroker(url=redis_url(), namespace=os.environ.get("MODOPS_REDIS_NAMESPACE",
                                                                 "modops"))
+broker.add_middleware(BackgroundPriority())
 dramatiq.set_broker(broker)
 
 

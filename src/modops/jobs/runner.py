@@ -20,7 +20,15 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, func, select
 
-from modops.jobs.core import BACKOFF_S, LEASE_S, due_ids, enqueue, execute, set_notifier
+from modops.jobs.core import (
+    BACKOFF_S,
+    LEASE_S,
+    due_ids,
+    enqueue,
+    execute,
+    lower_priority,
+    set_notifier,
+)
 from modops.store import session_scope, utcnow
 from modops.store.models_ops import Job
 
@@ -131,6 +139,7 @@ class ThreadRunner:
         return ran
 
     def _run(self) -> None:
+        lower_priority()  # this thread only: the app's request threads keep their priority
         while not self._stop.is_set():
             self._wake.clear()
             try:
