@@ -173,3 +173,26 @@ def test_korean_nouns_analyses_repeated_texts_once_with_the_same_result() -> Non
     assert together == each
     together[0].add("mutated")  # callers get their own sets
     assert "mutated" not in together[2]
+
+
+def test_window_texts_sample_every_window_as_its_own_query_would(engine: Engine,
+                                                                 project: str) -> None:
+    """The one-pass sampler keeps, per 24 h window, the ids divisible by ceil(n / cap)."""
+    from modops.analytics._sql import Scope
+    from modops.analytics.alerts import _Ctx, _windows_texts
+    from modops.analytics.period import Filters
+
+    seed(engine, spike=True)
+    cap, windows = 10, 8
+    with engine.connect() as conn:
+        ctx = _Ctx(conn, Scope.resolve(conn, Filters(project=project)), project, NOW, 1440)
+        got = _windows_texts(ctx, windows, cap)
+    with session_scope(engine) as s:
+        for k in range(windows):
+            start, end = NOW - timedelta(days=k + 1), NOW - timedelta(days=k)
+            rows = s.execute(select(Item.id, Item.comment).where(
+                Item.ingested_at >= start, Item.ingested_at < end)).all()
+            step = math.ceil(len(rows) / cap)
+            want = sorted(f"  {c}  " for i, c in rows if i % step == 0)
+            assert sorted(got[k]) == want, k
+            assert 0 < len(got[k]) <= cap

@@ -232,32 +232,43 @@ _TEXT = "COALESCE(i.title, '') || ' ' || COALESCE(i.caption, '') || ' ' || " \
         "COALESCE(i.text, '')"
 
 
-def _window_texts(ctx: _Ctx, k: int, cap: int) -> list[str]:
-    """Up to ``cap`` texts ingested in window ``k``, evenly spread over ids (deterministic)."""
-    start, end = ctx.window(k)
-    where = ("FROM items i WHERE i.project_id = :project_id AND i.ingested_at >= :ws "
-             "AND i.ingested_at < :we")
-    p = ctx.params(ws=start, we=end)
-    n = int(run(ctx.conn, f"SELECT COUNT(*) {where}", p).scalar() or 0)
-    if n == 0:
-        return []
-    step = max(1, math.ceil(n / cap))
-    sample = "" if step == 1 else f" AND i.id % {step} = 0"
-    return [str(r[0]) for r in run(ctx.conn, f"SELECT {_TEXT} {where}{sample}", p)]
+def _windows_texts(ctx: _Ctx, windows: int, cap: int) -> list[list[str]]:
+    """For windows 0‥``windows - 1``: up to ``cap`` texts ingested in each, evenly spread over
+    ids (every ``ceil(n / cap)``-th id, deterministic). Two queries over the whole range — the
+    counts, then the sampled texts — instead of two per window."""
+    bounds = {f"wb{k}": ctx.window(k)[0] for k in range(windows)}
+    which = "CASE " + " ".join(f"WHEN i.ingested_at >= :wb{k} THEN {k}"
+                               for k in range(windows)) + " END"
+    where = (f"FROM items i WHERE i.project_id = :project_id "
+             f"AND i.ingested_at >= :wb{windows - 1} AND i.ingested_at < :now")
+    p = ctx.params(**bounds)
+    counts = {int(k): int(n) for k, n in run(
+        ctx.conn, f"SELECT {which} AS w, COUNT(*) {where} GROUP BY {which}", p)}
+    steps = {k: max(1, math.ceil(n / cap)) for k, n in counts.items() if n}
+    out: list[list[str]] = [[] for _ in range(windows)]
+    if not steps:
+        return out
+    step = "CASE " + " ".join(f"WHEN i.ingested_at >= :wb{k} THEN {steps.get(k, 1)}"
+                              for k in range(windows)) + " END"
+    for k, body in run(ctx.conn, f"SELECT {which}, {_TEXT} {where} AND i.id % ({step}) = 0",
+                       p):
+        out[int(k)].append(str(body))
+    return out
 
 
 def _keyword_bursts(ctx: _Ctx, rule: dict[str, Any]) -> list[Alert]:
     cap, days = int(rule["max_texts"]), int(rule["baseline_days"])
     tags, min_chars = tuple(rule["tags"]), int(rule["min_chars"])
     stop = set(rule["stopwords"])
-    today = korean_nouns(_window_texts(ctx, 0, cap), tags, min_chars)
+    texts = _windows_texts(ctx, days + 1, cap)
+    today = korean_nouns(texts[0], tags, min_chars)
     n0 = len(today)
     if n0 == 0:
         return []
     base: Counter[str] = Counter()
     n_base = 0
     for k in range(1, days + 1):
-        docs = korean_nouns(_window_texts(ctx, k, cap), tags, min_chars)
+        docs = korean_nouns(texts[k], tags, min_chars)
         n_base += len(docs)
         for terms in docs:
             base.update(terms)

@@ -173,6 +173,7 @@ class Item(Base):
         Index("ix_items_project_id", "project_id", "id"),
         Index("ix_items_project_created", "project_id", "created_at"),
         Index("ix_items_project_decided", "project_id", "decided_at"),  # period metrics
+        Index("ix_items_project_ingested", "project_id", "ingested_at"),  # alerts, prevalence
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
