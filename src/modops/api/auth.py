@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from modops.accounts import session_user, token_user
 from modops.accounts.credentials import digest
 from modops.api.errors import CsrfFailed, NotAuthenticated
-from modops.domain import Role
+from modops.domain import Role, events
 from modops.store import session_scope
 from modops.store.models import User
 
@@ -71,14 +71,23 @@ def unsign(secret: str, value: str) -> str | None:
 
 
 # Bearer tokens are looked up once per TOKEN_TTL_S per process, not on every request: systems
-# and benchmarks call in tight loops. Revocation is immediate in this process and takes at most
-# TOKEN_TTL_S in other workers.
-TOKEN_TTL_S = 5.0
+# and benchmarks call in tight loops. Revocation and user changes (role, team, deactivation)
+# apply at once in this process and within TOKEN_TTL_S in other workers, the same second the
+# queue's actor cache allows.
+TOKEN_TTL_S = 1.0
 _token_cache: dict[str, tuple[Principal, float]] = {}
 
 
 def forget_tokens() -> None:
     _token_cache.clear()
+
+
+def _forget_on_user_change(event: str, _payload: dict[str, object]) -> None:
+    if event == events.USER_CHANGED:
+        forget_tokens()
+
+
+events.subscribe(_forget_on_user_change)
 
 
 def _bearer(engine: Engine, token: str) -> Principal | None:
