@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
 
-from modops.analytics import Filters, Period
-from modops.analytics.staffing import backlog_plan, erlang_c, erlang_staffing
+from modops.analytics import Filters, Period, compute_metrics
+from modops.analytics.metrics import arrivals_and_handle_time
+from modops.analytics.staffing import backlog_plan, erlang_c, erlang_staffing, live_plan
 from modops.analytics.transparency import transparency_csv
 
 
@@ -68,3 +69,20 @@ def test_transparency_csv(engine: Engine, day: dict[str, int]) -> None:
     summary = {r["metric"]: r for r in rows if r["metric"]}
     assert float(summary["automated_share"]["value"]) == pytest.approx(2 / 11)
     assert float(summary["auto_action_precision"]["value"]) == pytest.approx(1 / 2)
+
+
+@pytest.mark.parametrize("product", [None, "comment", "live"])
+def test_live_plan_inputs_are_the_metric_sets(engine: Engine, day: dict[str, int],
+                                              product: str | None) -> None:
+    """The narrow queries behind live_plan give compute_metrics' numbers exactly."""
+    now = datetime(2026, 11, 21)
+    window = Period.between(now - timedelta(hours=24), now)
+    f = Filters(project="kr-comments", product=product)
+    ms = compute_metrics(engine, window, f, now)
+    arrivals, aht = arrivals_and_handle_time(engine, window, f, now)
+    assert arrivals == ms["arrivals_per_hour"]
+    assert aht == ms["handle_time_mean_s"]
+    plan = live_plan(engine, "kr-comments", now, product=product or "comment")
+    if product == "comment":
+        assert plan == erlang_staffing(ms["arrivals_per_hour"].value or 0.0,
+                                       ms["handle_time_mean_s"].value or 60.0, 0.8, 60.0)

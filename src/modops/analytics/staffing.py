@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 
 from ._sql import Scope, run
-from .metrics import compute_metrics
+from .metrics import arrivals_and_handle_time, compute_metrics
 from .period import Filters, Period
 
 MAX_OCCUPANCY = 0.90
@@ -134,7 +134,7 @@ def live_plan(engine: Engine, project: str, now: datetime, product: str = "live"
               lookback_hours: float = 24.0) -> ErlangPlan:
     """Erlang C for a LIVE queue from measured arrivals and handle time of ``product``."""
     window = Period.between(now - timedelta(hours=lookback_hours), now)
-    ms = compute_metrics(engine, window, Filters(project=project, product=product), now)
-    return erlang_staffing(ms["arrivals_per_hour"].value or 0.0,
-                           ms["handle_time_mean_s"].value or 60.0,
+    arrivals, aht = arrivals_and_handle_time(
+        engine, window, Filters(project=project, product=product), now)
+    return erlang_staffing(arrivals.value or 0.0, aht.value or 60.0,
                            target_service_level, target_answer_seconds)
