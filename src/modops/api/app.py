@@ -49,6 +49,18 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
         (429, "rate limited (see Retry-After)"), (503, "database busy; retry"))}
 
 
+def _security_headers(csp: str, *, cache: bool) -> tuple[tuple[bytes, bytes], ...]:
+    headers = ((b"content-security-policy", csp.encode()), (b"x-content-type-options", b"nosniff"),
+               (b"referrer-policy", b"same-origin"), (b"x-frame-options", b"DENY"))
+    return headers if cache else (*headers, (b"cache-control", b"no-store"))
+
+
+# Built once: every response carries one of these sets.
+HEADERS = _security_headers(CSP, cache=False)
+DOCS_HEADERS = _security_headers(DOCS_CSP, cache=False)
+STATIC_HEADERS = _security_headers(CSP, cache=True)
+
+
 class SecurityHeaders:
     """Pure ASGI middleware (no BaseHTTPMiddleware task and stream per request): adds the CSP
     and friends to every response, and ``no-store`` to everything but static files."""
@@ -61,20 +73,14 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        extra = [
-            (b"content-security-policy", (DOCS_CSP if path == "/docs" else CSP).encode()),
-            (b"x-content-type-options", b"nosniff"),
-            (b"referrer-policy", b"same-origin"),
-            (b"x-frame-options", b"DENY"),
-        ]
-        if not path.startswith("/static/"):
-            extra.append((b"cache-control", b"no-store"))
+        extra = (DOCS_HEADERS if path == "/docs" else
+                 STATIC_HEADERS if path.startswith("/static/") else HEADERS)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                present = {k.lower() for k, _ in message.get("headers", [])}
-                message["headers"] = [*message.get("headers", []),
-                                      *(h for h in extra if h[0] not in present)]
+                headers = message.get("headers", [])
+                present = {k.lower() for k, _ in headers}
+                message["headers"] = [*headers, *(h for h in extra if h[0] not in present)]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
