@@ -70,10 +70,10 @@ def route_pending(engine: Engine, project_key: str) -> RoutingSummary:
         return _route(conn, project, _keyset_chunks(conn, project.id, None), pending=pending)
 
 
+# Text is fetched only for the items the scorer has to read (``_score_missing``).
 _ITEM_COLUMNS = (
-    "i.id, i.external_id, i.title, i.caption, i.comment, i.transcript, i.text, "
-    "i.machine_score, i.machine_scores, i.model_version, i.view_count, i.user_reported, "
-    "i.ingested_at, i.is_gold, p.key AS product")
+    "i.id, i.external_id, i.machine_score, i.machine_scores, i.model_version, i.view_count, "
+    "i.user_reported, i.ingested_at, i.is_gold, p.key AS product")
 CHUNK = 10_000
 
 
@@ -107,7 +107,7 @@ def _id_chunks(conn: Connection, item_ids: Sequence[int]) -> Iterator[Sequence[A
             f"WHERE i.id IN ({marks}) AND i.state = 'new' ORDER BY i.id")).all()
 
 
-def _score_missing(project: ProjectConfig, rows: Sequence[Any],
+def _score_missing(conn: Connection, project: ProjectConfig, rows: Sequence[Any],
                    summary: RoutingSummary) -> dict[int, tuple[float, dict[str, Any], str]]:
     """Score items that arrived without a score, with the project's scorer (built-in default).
     The scores are written with the routing outcome, in the same set-based update."""
@@ -120,8 +120,11 @@ def _score_missing(project: ProjectConfig, rows: Sequence[Any],
         return {}
     try:
         scorer = get_scorer(project.scorer)
-        texts = [item_text(r._mapping) for r in missing]
-        scores = scorer.score(texts)
+        marks = ", ".join(str(int(r.id)) for r in missing)
+        text_by_id = {t.id: item_text(t._mapping) for t in conn.execute(text(
+            f"SELECT id, title, caption, comment, transcript, text FROM items WHERE id IN "
+            f"({marks})"))}
+        scores = scorer.score([text_by_id[r.id] for r in missing])
     except ScorerUnavailable as exc:
         summary.scorer_error = str(exc)
         log.warning("scorer unavailable, routing %d items to humans: %s", len(missing), exc)
@@ -227,7 +230,7 @@ def _stage(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
                 copy.write_row(row)
     else:
         marks = ", ".join("?" * len(_STAGE_COLUMNS))
-        conn.exec_driver_sql(
+        conn.connection.driver_connection.executemany(
             f"INSERT INTO {_STAGE} ({', '.join(_STAGE_COLUMNS)}) VALUES ({marks})", rows)
 
 
@@ -275,7 +278,7 @@ def _route(conn: Connection, project: ProjectConfig, chunks: Iterable[Sequence[A
         if not rows:
             continue
         summary.items += len(rows)
-        fresh = _score_missing(project, rows, summary)
+        fresh = _score_missing(conn, project, rows, summary)
         staged: list[tuple[Any, ...]] = []
         for r in rows:
             scored = fresh.get(r.id)
