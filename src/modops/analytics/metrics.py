@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+import re
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,6 +39,8 @@ BACKLOG_BUCKETS: tuple[tuple[str, float, float], ...] = (
 )
 DEFAULT_SCORE_THRESHOLD = 0.5
 DEFAULT_PREVALENCE_MARGIN = 0.005
+# PostgreSQL connections one metric set runs its independent scans on (see compute_metrics)
+DEFAULT_WORKERS = 3
 
 
 @dataclass(frozen=True)
@@ -169,14 +174,20 @@ def _task_metrics(conn: Connection, sc: Scope, p: Period, as_of: datetime,
 
 
 # --------------------------------------------------------------------------- annotations
-def _annotation_metrics(conn: Connection, sc: Scope, p: Period,
-                        tasks_done: float) -> tuple[list[Metric], float, float]:
-    """Handle time, gold accuracy, labeler-hours, utilization, productivity, labor cost."""
-    d = sc.d
-    lease = d.secs("a.submitted_at", "a.started_at")
+def _annotation_where(sc: Scope) -> tuple[str, str]:
+    """Handle-time expression and ``FROM … WHERE`` for the period's annotations."""
+    lease = sc.d.secs("a.submitted_at", "a.started_at")
     ht = f"COALESCE(CAST(a.handle_ms AS FLOAT), {lease} * 1000.0)"
     where = (f"FROM annotations a WHERE a.submitted_at >= :start AND a.submitted_at < :end "
              f"AND {sc.annotations('a')}")
+    return ht, where
+
+
+def _annotation_totals(conn: Connection, sc: Scope, p: Period) -> tuple[float, ...]:
+    """``(annotations, Σ handle ms, n handle, gold n, gold correct, n for percentiles,
+    median ms, p90 ms)`` — one scan on PostgreSQL (percentiles in the same aggregate)."""
+    d = sc.d
+    ht, where = _annotation_where(sc)
     params = {**sc.params, "start": p.start, "end": p.end}
     row = run(conn, f"""
         SELECT COUNT(*), SUM({ht}), COUNT({ht}),
@@ -189,13 +200,26 @@ def _annotation_metrics(conn: Connection, sc: Scope, p: Period,
         n_ht, (ht_med, ht_p90) = int(ht_n), list(row[5] or (math.nan, math.nan))
     else:
         n_ht, (ht_med, ht_p90) = quantiles(conn, d, ht, where, params)
-    # labeler-hours: distinct (labeler, clock hour) with a submission; cost via team rate
-    hour = d.hour_index("a.submitted_at")
-    lab_rows = run(conn, f"""
+    return n_ann, ht_sum_ms, ht_n, gold_n, gold_ok, n_ht, ht_med, ht_p90
+
+
+def _labeler_hours(conn: Connection, sc: Scope, p: Period) -> list[tuple[int, float, Any]]:
+    """``(labeler, hours, hourly cost)``: distinct (labeler, clock hour) with a submission."""
+    _, where = _annotation_where(sc)
+    hour = sc.d.hour_index("a.submitted_at")
+    rows = run(conn, f"""
         SELECT lh.labeler_id, COUNT(*) AS hours, tm.hourly_cost
         FROM (SELECT a.labeler_id, {hour} AS h {where} GROUP BY a.labeler_id, {hour}) lh
         JOIN users u ON u.id = lh.labeler_id LEFT JOIN teams tm ON tm.id = u.team_id
-        GROUP BY lh.labeler_id, tm.hourly_cost""", params).all()
+        GROUP BY lh.labeler_id, tm.hourly_cost""",
+               {**sc.params, "start": p.start, "end": p.end}).all()
+    return [(int(r[0]), float(r[1]), r[2]) for r in rows]
+
+
+def _annotation_metrics(totals: tuple[float, ...], lab_rows: list[tuple[int, float, Any]],
+                        tasks_done: float) -> tuple[list[Metric], float, float]:
+    """Handle time, gold accuracy, labeler-hours, utilization, productivity, labor cost."""
+    n_ann, ht_sum_ms, ht_n, gold_n, gold_ok, n_ht, ht_med, ht_p90 = totals
     labeler_hours = float(sum(r[1] for r in lab_rows))
     costed = [(float(r[1]), float(r[2])) for r in lab_rows if r[2] is not None]
     cost = sum(h * c for h, c in costed)
@@ -462,7 +486,8 @@ def _audit_metrics(conn: Connection, sc: Scope, p: Period) -> list[Metric]:
     ]
 
 
-def _appeal_metrics(conn: Connection, sc: Scope, p: Period, actioned: float) -> list[Metric]:
+def _appeal_counts(conn: Connection, sc: Scope, p: Period) -> tuple[float, float, float]:
+    """Appeals opened, resolved, and overturned in the period."""
     row = run(conn, f"""
         SELECT SUM(CASE WHEN ap.opened_at >= :start AND ap.opened_at < :end THEN 1 ELSE 0 END),
           SUM(CASE WHEN ap.state IN ('upheld', 'overturned') AND ap.resolved_at >= :start
@@ -472,43 +497,97 @@ def _appeal_metrics(conn: Connection, sc: Scope, p: Period, actioned: float) -> 
         FROM appeals ap WHERE {sc.appeals('ap')}""",
               {**sc.params, "start": p.start, "end": p.end}).one()
     opened, resolved, overturned = (_f(v) for v in row)
+    return opened, resolved, overturned
+
+
+def _appeal_metrics(counts: tuple[float, float, float], actioned: float) -> list[Metric]:
+    opened, resolved, overturned = counts
     return [ratio("appeal_rate", opened, actioned, "appeals/actioned item"),
             ratio("appeal_overturn_rate", overturned, resolved, ci=True)]
+
+
+def _run_jobs(engine: Engine, conn: Connection, jobs: dict[str, Callable[[Connection], Any]],
+              workers: int) -> dict[str, Any]:
+    """Run ``jobs`` on ``conn``, or (``workers`` > 1, PostgreSQL) on ``workers`` connections
+    that import ``conn``'s snapshot (``pg_export_snapshot``): every job sees the same data."""
+    if workers <= 1 or len(jobs) <= 1:
+        return {name: fn(conn) for name, fn in jobs.items()}
+    snapshot = str(conn.execute(text("SELECT pg_export_snapshot()")).scalar())
+    if not re.fullmatch(r"[0-9A-Fa-f-]+", snapshot):
+        raise RuntimeError(f"unexpected snapshot id {snapshot!r}")
+    local = threading.local()
+    opened: list[Connection] = []
+    lock = threading.Lock()
+
+    def worker_conn() -> Connection:
+        c = getattr(local, "conn", None)
+        if c is None:
+            c = engine.connect().execution_options(isolation_level="REPEATABLE READ")
+            with lock:
+                opened.append(c)
+            c.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
+            _pg_setup(c, Dialect("postgresql"))
+            local.conn = c
+        return c
+
+    try:
+        with ThreadPoolExecutor(max_workers=min(workers, len(jobs)),
+                                thread_name_prefix="modops-metrics") as pool:
+            futures = {name: pool.submit(lambda fn=fn: fn(worker_conn()))
+                       for name, fn in jobs.items()}
+            return {name: fut.result() for name, fut in futures.items()}
+    finally:
+        for c in opened:
+            c.rollback()
+            c.close()
 
 
 # --------------------------------------------------------------------------- entry point
 def compute_metrics(engine: Engine, period: Period | str, filters: Filters | None = None,
                     now: datetime | None = None, *, recent_hours: float = 24.0,
                     score_threshold: float | None = None,
-                    prevalence_margin: float = DEFAULT_PREVALENCE_MARGIN) -> MetricSet:
+                    prevalence_margin: float = DEFAULT_PREVALENCE_MARGIN,
+                    workers: int | None = None) -> MetricSet:
     """Every metric of the brief for ``period`` and ``filters`` (see docs/metrics.md).
 
     ``now`` caps the period for rates and is the backlog snapshot time (default: the end of
     the period, or now if the period is still running). ``score_threshold`` is the model score
     counted as a machine "violation" for precision/recall (default: the project's
-    ``settings["analytics"]["score_threshold"]``, else 0.5).
+    ``settings["analytics"]["score_threshold"]``, else 0.5). On PostgreSQL the independent
+    scans run on ``workers`` connections (default :data:`DEFAULT_WORKERS`) that all read one
+    exported snapshot, so the numbers are as consistent as from a single transaction.
     """
     p = Period.parse(period) if isinstance(period, str) else period
     f = filters or Filters()
     as_of = min(p.end, now or utcnow())
-    with engine.connect() as conn:
+    pg = engine.dialect.name == "postgresql"
+    with engine.connect().execution_options(
+            **({"isolation_level": "REPEATABLE READ"} if pg else {})) as conn:
         sc = Scope.resolve(conn, f)
         _pg_setup(conn, sc.d)
         thr = float(score_threshold if score_threshold is not None else
                     _project_setting(conn, sc, "score_threshold", DEFAULT_SCORE_THRESHOLD))
-        out: list[Metric] = _task_metrics(conn, sc, p, as_of, recent_hours)
-        done = out[0].value or 0.0
-        ann, cost, uncosted = _annotation_metrics(conn, sc, p, done)
-        out += ann
-        out += _agreement_metrics(conn, sc, p)
-        items, decided, actioned = _item_metrics(conn, sc, p, thr)
-        out += items
-        out += _prevalence_metrics(conn, sc, p, prevalence_margin)
-        out += _audit_metrics(conn, sc, p)
-        out += _appeal_metrics(conn, sc, p, actioned)
-        out.append(ratio("cost_per_item", cost, decided, "currency/item",
-                         detail={"uncosted_labeler_hours": uncosted}))
+        # independent scans, the longest first; on PostgreSQL they run side by side
+        jobs: dict[str, Callable[[Connection], Any]] = {
+            "agreement": lambda c: _agreement_metrics(c, sc, p),
+            "items": lambda c: (_item_metrics(c, sc, p, thr), _appeal_counts(c, sc, p)),
+            "totals": lambda c: _annotation_totals(c, sc, p),
+            "labeler_hours": lambda c: _labeler_hours(c, sc, p),
+            "audit": lambda c: _audit_metrics(c, sc, p),
+            "tasks": lambda c: _task_metrics(c, sc, p, as_of, recent_hours),
+            "prevalence": lambda c: _prevalence_metrics(c, sc, p, prevalence_margin),
+        }
+        n = (workers if workers is not None else DEFAULT_WORKERS) if pg else 1
+        got = _run_jobs(engine, conn, jobs, n)
         conn.rollback()
+    out: list[Metric] = got["tasks"]
+    ann, cost, uncosted = _annotation_metrics(got["totals"], got["labeler_hours"],
+                                              out[0].value or 0.0)
+    (items, decided, actioned), appeals = got["items"]
+    out += ann + got["agreement"] + items + got["prevalence"] + got["audit"]
+    out += _appeal_metrics(appeals, actioned)
+    out.append(ratio("cost_per_item", cost, decided, "currency/item",
+                     detail={"uncosted_labeler_hours": uncosted}))
     return MetricSet(p, f, as_of, {m.name: m for m in out})
 
 
