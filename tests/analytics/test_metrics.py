@@ -256,3 +256,13 @@ def test_empty_database(engine: Engine, project: str) -> None:
     assert ms["sla_attainment"].value is None  # 0/0 is not 100%
     assert ms["krippendorff_alpha"].value is None
     assert ms["backlog_forecast_clear_h"].value == 0.0
+
+
+def test_concurrent_scans_give_the_sequential_metric_set(engine: Engine,
+                                                         day: dict[str, int]) -> None:
+    """On PostgreSQL the scans run on several connections sharing one snapshot; the metric
+    set (values, parts, order) is the one a single connection computes."""
+    one = compute_metrics(engine, DAY, F, now=NOW, workers=1)
+    many = compute_metrics(engine, DAY, F, now=NOW, workers=3)
+    assert list(many.metrics) == list(one.metrics)
+    assert many.metrics == one.metrics
