@@ -124,6 +124,9 @@ class ImportContext:
     project_id: int
     batch_id: str
     inserted: int
+    #: every item of the batch has a larger id (ids only grow), so a hook can read the batch
+    #: by id range through the primary key instead of searching the table for it
+    id_floor: int = 0
 
 
 PostInsertHook = Callable[[Connection, ImportContext], None]
@@ -622,6 +625,7 @@ def import_file(
 
     with _closing(parser), engine.begin() as conn:
         writer = _BulkWriter(conn, project_id, rules, batch_id, now, report)
+        id_floor = conn.exec_driver_sql("SELECT max(id) FROM items").scalar() or 0
         last_tick = 0.0
         for batch in parser.batches(tick):
             writer.write(batch)
@@ -632,7 +636,7 @@ def import_file(
         if parser.errors:
             raise ImportFailed(parser.errors, parser.more)
         if after_insert is not None and report.inserted:
-            after_insert(conn, ImportContext(project_id, batch_id, report.inserted))
+            after_insert(conn, ImportContext(project_id, batch_id, report.inserted, id_floor))
         record(
             writer.session,
             actor=actor,
