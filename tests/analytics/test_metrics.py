@@ -20,6 +20,7 @@ from modops.analytics import (
     gold_accuracy_by_labeler,
     pairwise_agreement,
     sample_size_for_margin,
+    throughput_breakdowns,
     throughput_by,
 )
 from modops.analytics.trends import compare_periods, label_volume_series
@@ -266,3 +267,16 @@ def test_concurrent_scans_give_the_sequential_metric_set(engine: Engine,
     many = compute_metrics(engine, DAY, F, now=NOW, workers=3)
     assert list(many.metrics) == list(one.metrics)
     assert many.metrics == one.metrics
+
+
+@pytest.mark.parametrize("filters", [F, Filters(project="kr-comments", team="Seoul A"),
+                                     Filters(project="kr-comments", product="comment"),
+                                     Filters()])
+def test_throughput_breakdowns_are_throughput_by(engine: Engine, day: dict[str, int],
+                                                 filters: Filters) -> None:
+    """One scan for several breakdowns gives each breakdown's throughput_by exactly."""
+    bys = ("project", "product", "team", "labeler")
+    together = throughput_breakdowns(engine, DAY, bys, filters, NOW)
+    for by in bys:
+        assert together[by] == throughput_by(engine, DAY, by, filters, NOW), by
+    assert set(throughput_breakdowns(engine, DAY, ["team"], filters, NOW)) == {"team"}

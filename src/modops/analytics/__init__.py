@@ -14,6 +14,7 @@ from .metrics import (
     gold_accuracy_by_labeler,
     pairwise_agreement,
     sample_size_for_margin,
+    throughput_breakdowns,
     throughput_by,
 )
 from .period import Filters, Period
@@ -55,6 +56,7 @@ __all__ = [
     "pairwise_agreement",
     "rules_for",
     "sample_size_for_margin",
+    "throughput_breakdowns",
     "throughput_by",
     "transparency_csv",
     "transparency_rows",

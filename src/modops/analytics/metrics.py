@@ -13,7 +13,7 @@ import json
 import math
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -650,6 +650,49 @@ def throughput_by(engine: Engine, period: Period | str, by: str,
         conn.rollback()
     return {str(k) if k is not None else "(none)": ratio("throughput_per_hour", n, hours,
                                                          "tasks/hour") for k, n in rows}
+
+
+def throughput_breakdowns(engine: Engine, period: Period | str, bys: Sequence[str],
+                          filters: Filters | None = None, now: datetime | None = None
+                          ) -> dict[str, dict[str, Metric]]:
+    """:func:`throughput_by` for several breakdowns from one scan of the period's finished
+    tasks (counted per project, product and assignee, then summed per key in Python)."""
+    bad = [b for b in bys if b not in _BY]
+    if bad:
+        raise ValueError(f"by must be one of {sorted(_BY)}")
+    p = Period.parse(period) if isinstance(period, str) else period
+    hours = max((min(p.end, now or utcnow()) - p.start).total_seconds() / 3600.0, 0.0)
+    # the items join only when a product breakdown needs it
+    product, join = (("it.product_id", "JOIN items it ON it.id = t.item_id")
+                     if "product" in bys else ("t.project_id", ""))
+    with engine.connect() as conn:
+        sc = Scope.resolve(conn, filters or Filters())
+        rows = run(conn, f"""
+            SELECT t.project_id, {product}, t.assignee_id, COUNT(*)
+            FROM tasks t {join}
+            WHERE t.state = 'done' AND t.done_at >= :start AND t.done_at < :end
+              AND {sc.tasks('t')}
+            GROUP BY t.project_id, {product}, t.assignee_id""",
+                   {**sc.params, "start": p.start, "end": p.end}).all()
+        names: dict[str, dict[Any, Any]] = {
+            "project": dict(conn.execute(text("SELECT id, key FROM projects")).all()),
+            "product": dict(conn.execute(text("SELECT id, key FROM products")).all()),
+            "labeler": dict(conn.execute(text("SELECT id, username FROM users")).all())}
+        teams = dict(conn.execute(text("SELECT id, name FROM teams")).all())
+        names["team"] = {uid: teams.get(tid) for uid, tid in
+                         conn.execute(text("SELECT id, team_id FROM users")).all()}
+        conn.rollback()
+    column = {"project": 0, "product": 1, "team": 2, "labeler": 2}
+    out: dict[str, dict[str, Metric]] = {}
+    for by in bys:
+        counts: dict[str, float] = {}
+        for r in rows:
+            key = names[by].get(r[column[by]])
+            k = str(key) if key is not None else "(none)"
+            counts[k] = counts.get(k, 0.0) + float(r[3])
+        out[by] = {k: ratio("throughput_per_hour", n, hours, "tasks/hour")
+                   for k, n in sorted(counts.items())}
+    return out
 
 
 def gold_accuracy_by_labeler(engine: Engine, period: Period | str,

@@ -9,7 +9,7 @@ the slowest call instead of the sum.
 Nothing here computes a metric. The comparison is ``compare_periods``'s, with its two metric
 sets computed side by side (:func:`comparison_of`). Two places combine analytics numbers
 without a new formula:
-team scorecards sum ``throughput_by(team)`` and ``gold_accuracy_by_labeler`` numerators per
+team scorecards sum ``throughput_breakdowns`` (team) and ``gold_accuracy_by_labeler`` numerators per
 team (Wilson interval from ``modops.quality``), and the backlog staffing plan reuses the week's
 metric set when its trailing-7-day window *is* the report week (see :func:`plan_from_metrics`).
 """
@@ -42,7 +42,7 @@ from modops.analytics import (
     gold_accuracy_by_labeler,
     label_volume_series,
     live_plan,
-    throughput_by,
+    throughput_breakdowns,
 )
 from modops.analytics.staffing import MAX_OCCUPANCY
 from modops.domain import NotFound
@@ -302,9 +302,8 @@ def collect_project(engine: Engine, key: str, period: Period, previous: Period |
     series_f = timed("label_series", lambda: label_volume_series(engine, period, f))
     prev_series_f = (timed("label_series_prev", lambda: label_volume_series(
         engine, previous, f)) if previous is not None else None)
-    product_f = timed("by_product", lambda: throughput_by(engine, period, "product", f, now))
-    team_f = timed("by_team", lambda: throughput_by(engine, period, "team", f, now))
-    lab_f = timed("by_labeler", lambda: throughput_by(engine, period, "labeler", f, now))
+    by_f = timed("throughput_breakdowns", lambda: throughput_breakdowns(
+        engine, period, ("product", "team", "labeler"), f, now))
     gold_f = timed("gold_by_labeler", lambda: gold_accuracy_by_labeler(engine, period, f))
 
     current = cur_f.result()
@@ -313,11 +312,12 @@ def collect_project(engine: Engine, key: str, period: Period, previous: Period |
     targets = targets_for(meta["settings"], meta["sla_minutes"])
     labeler_team: dict[str, str | None] = meta["teams"]
     labelers_by_team: dict[str, int] = {}
-    for user in lab_f.result():
+    by = by_f.result()
+    for user in by["labeler"]:
         team = labeler_team.get(user) or "(none)"
         labelers_by_team[team] = labelers_by_team.get(team, 0) + 1
     gold = gold_f.result()
-    teams = team_rows(team_f.result(), gold, labeler_team, labelers_by_team,
+    teams = team_rows(by["team"], gold, labeler_team, labelers_by_team,
                       targets["gold_accuracy"].green)
     staffing = plan_from_metrics(current, meta["sla_minutes"]) if reuse_week else (
         plan_f.result() if plan_f is not None else None)
@@ -327,7 +327,7 @@ def collect_project(engine: Engine, key: str, period: Period, previous: Period |
         product_names=meta["product_names"], targets=targets, current=current,
         previous=prev_ms, comparison=comparison, series=series_f.result(),
         previous_series=prev_series_f.result() if prev_series_f is not None else None,
-        by_product=product_f.result(), by_team=team_f.result(), gold_by_labeler=gold,
+        by_product=by["product"], by_team=by["team"], gold_by_labeler=gold,
         teams=teams, alerts=sorted(alerts_f.result(), key=_alert_order),
         staffing=staffing, live=live_f.result() if live_f is not None else None)
 
