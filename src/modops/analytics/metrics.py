@@ -242,18 +242,24 @@ def _annotation_metrics(totals: tuple[float, ...], lab_rows: list[tuple[int, flo
 
 
 # --------------------------------------------------------------------------- agreement
-def agreement_histogram(conn: Connection, sc: Scope, p: Period) -> list[tuple[str, int, int, int]]:
+def agreement_histogram(conn: Connection, sc: Scope, p: Period,
+                        part: tuple[int, int] | None = None) -> list[tuple[str, int, int, int]]:
     """``(category, m_u, n_uc, units)``: how many units with ``m_u`` label-slot answers gave
     category ``c`` exactly ``n_uc`` times. Both coefficients are sums over this tiny table,
-    so agreement over millions of annotations needs no raw rows in Python."""
+    so agreement over millions of annotations needs no raw rows in Python.
+
+    ``part=(k, n)`` counts only the items with ``id % n = k``: units never straddle parts, so
+    the parts' histograms add up to the whole (:func:`merge_histograms`) and can be computed
+    side by side."""
     d = sc.d
     cat = "a.labels" if d.pg else d.labels_text("a.labels")  # jsonb hashes as is
+    only = f"AND a.item_id % {int(part[1])} = {int(part[0])}" if part else ""
     sql = f"""
         WITH c AS (
           SELECT a.item_id, {cat} AS cat, COUNT(*) AS n
           FROM annotations a
           WHERE a.kind = 'label' AND a.submitted_at >= :start AND a.submitted_at < :end
-            AND {sc.annotations('a')}
+            AND {sc.annotations('a')} {only}
           GROUP BY a.item_id, {cat}),
         m AS (SELECT c.cat, c.n, SUM(c.n) OVER (PARTITION BY c.item_id) AS m FROM c)
         SELECT {d.labels_text('cat')}, m, n, COUNT(*) FROM m WHERE m >= 2 GROUP BY cat, m, n"""
@@ -302,8 +308,18 @@ def agreement_from_histogram(hist: list[tuple[str, int, int, int]]) -> dict[str,
             "units": round(units), "values": int(total), "percent_agreement": p_bar}
 
 
-def _agreement_metrics(conn: Connection, sc: Scope, p: Period) -> list[Metric]:
-    ag = agreement_from_histogram(agreement_histogram(conn, sc, p))
+def merge_histograms(*hists: list[tuple[str, int, int, int]]
+                     ) -> list[tuple[str, int, int, int]]:
+    """Sum agreement histograms of disjoint item sets, in a fixed (sorted) order."""
+    total: dict[tuple[str, int, int], int] = {}
+    for hist in hists:
+        for cat, m, n, units in hist:
+            total[(cat, m, n)] = total.get((cat, m, n), 0) + units
+    return [(cat, m, n, units) for (cat, m, n), units in sorted(total.items())]
+
+
+def _agreement_metrics(hist: list[tuple[str, int, int, int]]) -> list[Metric]:
+    ag = agreement_from_histogram(hist)
     detail = {"pairable_items": ag["units"], "values": ag["values"]}
     return [
         plain("krippendorff_alpha", ag["alpha"], "coefficient", den=ag["units"],
@@ -568,8 +584,13 @@ def compute_metrics(engine: Engine, period: Period | str, filters: Filters | Non
         thr = float(score_threshold if score_threshold is not None else
                     _project_setting(conn, sc, "score_threshold", DEFAULT_SCORE_THRESHOLD))
         # independent scans, the longest first; on PostgreSQL they run side by side
+        n = (workers if workers is not None else DEFAULT_WORKERS) if pg else 1
+        # the agreement scan is the longest: side by side, it runs in two halves of the items
+        parts = [(k, 2) for k in range(2)] if n > 1 else [None]
         jobs: dict[str, Callable[[Connection], Any]] = {
-            "agreement": lambda c: _agreement_metrics(c, sc, p),
+            f"agreement{i}": (lambda c, part=part: agreement_histogram(c, sc, p, part))
+            for i, part in enumerate(parts)}
+        jobs |= {
             "items": lambda c: (_item_metrics(c, sc, p, thr), _appeal_counts(c, sc, p)),
             "totals": lambda c: _annotation_totals(c, sc, p),
             "labeler_hours": lambda c: _labeler_hours(c, sc, p),
@@ -577,14 +598,15 @@ def compute_metrics(engine: Engine, period: Period | str, filters: Filters | Non
             "tasks": lambda c: _task_metrics(c, sc, p, as_of, recent_hours),
             "prevalence": lambda c: _prevalence_metrics(c, sc, p, prevalence_margin),
         }
-        n = (workers if workers is not None else DEFAULT_WORKERS) if pg else 1
         got = _run_jobs(engine, conn, jobs, n)
         conn.rollback()
     out: list[Metric] = got["tasks"]
     ann, cost, uncosted = _annotation_metrics(got["totals"], got["labeler_hours"],
                                               out[0].value or 0.0)
     (items, decided, actioned), appeals = got["items"]
-    out += ann + got["agreement"] + items + got["prevalence"] + got["audit"]
+    agreement = _agreement_metrics(merge_histograms(
+        *(got[f"agreement{i}"] for i in range(len(parts)))))
+    out += ann + agreement + items + got["prevalence"] + got["audit"]
     out += _appeal_metrics(appeals, actioned)
     out.append(ratio("cost_per_item", cost, decided, "currency/item",
                      detail={"uncosted_labeler_hours": uncosted}))
