@@ -1,5 +1,5 @@
 """HTTP dispense benchmark: 32 concurrent labelers doing next + submit over HTTP (httpx)
-against `modops serve`-style uvicorn workers on PostgreSQL.
+against uvicorn workers on PostgreSQL (``modops.api.server``: a SO_REUSEPORT socket per worker).
 
     python bench/http_dispense.py [--labelers 32] [--seconds 20] [--workers 2] [--overlap 3]
 
@@ -54,18 +54,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(url: str, port: int, workers: int) -> subprocess.Popen[str]:
-    """uvicorn as `modops serve` runs it, returned once every worker has started.
+def start_server(url: str, port: int, workers: int, *, shared_socket: bool = False) \
+        -> subprocess.Popen[str]:
+    """The server, returned once every worker has started.
 
-    Waiting for all workers matters: a worker still importing when the labelers connect gets
-    none of their keep-alive connections, and the run measures one process, not ``workers``.
+    ``modops.api.server`` gives each worker its own SO_REUSEPORT socket; ``shared_socket`` runs
+    uvicorn's own ``--workers`` instead (one socket: keep-alive connections often pile up on one
+    worker). Waiting for all workers matters too: a worker still importing when the labelers
+    connect gets none of their keep-alive connections.
     """
+    runner = (["uvicorn", "modops.api.app:create_app", "--factory", "--no-access-log"]
+              if shared_socket else ["modops.api.server"])
     env = {**os.environ, "MODOPS_DATABASE_URL": url, "MODOPS_WEBHOOKS": "0",
            "MODOPS_SECRET_KEY": secrets.token_urlsafe(16)}
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "modops.api.app:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-         "--log-level", "info", "--no-access-log"],
+        [sys.executable, "-m", *runner, "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(workers), "--log-level", "info"],
         env=env, cwd=REPO, stderr=subprocess.PIPE, text=True)
     started = threading.Semaphore(0)
 
@@ -135,23 +139,23 @@ async def labeler(client: httpx.AsyncClient, token: str, until: float,
         n += 1
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its children (the uvicorn workers)."""
+def cpu_by_process(pid: int) -> dict[int, float]:
+    """User + system CPU seconds of a process and each of its children (the workers)."""
     import psutil
 
     try:
         root = psutil.Process(pid)
         procs = [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
-        return 0.0
-    total = 0.0
+        return {}
+    seconds: dict[int, float] = {}
     for proc in procs:
         try:
             t = proc.cpu_times()
-            total += t.user + t.system
+            seconds[proc.pid] = t.user + t.system
         except psutil.NoSuchProcess:
             pass
-    return total
+    return seconds
 
 
 def labeler_client(base: str, token: str, tls: ssl.SSLContext) -> httpx.AsyncClient:
@@ -189,12 +193,15 @@ async def drive(base: str, tokens: list[str], seconds: float, warmup: float,
         await asyncio.gather(*(labeler(c, t, end, warm)
                                for c, t in zip(clients, tokens, strict=True)))
         log: dict[str, list] = defaultdict(list)
-        server_cpu, client_cpu = cpu_seconds(server_pid), time.process_time()
+        server_cpu, client_cpu = cpu_by_process(server_pid), time.process_time()
         start = time.perf_counter()
         await asyncio.gather(*(labeler(c, t, start + seconds, log)
                                for c, t in zip(clients, tokens, strict=True)))
         log["elapsed"] = [time.perf_counter() - start]
-        log["server_cpu_s"] = [cpu_seconds(server_pid) - server_cpu]
+        used = {p: s - server_cpu.get(p, 0.0) for p, s in cpu_by_process(server_pid).items()}
+        log["server_cpu_s"] = [sum(used.values())]
+        # How evenly the workers shared the work: the busiest process's share of server CPU.
+        log["busiest_worker_share"] = [max(used.values()) / max(1e-9, sum(used.values()))]
         log["client_cpu_s"] = [time.process_time() - client_cpu]
         log["retries_503"] += warm["retries_503"]
         log["warm_served"] = warm["served"]
@@ -235,6 +242,8 @@ def main() -> None:
     ap.add_argument("--overlap", type=int, default=3)
     ap.add_argument("--items", type=int, default=12_000)
     ap.add_argument("--pg-url", default=PG_URL)
+    ap.add_argument("--shared-socket", action="store_true",
+                    help="uvicorn's --workers (one listening socket) instead of modops.api.server")
     args = ap.parse_args()
 
     from modops.store import make_engine
@@ -252,7 +261,7 @@ def main() -> None:
         tokens = setup(url, args.labelers, args.items, args.overlap)
         print(f"setup: {args.items:,} items, {args.labelers} labelers "
               f"in {time.perf_counter() - t:.1f}s")
-        server = start_server(url, port, args.workers)
+        server = start_server(url, port, args.workers, shared_socket=args.shared_socket)
         base = f"http://127.0.0.1:{port}"
         # uvloop: the client's event loop costs less CPU per request (as it does in uvicorn)
         log = uvloop.run(drive(base, tokens, args.seconds, args.warmup, server.pid))
@@ -269,7 +278,8 @@ def main() -> None:
     elapsed = log["elapsed"][0]
     total_dup = (dup["task_served_twice"] + dup["item_twice_to_labeler"]
                  + dup["db_same_labeler_twice"] + dup["db_over_k"])
-    case = f"{args.labelers} labelers k={args.overlap} w={args.workers}"
+    case = f"{args.labelers} labelers k={args.overlap} w={args.workers}" + (
+        " shared socket" if args.shared_socket else "")
     system, store = "modops-http", "postgresql"
     rows = [
         row(case, system, store, "pairs_per_s", pairs / elapsed, "pairs/s"),
@@ -289,6 +299,8 @@ def main() -> None:
             1000 * log["server_cpu_s"][0] / max(1, pairs), "ms"),
         row(case, system, store, "client_cpu_ms_per_pair",
             1000 * log["client_cpu_s"][0] / max(1, pairs), "ms"),
+        row(case, system, store, "busiest_worker_cpu_share", log["busiest_worker_share"][0],
+            "fraction"),
         row(case, system, store, "load_avg_1m_after", os.getloadavg()[0], "load"),
     ]
     print(f"duplicate checks: {dup}")
