@@ -131,3 +131,37 @@ def test_job_threads_run_at_background_priority_and_the_caller_keeps_its_own(
     assert done.state == "succeeded", done.error
     assert done.result == {"nice": max(mine, 7), "policy": os.SCHED_BATCH}
     assert os.getpriority(os.PRIO_PROCESS, 0) == mine
+
+
+def test_job_sessions_yield_on_postgresql_and_app_sessions_do_not(
+        engine: Engine, store_name: str, monkeypatch) -> None:
+    """A job's database work runs without parallel workers (and, PostgreSQL being local here,
+    in backends at the jobs' nice value), in the same schema as the app; the app's own
+    sessions keep the defaults."""
+    import os
+
+    from sqlalchemy import text
+
+    @jobs.handler("test-session")
+    def probe(ctx: jobs.JobContext) -> dict[str, object]:
+        if store_name == "sqlite":
+            return {"same": ctx.engine is engine}
+        with ctx.engine.connect() as conn:
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            return {"parallel": conn.execute(text(
+                        "SHOW max_parallel_workers_per_gather")).scalar_one(),
+                    "jobs_visible": conn.execute(text("SELECT count(*) FROM jobs")).scalar_one(),
+                    "backend_nice": os.getpriority(os.PRIO_PROCESS, pid)}
+
+    monkeypatch.setenv("MODOPS_JOB_NICE", "6")
+    job_id = jobs.enqueue(engine, "test-session")
+    assert jobs.execute(engine, job_id) == "succeeded", jobs.get_job(engine, job_id).error
+    result = jobs.get_job(engine, job_id).result
+    if store_name == "sqlite":
+        assert result == {"same": True}
+        return
+    assert result["parallel"] == "0" and result["jobs_visible"] == 1
+    if os.geteuid() == 0:  # may renice the postgres user's backends
+        assert result["backend_nice"] >= 6
+    with engine.connect() as conn:
+        assert conn.execute(text("SHOW max_parallel_workers_per_gather")).scalar_one() != "0"

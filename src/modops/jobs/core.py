@@ -19,12 +19,13 @@ import logging
 import os
 import socket
 import traceback
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy import Engine, and_, create_engine, event, or_, select, update
 
 from modops.domain import IllegalTransition, NotFound, ValidationError
 from modops.store import session_scope, utcnow
@@ -106,6 +107,50 @@ class JobContext:
             s.execute(update(Job).where(Job.id == self.job_id, Job.state == RUNNING).values(
                 progress=fraction, progress_note=note[:200] if note else None,
                 locked_until=utcnow() + timedelta(seconds=self.lease_s)))
+
+
+LOCAL_HOSTS = ("", "localhost", "127.0.0.1", "::1")
+_background: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def background_engine(engine: Engine) -> Engine:
+    """The engine job handlers work through: the same database, but sessions that yield.
+
+    A job's PostgreSQL work is CPU on the database host too. Its sessions run with
+    ``max_parallel_workers_per_gather = 0`` (a report's aggregate over 1M items takes one
+    core, not every core the labelers' queries need) and, when PostgreSQL runs on this host
+    and we may, their backend processes get the jobs' nice value. Jobs read with plain
+    ``SELECT``s, so they take no row locks on the queue's tasks either. Same pool settings
+    and connect arguments as ``engine`` (a recreated pool), its own connections; SQLite, or
+    ``MODOPS_JOB_NICE=0``, gets ``engine`` itself.
+    """
+    if engine.dialect.name != "postgresql" or job_nice() == 0:
+        return engine
+    made = _background.get(engine)
+    if made is None:
+        made = create_engine(engine.url, pool=engine.pool.recreate())
+        host = engine.url.host or ""
+        event.listen(made, "connect", _yielding_session(host in LOCAL_HOSTS
+                                                        or host.startswith("/")))
+        _background[engine] = made
+    return made
+
+
+def _yielding_session(local: bool) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cur:
+            cur.execute("SET max_parallel_workers_per_gather = 0")
+            cur.execute("SELECT pg_backend_pid()")
+            pid = cur.fetchone()[0]
+        dbapi_connection.commit()  # a SET inside a transaction rolled back later is undone
+        if local:
+            try:
+                if os.getpriority(os.PRIO_PROCESS, pid) < job_nice():
+                    os.setpriority(os.PRIO_PROCESS, pid, job_nice())
+            except OSError:  # another user's backend and no CAP_SYS_NICE: fine, skip it
+                pass
+
+    return on_connect
 
 
 Handler = Callable[[JobContext], dict[str, Any] | None]
@@ -199,8 +244,8 @@ def execute(engine: Engine, job_id: int, *, worker: str | None = None,
     with session_scope(engine) as s:
         job = s.get(Job, job_id)
         assert job is not None
-        ctx = JobContext(engine, job.id, job.kind, job.project_key, dict(job.params or {}),
-                         job.attempts, lease_s)
+        ctx = JobContext(background_engine(engine), job.id, job.kind, job.project_key,
+                         dict(job.params or {}), job.attempts, lease_s)
         attempts, max_attempts = job.attempts, job.max_attempts
     if ctx.kind not in HANDLERS:
         _load_handlers()
