@@ -7,7 +7,7 @@ same requests every time). ``make fuzz`` runs longer with a fresh seed
 
 Random path parameters almost never name a real project, task or job, so every path
 parameter is drawn half the time from the ids and keys of a seeded world (leased, submitted
-and escalated tasks, a succeeded export job with a file, a failed job, a webhook): the 200
+and escalated tasks, a succeeded export job with its file, a failed job, a webhook): the 200
 responses, where most schema bugs live, are checked on every run, not one run in four.
 """
 
@@ -66,10 +66,11 @@ def _work(client: TestClient, tokens: dict[str, str]) -> None:
     assert client.post(f"/api/v1/projects/{PROJECT}/tasks/next",
                        headers=_bearer(tokens["lab1"])).status_code == 200  # a live lease
     h = _bearer(tokens["manager"])
-    for kind in ("export", "report"):
-        r = client.post(f"/api/v1/projects/{PROJECT}/jobs", headers=h,
-                        json={"kind": kind, "params": {}})
-        assert r.status_code == 202, r.text
+    # (no report job: its alert check loads the Korean tokenizer, ~10 s per process, and
+    # adds nothing to the contract of /jobs/{id}/file that the export does not)
+    r = client.post(f"/api/v1/projects/{PROJECT}/jobs", headers=h,
+                    json={"kind": "export", "params": {}})
+    assert r.status_code == 202, r.text
     r = client.post("/api/v1/webhooks", headers=_bearer(tokens["admin"]),
                     json={"url": "http://127.0.0.1:9/hook", "project": PROJECT})
     assert r.status_code == 201, r.text
@@ -105,7 +106,7 @@ def fuzz_app(engine: Engine, tmp_path: Path,
                                       rate_limit_rps=0))
     with TestClient(app) as client:
         _work(client, tokens)
-    # Run the queued export and report here (no runner in the app), and fail one job, so
+    # Run the queued export here (no runner in the app), and fail one job, so
     # /jobs/{id}/file serves a real file and /jobs/{id}/retry has something to retry.
     for job_id in jobs.due_ids(engine):
         assert jobs.execute(engine, job_id) == jobs.SUCCEEDED, jobs.get_job(engine, job_id).error
@@ -157,3 +158,27 @@ def test_api_fuzz(fuzz_app, store_name: str) -> None:
     replay = f"MODOPS_FUZZ_SEED={SEED}" if SEED is not None else "derandomized"
     assert not failures, f"[{store_name}, {EXAMPLES} examples, {replay}]\n\n" + \
         "\n\n".join(failures)
+
+
+def test_fuzz_findings_stay_fixed(fuzz_app, store_name: str) -> None:
+    """What earlier fuzz runs found, pinned: each was a 500 or a schema violation."""
+    app, tokens, _ = fuzz_app
+    admin = _bearer(tokens["admin"])
+    with TestClient(app, raise_server_exceptions=False) as client:
+        # PostgreSQL refuses NUL in text: a 422 (SQLite stores it: no such user, 401)
+        r = client.post("/api/v1/auth/login", json={"username": "\x00", "password": "x"})
+        assert r.status_code == (422 if store_name == "postgresql" else 401), r.text
+        # an id beyond 64 bits names nothing, on either store
+        assert client.get(f"/api/v1/tasks/{2 ** 63}", headers=admin).status_code == 404
+        assert client.get(f"/api/v1/annotations/{2 ** 64}", headers=admin).status_code == 404
+        # an integer JSON allows but no store holds
+        r = client.post(f"/api/v1/projects/{PROJECT}/items", headers=admin,
+                        json=[{"external_id": "big", "view_count": 2 ** 64}])
+        assert r.status_code == 422, r.text
+        # top labels are objects (a tuple's prefixItems is misread by validators)
+        r = client.get(f"/api/v1/projects/{PROJECT}/summary", headers=admin)
+        assert r.status_code == 200
+        assert all(set(x) == {"label", "count"} for x in r.json()["top_labels"])
+        # job times carry their zone, like every other time the API serves
+        job = client.get("/api/v1/jobs", headers=admin).json()[0]
+        assert job["created_at"].endswith("Z")

@@ -189,7 +189,10 @@ def push_items(key: str, rows: list[dict[str, Any]], request: Request,
         raise ValidationError("push at most 50,000 items per request; upload a file for more")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "request.jsonl"
-        path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+        try:
+            path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+        except orjson.JSONEncodeError as exc:  # JSON allows integers no store can hold
+            raise ValidationError(f"rows: {exc}") from None
         return _run_import(request, key, path, "jsonl", p.username, "request")
 
 
