@@ -14,7 +14,8 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, TextClause, text
+from psycopg.rows import namedtuple_row
+from sqlalchemy import Connection, Dialect, Engine, TextClause, text
 
 from modops.domain import Action, NotFound, Role, events
 from modops.projects.taxonomy import LabelInfo, TaxonomyRules
@@ -29,6 +30,26 @@ def sql(statement: str) -> TextClause:
 
 def is_pg(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
+
+
+@lru_cache(maxsize=256)
+def _driver_sql(statement: str, dialect: Dialect) -> str:
+    """``:name`` binds in the driver's own paramstyle (psycopg: ``%(name)s``), compiled once."""
+    return str(text(statement).compile(dialect=dialect))
+
+
+def fetch(conn: Connection, statement: str, params: dict[str, Any]) -> list[Any]:
+    """Run one statement of the labelers' hot path; rows allow attribute access.
+
+    On PostgreSQL the statement goes straight to the psycopg cursor (named-tuple rows) inside
+    the connection's transaction: SQLAlchemy's per-call result metadata would cost as much
+    CPU as the database work itself. Elsewhere it is an ordinary ``execute``.
+    """
+    if not is_pg(conn):
+        return conn.execute(sql(statement), params).all()
+    with conn.connection.dbapi_connection.cursor(row_factory=namedtuple_row) as cursor:
+        cursor.execute(_driver_sql(statement, conn.dialect), params)
+        return cursor.fetchall()
 
 
 def loads(value: Any) -> Any:

@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 from modops.domain import DecisionSource, ItemState, TaskKind, events
 from modops.domain.states import check_item
 from modops.quality import Consensus, DawidSkene, MajorityVote
-from modops.queue.core import ProjectConfig, dumps, is_pg, loads, sql
+from modops.queue.core import ProjectConfig, dumps, fetch, is_pg, loads, sql
 from modops.store.db import utcnow
 from modops.store.models import User
 
@@ -103,9 +103,8 @@ def record_decision(conn: Connection, pending: list[tuple[str, dict[str, Any]]],
     mark_item = ("UPDATE items SET state = 'decided', final_labels = :labels, "
                  "final_action = :action, decided_at = :now WHERE id = :i")
     if is_pg(conn):
-        decision_id = conn.execute(sql(
-            f"WITH d AS ({insert_decision}), m AS ({mark_item}), "
-            f"a AS ({AUDIT_INSERT}) SELECT id FROM d"), params).scalar_one()
+        decision_id = fetch(conn, f"WITH d AS ({insert_decision}), m AS ({mark_item}), "
+                                  f"a AS ({AUDIT_INSERT}) SELECT id FROM d", params)[0][0]
     else:
         decision_id = conn.execute(sql(insert_decision), params).scalar_one()
         conn.execute(sql(mark_item), params)

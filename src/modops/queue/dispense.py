@@ -21,6 +21,7 @@ from modops.queue.core import (
     ProjectConfig,
     UserRef,
     cached_project,
+    fetch,
     is_pg,
     loads,
     read_actor,
@@ -189,7 +190,7 @@ def _lease_label_slot_pg(conn: Connection, project: ProjectConfig, actor: Actor,
     """
     pick, params = _label_slot_sql(actor, lock=True, also="AND NOT EXISTS (SELECT 1 FROM held) ")
     labeled = (TaskKind.LABEL.value, TaskKind.GOLD.value)
-    return conn.execute(sql(
+    rows = fetch(conn, (
         f"WITH held AS ({_held_sql(labeled, _LEASED_COLUMNS)}), picked AS ({pick}), "
         f"leased AS (UPDATE tasks {_LEASE_SET} FROM picked WHERE tasks.id = picked.id "
         f"RETURNING tasks.id, tasks.kind, tasks.item_id, tasks.leased_at, "
@@ -198,8 +199,8 @@ def _lease_label_slot_pg(conn: Connection, project: ProjectConfig, actor: Actor,
         f"SELECT {_LEASED_COLUMNS} FROM leased) "
         f"SELECT t.id AS task_id, t.kind, t.leased_at, t.lease_expires_at, {_ITEM_COLUMNS} "
         "FROM mine t JOIN items i ON i.id = t.item_id JOIN products p ON p.id = i.product_id"),
-        {"p": project.id, **_lease_params(actor, now, project.lease_seconds),
-         **params}).first()
+        {"p": project.id, **_lease_params(actor, now, project.lease_seconds), **params})
+    return rows[0] if rows else None
 
 
 def _lease_step_by_step(conn: Connection, project: ProjectConfig, actor: Actor,

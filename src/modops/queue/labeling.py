@@ -22,6 +22,7 @@ from modops.queue.core import (
     UserRef,
     cached_project,
     dumps,
+    fetch,
     is_pg,
     load_actor,
     load_project,
@@ -68,7 +69,8 @@ def _held_task(conn: Connection, task_id: int, user_id: int, now: datetime, *,
     else:
         statement = f"SELECT {_TASK_COLUMNS} FROM tasks t WHERE t.id = :t" + (
             " FOR UPDATE" if pg else "")
-    task = conn.execute(sql(statement), {"t": task_id}).first()
+    rows = fetch(conn, statement, {"t": task_id})
+    task = rows[0] if rows else None
     if task is None:
         raise NotFound(f"no task {task_id}")
     if task.assignee_id != user_id:
@@ -109,10 +111,10 @@ def _write_answer(conn: Connection, task: Any, actor: Actor, labels: list[str], 
                              task.project_id, after=audit_after, actor_id=actor.id)}
     if is_pg(conn):
         audit = AUDIT_INSERT.replace(":a_entity_id", "(SELECT CAST(id AS TEXT) FROM ann)")
-        rows = conn.execute(sql(
+        rows = fetch(conn, (
             f"WITH ann AS ({_INSERT_ANSWER}), closed AS ({_CLOSE_TASK}), logged AS ({audit}) "
             "SELECT ann.id, v.labeler_id, v.labels FROM ann LEFT JOIN annotations v "
-            "ON v.item_id = :i AND v.kind = 'label' ORDER BY v.id"), params).all()
+            "ON v.item_id = :i AND v.kind = 'label' ORDER BY v.id"), params)
         annotation_id = rows[0][0]
         votes = [(r[1], "|".join(loads(r[2]))) for r in rows if r[1] is not None]
         if task.kind == TaskKind.LABEL.value and not flagged:

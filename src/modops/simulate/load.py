@@ -51,11 +51,23 @@ def _labeler(engine: Any, project: str, user_id: int, deadline: float, seed: int
 
 
 def run_threads(url: str, project: str, user_ids: list[int], seconds: float,
-                seed: int = 0) -> list[LabelerLog]:
-    """One process: a thread per labeler, sharing one engine (its pool)."""
+                seed: int = 0, ready: Any = None) -> tuple[list[LabelerLog], float, float]:
+    """One process: a thread per labeler, sharing one engine (its pool).
+
+    ``ready`` (a barrier shared with the other processes) holds the start until every process
+    has imported its modules and connected, so start-up is not counted as labeling time.
+    Returns the logs and the wall-clock start and end (``time.time()``, comparable across
+    processes).
+    """
+    from modops.queue import next_task  # noqa: F401  (import before the clock starts)
     from modops.store import make_engine
 
     engine = make_engine(url, pool_size=len(user_ids) + 2, max_overflow=8)
+    with engine.connect():
+        pass
+    if ready is not None:
+        ready.wait()
+    started = time.time()
     deadline = time.monotonic() + seconds
     logs = [LabelerLog(u) for u in user_ids]
     threads = [threading.Thread(target=_labeler, args=(engine, project, u, deadline,
@@ -65,26 +77,35 @@ def run_threads(url: str, project: str, user_ids: list[int], seconds: float,
         t.start()
     for t in threads:
         t.join()
+    ended = time.time()
     engine.dispose()
-    return logs
+    return logs, started, ended
 
 
-def _process_main(args: tuple[str, str, list[int], float, int]) -> list[LabelerLog]:
-    return run_threads(*args)
+def _process_main(url: str, project: str, user_ids: list[int], seconds: float, seed: int,
+                  ready: Any, results: Any) -> None:
+    results.put(run_threads(url, project, user_ids, seconds, seed, ready))
 
 
 def run_labelers(url: str, project: str, user_ids: list[int], *, processes: int = 4,
                  seconds: float = 600.0) -> tuple[list[LabelerLog], float]:
-    """Spread labelers over ``processes`` processes; return every log and the wall time."""
+    """Spread labelers over ``processes`` processes; return every log and the wall time, from
+    the moment all processes are ready to the moment the last labeler stops."""
     processes = max(1, min(processes, len(user_ids)))
     groups = [user_ids[i::processes] for i in range(processes)]
-    started = time.perf_counter()
     if processes == 1:
-        logs = run_threads(url, project, groups[0], seconds)
-    else:
-        ctx = mp.get_context("spawn")
-        with ctx.Pool(processes) as pool:
-            parts = pool.map(_process_main,
-                             [(url, project, g, seconds, n) for n, g in enumerate(groups)])
-        logs = [log for part in parts for log in part]
-    return logs, time.perf_counter() - started
+        logs, started, ended = run_threads(url, project, groups[0], seconds)
+        return logs, ended - started
+    ctx = mp.get_context("spawn")
+    ready = ctx.Barrier(processes)
+    results = ctx.Queue()
+    workers = [ctx.Process(target=_process_main,
+                           args=(url, project, group, seconds, n, ready, results))
+               for n, group in enumerate(groups)]
+    for worker in workers:
+        worker.start()
+    parts = [results.get(timeout=seconds + 600) for _ in workers]  # a dead worker: Empty
+    for worker in workers:
+        worker.join()
+    logs = [log for part, _, _ in parts for log in part]
+    return logs, max(end for _, _, end in parts) - min(start for _, start, _ in parts)
