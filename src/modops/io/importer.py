@@ -150,15 +150,19 @@ class _RowBuilder:
     batch_id: str
     now: datetime
     sqlite: bool
+    now_stored: Any = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.now_stored = _fmt_time(self.now, self.sqlite)
 
     def __call__(self, r: ItemRecord) -> tuple[Any, ...]:
         sqlite = self.sqlite
-        now_stored = _fmt_time(self.now, sqlite)
+        now_stored = self.now_stored
         final_action = decided_at = None
         state = _NEW
         if r.final_labels is not None:
             final_action = self.rules.action_for(r.final_labels).value
-            decided_at = _fmt_time(self.now, sqlite)
+            decided_at = now_stored
             state = _DECIDED
         return (
             self.project_id,
@@ -172,11 +176,11 @@ class _RowBuilder:
             r.media_url,
             None if r.metadata_json is None else r.metadata_json.decode(),
             r.language,
-            _fmt_time(r.created_at, sqlite) if r.created_at else now_stored,
+            now_stored if r.created_at is None else _fmt_time(r.created_at, sqlite),
             now_stored,
             r.view_count,
             int(r.user_reported) if sqlite else r.user_reported,
-            _fmt_time(r.reported_at, sqlite),
+            None if r.reported_at is None else _fmt_time(r.reported_at, sqlite),
             state,
             r.machine_score,
             0.0,

@@ -228,32 +228,37 @@ class RowValidator:
                 if product
                 else "product is required"
             )
-        rec = ItemRecord(line=line, external_id=ext, product=product)
-        keys = raw.keys()
+        rec = ItemRecord(line, ext, product)
+        # The per-row hot path of every import: helpers are called only for values present,
+        # and a row with only known fields skips the search for extra ones.
         has_content = False
-        for name in _TEXT_FIELD_SET.intersection(keys):
-            value = _text(raw[name], name)
+        for name in TEXT_FIELDS:
+            value = get(name)
+            if value is None:
+                continue
+            if type(value) is not str or len(value) > MAX_TEXT_CHARS or "\x00" in value:
+                value = _text(value, name)  # raises with the reason
             if lenient and value == "":
-                value = None
-            if value is not None:
-                has_content = True
-                setattr(rec, name, value)
-        media = raw.get("media_url")
+                continue
+            has_content = True
+            setattr(rec, name, value)
+        media = get("media_url")
         if media is not None:
             rec.media_url = _text(media, "media_url") or None
         if not has_content and not rec.media_url:
             raise ValidationError(
                 "an item needs text (title, caption, comment, transcript, text) or a media_url"
             )
-        meta = _json_field(get("metadata"), "metadata", lenient=lenient)
-        if meta is not None and not isinstance(meta, dict):
-            raise ValidationError("metadata must be a JSON object")
-        extra_keys = keys - _ALL_FIELDS
-        if extra_keys:
+        meta = get("metadata")
+        if meta is not None and type(meta) is not dict:
+            meta = _json_field(meta, "metadata", lenient=lenient)
+            if meta is not None and not isinstance(meta, dict):
+                raise ValidationError("metadata must be a JSON object")
+        if not _ALL_FIELDS.issuperset(raw):
             extra = {
-                k: raw[k]
-                for k in extra_keys
-                if raw[k] is not None and not (lenient and raw[k] == "")
+                k: v
+                for k, v in raw.items()
+                if k not in _ALL_FIELDS and v is not None and not (lenient and v == "")
             }
             if extra:
                 meta = {**(meta or {}), **extra}
@@ -263,22 +268,31 @@ class RowValidator:
                 raise ValidationError(f"metadata is larger than {MAX_METADATA_BYTES // 1024} KiB")
         rec.metadata = meta
         lang = get("language")
-        if lang not in (None, ""):
+        if lang is not None and lang != "":
             if not isinstance(lang, str) or len(lang) > 10:
                 raise ValidationError("language must be a short language code such as ko")
             rec.language = lang
-        rec.created_at = parse_time(get("created_at"), "created_at")
+        created = get("created_at")
+        if created is not None:
+            rec.created_at = parse_time(created, "created_at")
         views = get("view_count")
-        if views not in (None, ""):
-            rec.view_count = _int(views, "view_count", lenient=lenient)
+        if views is not None and views != "":
+            rec.view_count = (views if type(views) is int and views >= 0
+                              else _int(views, "view_count", lenient=lenient))
         reported = get("user_reported")
-        if reported not in (None, ""):
+        if reported is not None and reported != "":
             rec.user_reported = _bool(reported, "user_reported", lenient=lenient)
-        rec.reported_at = parse_time(get("reported_at"), "reported_at")
-        if rec.reported_at is not None:
-            rec.user_reported = True
-        rec.machine_score = _float01(get("machine_score"), "machine_score", lenient=lenient)
-        final = _json_field(get("final_labels"), "final_labels", lenient=lenient)
+        reported_at = get("reported_at")
+        if reported_at is not None:
+            rec.reported_at = parse_time(reported_at, "reported_at")
+            if rec.reported_at is not None:
+                rec.user_reported = True
+        score = get("machine_score")
+        if score is not None:
+            rec.machine_score = _float01(score, "machine_score", lenient=lenient)
+        final = get("final_labels")
+        if final is not None:
+            final = _json_field(final, "final_labels", lenient=lenient)
         if final is not None:
             rec.final_labels = _labels(final, "final_labels", self.rules)
         gold = get("is_gold")
