@@ -2,7 +2,10 @@
 PostgreSQL and SQLite, on a project with 100,000 label slots (k = 1 here, so every pair
 finishes a slot; overlap has its own concurrency test).
 
-    python bench/dispense.py [--slots 100000] [--labelers 1,8,32] [--seconds 60]
+    python bench/dispense.py [--slots 100000] [--labelers 1,8,32] [--seconds 60] [--processes 8]
+
+The labelers are threads spread over up to ``--processes`` client processes (one GIL per
+process: with 32 threads in one process the client, not the queue, would set the latency).
 
 Each case runs until its slots are gone or ``--seconds`` pass; pairs/s is what was done over
 the time it took. Writes bench/results/dispense.json (pairs_per_s, p50_ms, p99_ms, duplicates).
@@ -76,13 +79,14 @@ def prepare(store: str, slots: int, labelers: int, tmp: Path) -> tuple[str, list
     return url, users, cleanup
 
 
-def run_case(store: str, labelers: int, slots: int, seconds: float, tmp: Path) -> list[dict]:
+def run_case(store: str, labelers: int, slots: int, seconds: float, tmp: Path,
+             processes: int) -> list[dict]:
     from modops.simulate.load import run_labelers
 
     url, users, cleanup = prepare(store, slots, labelers, tmp)
     try:
-        logs, wall = run_labelers(url, "kr-comments", users, processes=min(4, labelers),
-                                  seconds=seconds)
+        logs, wall = run_labelers(url, "kr-comments", users,
+                                  processes=min(processes, labelers), seconds=seconds)
     finally:
         if cleanup:
             cleanup()
@@ -107,13 +111,15 @@ def main() -> None:
     parser.add_argument("--labelers", default="1,8,32")
     parser.add_argument("--stores", default="postgresql,sqlite")
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--processes", type=int, default=8,
+                        help="client processes the labelers (threads) are spread over")
     args = parser.parse_args()
     rows: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
         for store in args.stores.split(","):
             for n in (int(x) for x in args.labelers.split(",")):
                 t0 = time.perf_counter()
-                rows += run_case(store, n, args.slots, args.seconds, Path(tmp))
+                rows += run_case(store, n, args.slots, args.seconds, Path(tmp), args.processes)
                 print(f"{store} × {n} labelers done in {time.perf_counter() - t0:.0f}s",
                       flush=True)
     print_table(rows, "Dispense: next_task + submit pairs")
