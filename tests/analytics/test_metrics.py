@@ -293,3 +293,23 @@ def test_agreement_halves_add_up_to_the_whole(engine: Engine, day: dict[str, int
         halves = [agreement_histogram(conn, sc, DAY, (k, 2)) for k in range(2)]
     assert whole and any(halves)
     assert merge_histograms(*halves) == merge_histograms(whole)
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 1000])
+def test_sqlite_quantiles_ranked_in_the_database_match_numpy(n: int) -> None:
+    """SQLite fetches only each quantile's neighbours; the result is numpy's linear one."""
+    from sqlalchemy import create_engine, text
+
+    from modops.analytics._sql import Dialect, quantiles
+
+    rng = np.random.default_rng(n)
+    values = rng.exponential(40_000.0, size=n).round(0)
+    engine = create_engine("sqlite://")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE v (x FLOAT)"))
+        conn.execute(text("INSERT INTO v VALUES (:x)"),
+                     [{"x": float(x)} for x in values] + [{"x": None}])
+        qs = (0.0, 0.37, 0.5, 0.9, 1.0)
+        got_n, got = quantiles(conn, Dialect("sqlite"), "v.x", "FROM v WHERE 1=1", {}, qs)
+    assert got_n == n
+    assert got == pytest.approx([float(q) for q in np.quantile(values, qs)], rel=1e-12)
