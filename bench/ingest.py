@@ -80,9 +80,14 @@ def run_store(store: str, items_file: Path, n: int) -> dict[str, float]:
         upgrade(engine)
         with session_scope(engine) as s:
             create_project(s, load_spec(REPO / "examples" / "kr-comments.yaml"), actor="bench")
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         report = import_file(engine, "kr-comments", items_file, "jsonl", batch_size=10_000)
         import_s = time.perf_counter() - t0
+        import_cpu_s = time.process_time() - cpu0
+        children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        import_parse_cpu_s = (children1.ru_utime + children1.ru_stime
+                              - children0.ru_utime - children0.ru_stime)
         assert report.inserted == n, report
         out = tmp / "export.jsonl"
         t0 = time.perf_counter()
@@ -97,9 +102,13 @@ def run_store(store: str, items_file: Path, n: int) -> dict[str, float]:
         for p in tmp.iterdir():
             p.unlink()
         tmp.rmdir()
+    # The import parses in a child process: count its peak too (the sum is an upper bound).
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {"import_items_per_s": n / import_s, "export_items_per_s": n / export_s,
             "import_s": import_s, "export_s": export_s,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "import_cpu_s": import_cpu_s, "import_parse_cpu_s": import_parse_cpu_s,
+            "peak_rss_mb": (own + children) / 1024}
 
 
 def main() -> None:
@@ -124,6 +133,9 @@ def main() -> None:
                 [sys.executable, __file__, "--items", str(args.items), "--child", store,
                  str(items_file)], check=True, capture_output=True, text=True)
             result = json.loads(out.stdout.strip().splitlines()[-1])
+            print(f"{store}: import {result['import_s']:.1f}s wall, CPU "
+                  f"{result['import_cpu_s']:.1f}s writer + {result['import_parse_cpu_s']:.1f}s "
+                  f"parser; load {os.getloadavg()[0]:.1f}")
             case = f"{args.items} items"
             rows += [
                 row(case, "modops", store, "import_items_per_s",
