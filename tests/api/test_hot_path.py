@@ -7,12 +7,12 @@ from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
-from modops.api import auth
+from modops.api import auth, policies
 from modops.domain import events
 from modops.store import session_scope
-from modops.store.models import User
+from modops.store.models import Annotation, Task, User
 from tests.api.world import World
 
 
@@ -67,3 +67,23 @@ def test_hot_routes_keep_their_documented_responses(app_client: TestClient) -> N
         "/SubmitIn")
     assert submit["responses"]["200"]["content"]["application/json"]["schema"]["type"] == \
         "object"
+
+
+def test_remembered_lease_that_went_elsewhere_writes_nothing(
+        app_client: TestClient, world: World,
+        token_for: Callable[[str], dict[str, str]]) -> None:
+    """The submit check trusts the lease this process handed out; the queue's locked re-check
+    still refuses when that lease has since gone to someone else (404, as for any task that is
+    not yours), and nothing is written."""
+    bearer = token_for("lab1")
+    task = app_client.post("/api/v1/projects/kr-web/tasks/next", headers=bearer).json()
+    assert (world.engine, task["task_id"]) in policies._leases  # the path under test
+    with session_scope(world.engine) as s:  # the lease ran out and lab2 took the slot
+        s.execute(update(Task).where(Task.id == task["task_id"])
+                  .values(assignee_id=world.users["lab2"]))
+        before = s.scalar(select(func.count()).select_from(Annotation))
+    r = app_client.post(f"/api/v1/tasks/{task['task_id']}/submit", headers=bearer,
+                        json={"labels": ["none"]})
+    assert r.status_code == 404
+    with session_scope(world.engine) as s:
+        assert s.scalar(select(func.count()).select_from(Annotation)) == before

@@ -22,6 +22,7 @@ from modops import queue as q
 from modops.api import policies, schemas
 from modops.api.auth import Principal, current
 from modops.api.routers.common import engine_of
+from modops.domain import NotFound, PermissionDenied
 from modops.store import session_scope
 from modops.store.models import Annotation, Task
 
@@ -37,6 +38,8 @@ def _lease_next(engine: Engine, p: Principal, key: str) -> Response:
     view = q.next_task(engine, key, p.id)
     if view is None:
         return Response(status_code=204)
+    policies.remember_lease(engine, view.task_id, p.id,
+                            (view.lease_expires_at - view.leased_at).total_seconds())
     # What response_model=TaskOut would send (same fields, UTC times with Z), encoded once.
     return _json(schemas.TaskOut.model_validate(view).model_dump_json())
 
@@ -59,7 +62,12 @@ def get_task(task_id: int, request: Request, p: Principal = Depends(current)) ->
 def _submit_answer(engine: Engine, p: Principal, task_id: int, body: schemas.SubmitIn) \
         -> Response:
     policies.own_leased_task(engine, p, task_id)
-    result = q.submit(engine, task_id, p.id, body.labels, note=body.note)
+    try:
+        result = q.submit(engine, task_id, p.id, body.labels, note=body.note)
+    except PermissionDenied as exc:  # the lease ran out and went to someone else meanwhile
+        raise NotFound(f"no task {task_id}") from exc
+    finally:
+        policies.forget_lease(engine, task_id)
     return _json(orjson.dumps(asdict(result)))
 
 
