@@ -29,6 +29,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import httpx
+import orjson
 import uvloop
 from sqlalchemy import text
 from sqlalchemy.pool import NullPool
@@ -102,7 +103,7 @@ def setup(url: str, labelers: int, items: int, overlap: int) -> list[str]:
     return tokens
 
 
-async def post(client: httpx.AsyncClient, url: str, log: dict[str, list],
+async def post(client: httpx.AsyncClient, url: httpx.URL, log: dict[str, list],
                **kw: object) -> httpx.Response:
     """POST, retrying the 503 the API answers when the database rolled back a deadlock."""
     for attempt in range(12):
@@ -116,9 +117,12 @@ async def post(client: httpx.AsyncClient, url: str, log: dict[str, list],
 
 async def labeler(client: httpx.AsyncClient, token: str, until: float,
                   log: dict[str, list]) -> None:
-    """One labeler's loop; ``client`` carries the labeler's token and one keep-alive connection."""
+    """One labeler's loop; ``client`` carries the labeler's token and one keep-alive connection.
+
+    Absolute URLs: httpx parses a relative one and merges it with the base URL per request."""
     labels = ["none", "profanity", "harassment"]
-    next_url = f"/api/v1/projects/{PROJECT}/tasks/next"
+    base = str(client.base_url).rstrip("/")
+    next_url = httpx.URL(f"{base}/api/v1/projects/{PROJECT}/tasks/next")
     n = 0
     while time.perf_counter() < until:
         t0 = time.perf_counter()
@@ -127,9 +131,9 @@ async def labeler(client: httpx.AsyncClient, token: str, until: float,
         if r.status_code == 204:
             return
         r.raise_for_status()
-        task = r.json()
+        task = orjson.loads(r.content)
         log["served"].append((task["task_id"], task["item"]["id"], token, t0, t1))
-        r = await post(client, f"/api/v1/tasks/{task['task_id']}/submit", log,
+        r = await post(client, httpx.URL(f"{base}/api/v1/tasks/{task['task_id']}/submit"), log,
                        json={"labels": [labels[n % 3]]})
         t2 = time.perf_counter()
         r.raise_for_status()
