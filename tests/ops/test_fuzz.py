@@ -171,6 +171,8 @@ def test_fuzz_findings_stay_fixed(fuzz_app, store_name: str) -> None:
         # an id beyond 64 bits names nothing, on either store
         assert client.get(f"/api/v1/tasks/{2 ** 63}", headers=admin).status_code == 404
         assert client.get(f"/api/v1/annotations/{2 ** 64}", headers=admin).status_code == 404
+        # a key str.isdigit() calls a number and int() refuses
+        assert client.get("/api/v1/projects/\u00b9/export", headers=admin).status_code == 404
         # an integer JSON allows but no store holds
         r = client.post(f"/api/v1/projects/{PROJECT}/items", headers=admin,
                         json=[{"external_id": "big", "view_count": 2 ** 64}])

@@ -132,7 +132,8 @@ def _int(value: Any, name: str, *, lenient: bool) -> int:
     if isinstance(value, int):
         out = value
     elif (isinstance(value, float) and value.is_integer()) or (
-        lenient and isinstance(value, str) and value.strip().lstrip("-").isdigit()
+        lenient and isinstance(value, str) and value.isascii()
+        and value.strip().lstrip("-").isdigit()  # ascii: int() refuses "¹", isdigit not
     ):
         out = int(value)
     else:

@@ -328,7 +328,9 @@ def get_project(session: Session, key_or_id: str | int) -> Project:
         selectinload(Project.products),
         selectinload(Project.teams),
     )
-    if isinstance(key_or_id, int) or str(key_or_id).isdigit():
+    # isdigit() alone accepts '¹' and other digits int() refuses (a 500 the fuzzer found)
+    if isinstance(key_or_id, int) or (str(key_or_id).isascii()
+                                      and str(key_or_id).isdigit()):
         project = session.scalar(query.where(Project.id == int(key_or_id)))
     else:
         project = session.scalar(query.where(Project.key == str(key_or_id)))
