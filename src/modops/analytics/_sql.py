@@ -43,8 +43,8 @@ class Dialect:
 
     def secs(self, a: str, b: str) -> str:
         """Seconds from ``b`` to ``a`` as a float."""
-        if self.pg:
-            return f"EXTRACT(EPOCH FROM ({a}) - ({b}))"
+        if self.pg:  # date_part is float8; EXTRACT is numeric since PG 14, ~5× slower per row
+            return f"date_part('epoch', ({a}) - ({b}))"
         return f"((julianday({a}) - julianday({b})) * 86400.0)"
 
     def hour_index(self, x: str) -> str:
