@@ -46,7 +46,10 @@ def _is_api(request: Request) -> bool:
 PageRenderer = Callable[[Request, int, str, list[str]], Response]
 
 
-TRANSIENT = ("deadlock detected", "could not serialize", "database is locked")
+# "too many clients": PostgreSQL refused a new connection at max_connections (several workers'
+# pools plus other clients); nothing ran, so a retry a moment later is right.
+TRANSIENT = ("deadlock detected", "could not serialize", "database is locked",
+             "too many clients")
 
 
 def install(app: FastAPI, render_page: PageRenderer | None = None) -> None:
@@ -54,8 +57,8 @@ def install(app: FastAPI, render_page: PageRenderer | None = None) -> None:
 
     @app.exception_handler(OperationalError)
     async def _db_busy(request: Request, exc: OperationalError) -> Response:
-        # A deadlock or lock timeout rolled the transaction back: nothing was written, so the
-        # client may simply retry. Anything else is a real 500.
+        # A deadlock or lock timeout rolled the transaction back (or no connection could be
+        # had): nothing was written, so the client may simply retry. Anything else is a 500.
         if not any(m in str(exc.orig).lower() for m in TRANSIENT):
             raise exc
         return JSONResponse({"detail": "the database is busy; retry"}, status_code=503,
