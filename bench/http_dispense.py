@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import secrets
@@ -162,6 +163,73 @@ def cpu_by_process(pid: int) -> dict[int, float]:
     return seconds
 
 
+def database_cpu(server_pid: int, url: str) -> dict[int, float]:
+    """CPU seconds of the PostgreSQL backends serving the workers' connections (found by the
+    workers' client ports in pg_stat_activity); empty when PostgreSQL is not on this machine."""
+    import psutil
+    from sqlalchemy.engine import make_url
+
+    from modops.store import make_engine
+
+    db_port = make_url(url).port or 5432
+    ports: set[int] = set()
+    for pid in cpu_by_process(server_pid):
+        with contextlib.suppress(psutil.Error):
+            ports.update(c.laddr.port for c in psutil.Process(pid).net_connections("tcp")
+                         if c.raddr and c.raddr.port == db_port)
+    if not ports:
+        return {}
+    engine = make_engine(url, poolclass=NullPool)
+    with engine.connect() as conn:
+        backends = conn.execute(text(
+            "SELECT pid FROM pg_stat_activity WHERE client_port = ANY(:p)"),
+            {"p": sorted(ports)}).scalars().all()
+    engine.dispose()
+    seconds: dict[int, float] = {}
+    for pid in backends:
+        try:
+            t = psutil.Process(pid).cpu_times()
+            seconds[pid] = t.user + t.system
+        except psutil.Error:
+            pass
+    return seconds
+
+
+class DatabaseCpuWatch(threading.Thread):
+    """Samples the workers' PostgreSQL backends twice a second, so backends that a connection
+    pool opens and closes during the run are counted too (up to their last sample). Its own
+    CPU is kept apart (``own_cpu_s``) so it is not charged to the client."""
+
+    def __init__(self, server_pid: int, url: str) -> None:
+        super().__init__(daemon=True)
+        self.server_pid, self.url = server_pid, url
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.own_cpu_s = 0.0
+        self.done = threading.Event()
+
+    def sample(self) -> None:
+        start = time.thread_time()
+        seen = database_cpu(self.server_pid, self.url)
+        for pid, seconds in seen.items():
+            self.first.setdefault(pid, seconds)
+        self.last.update(seen)
+        self.own_cpu_s += time.thread_time() - start
+
+    def run(self) -> None:
+        while not self.done.wait(0.5):
+            self.sample()
+
+    def stop(self) -> float | None:
+        """CPU seconds the backends used while watched; None without local PostgreSQL."""
+        self.done.set()
+        self.join()
+        self.sample()
+        if not self.last:
+            return None
+        return sum(self.last[p] - self.first[p] for p in self.last)
+
+
 def labeler_client(base: str, token: str, tls: ssl.SSLContext) -> httpx.AsyncClient:
     """A client of its own per labeler, as each labeler is a separate browser or script.
 
@@ -187,7 +255,7 @@ def instant_sniffio_miss() -> None:
 
 
 async def drive(base: str, tokens: list[str], seconds: float, warmup: float,
-                server_pid: int) -> dict[str, list]:
+                server_pid: int, url: str) -> dict[str, list]:
     instant_sniffio_miss()
     tls = ssl.create_default_context()
     clients = [labeler_client(base, t, tls) for t in tokens]
@@ -197,7 +265,11 @@ async def drive(base: str, tokens: list[str], seconds: float, warmup: float,
         await asyncio.gather(*(labeler(c, t, end, warm)
                                for c, t in zip(clients, tokens, strict=True)))
         log: dict[str, list] = defaultdict(list)
+        watch = DatabaseCpuWatch(server_pid, url)
+        watch.sample()  # the backends' starting point, before the clock starts
+        watch.own_cpu_s = 0.0
         server_cpu, client_cpu = cpu_by_process(server_pid), time.process_time()
+        watch.start()
         start = time.perf_counter()
         await asyncio.gather(*(labeler(c, t, start + seconds, log)
                                for c, t in zip(clients, tokens, strict=True)))
@@ -206,7 +278,9 @@ async def drive(base: str, tokens: list[str], seconds: float, warmup: float,
         log["server_cpu_s"] = [sum(used.values())]
         # How evenly the workers shared the work: the busiest process's share of server CPU.
         log["busiest_worker_share"] = [max(used.values()) / max(1e-9, sum(used.values()))]
-        log["client_cpu_s"] = [time.process_time() - client_cpu]
+        database_s = watch.stop()
+        log["client_cpu_s"] = [time.process_time() - client_cpu - watch.own_cpu_s]
+        log["database_cpu_s"] = [] if database_s is None else [database_s]
         log["retries_503"] += warm["retries_503"]
         log["warm_served"] = warm["served"]
         return log
@@ -268,7 +342,7 @@ def main() -> None:
         server = start_server(url, port, args.workers, shared_socket=args.shared_socket)
         base = f"http://127.0.0.1:{port}"
         # uvloop: the client's event loop costs less CPU per request (as it does in uvicorn)
-        log = uvloop.run(drive(base, tokens, args.seconds, args.warmup, server.pid))
+        log = uvloop.run(drive(base, tokens, args.seconds, args.warmup, server.pid, url))
         dup = duplicates(url, log, args.overlap)
     finally:
         if server is not None:
@@ -303,6 +377,9 @@ def main() -> None:
             1000 * log["server_cpu_s"][0] / max(1, pairs), "ms"),
         row(case, system, store, "client_cpu_ms_per_pair",
             1000 * log["client_cpu_s"][0] / max(1, pairs), "ms"),
+        *([row(case, system, store, "database_cpu_ms_per_pair",
+               1000 * log["database_cpu_s"][0] / max(1, pairs), "ms")]
+          if log["database_cpu_s"] else []),
         row(case, system, store, "busiest_worker_cpu_share", log["busiest_worker_share"][0],
             "fraction"),
         row(case, system, store, "load_avg_1m_after", os.getloadavg()[0], "load"),
