@@ -475,15 +475,21 @@ def _audit_metrics(conn: Connection, sc: Scope, p: Period) -> list[Metric]:
     """Audit annotations vs the decision in force when the audit task was leased."""
     d = sc.d
     at = "COALESCE(a.started_at, a.submitted_at)"
+    in_force = f"""COALESCE(
+            (SELECT d2.id FROM decisions d2 WHERE d2.item_id = a.item_id AND d2.decided_at <= {at}
+             ORDER BY d2.decided_at DESC, d2.id DESC LIMIT 1),
+            (SELECT d3.id FROM decisions d3 WHERE d3.item_id = a.item_id AND d3.current
+             ORDER BY d3.id DESC LIMIT 1))"""
+    # PostgreSQL: a primary-key lookup per audit annotation (LIMIT 1 is a no-op on the key
+    # but keeps the planner from hashing the whole decisions table to join a few thousand)
+    join = (f"JOIN LATERAL (SELECT dl.source, dl.action, dl.labels FROM decisions dl "
+            f"WHERE dl.id = {in_force} LIMIT 1) dd ON TRUE" if d.pg
+            else f"JOIN decisions dd ON dd.id = {in_force}")
     rows = run(conn, f"""
         SELECT dd.source, CASE WHEN dd.action IN {ACTIONED} THEN 1 ELSE 0 END, COUNT(*),
                SUM(CASE WHEN {d.labels_equal('a.labels', 'dd.labels')} THEN 0 ELSE 1 END)
         FROM annotations a
-        JOIN decisions dd ON dd.id = COALESCE(
-            (SELECT d2.id FROM decisions d2 WHERE d2.item_id = a.item_id AND d2.decided_at <= {at}
-             ORDER BY d2.decided_at DESC, d2.id DESC LIMIT 1),
-            (SELECT d3.id FROM decisions d3 WHERE d3.item_id = a.item_id AND d3.current
-             ORDER BY d3.id DESC LIMIT 1))
+        {join}
         WHERE a.kind = 'audit' AND a.submitted_at >= :start AND a.submitted_at < :end
           AND {sc.annotations('a')}
         GROUP BY dd.source, CASE WHEN dd.action IN {ACTIONED} THEN 1 ELSE 0 END""",
