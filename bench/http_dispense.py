@@ -2,6 +2,7 @@
 against uvicorn workers on PostgreSQL (``modops.api.server``: a SO_REUSEPORT socket per worker).
 
     python bench/http_dispense.py [--labelers 32] [--seconds 20] [--workers 2] [--overlap 3]
+                                  [--client-processes 2] [--shared-socket]
 
 Each labeler loops: POST /api/v1/projects/{key}/tasks/next, then POST /api/v1/tasks/{id}/submit,
 authenticated with its own API token. A pair is one next + one submit. Duplicates are checked
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import multiprocessing
 import os
 import random
 import secrets
@@ -27,12 +29,14 @@ import sys
 import threading
 import time
 from collections import Counter, defaultdict
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import httpx
 import orjson
 import uvloop
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -180,11 +184,15 @@ def database_cpu(server_pid: int, url: str) -> dict[int, float]:
     if not ports:
         return {}
     engine = make_engine(url, poolclass=NullPool)
-    with engine.connect() as conn:
-        backends = conn.execute(text(
-            "SELECT pid FROM pg_stat_activity WHERE client_port = ANY(:p)"),
-            {"p": sorted(ports)}).scalars().all()
-    engine.dispose()
+    try:
+        with engine.connect() as conn:
+            backends = conn.execute(text(
+                "SELECT pid FROM pg_stat_activity WHERE client_port = ANY(:p)"),
+                {"p": sorted(ports)}).scalars().all()
+    except OperationalError:  # no connection to spare right now: skip this sample
+        return {}
+    finally:
+        engine.dispose()
     seconds: dict[int, float] = {}
     for pid in backends:
         try:
@@ -254,38 +262,82 @@ def instant_sniffio_miss() -> None:
         sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
-async def drive(base: str, tokens: list[str], seconds: float, warmup: float,
-                server_pid: int, url: str) -> dict[str, list]:
+async def labelers_part(base: str, tokens: list[str], warm_until: float, start: float,
+                        seconds: float) -> dict[str, list]:
+    """One client process's labelers: warm up until ``warm_until``, then measure from ``start``
+    (absolute perf_counter times, the same clock in every process) for ``seconds``."""
     instant_sniffio_miss()
     tls = ssl.create_default_context()
     clients = [labeler_client(base, t, tls) for t in tokens]
     try:
         warm: dict[str, list] = defaultdict(list)
-        end = time.perf_counter() + warmup
-        await asyncio.gather(*(labeler(c, t, end, warm)
+        await asyncio.gather(*(labeler(c, t, warm_until, warm)
                                for c, t in zip(clients, tokens, strict=True)))
+        await asyncio.sleep(max(0.0, start - time.perf_counter()))
         log: dict[str, list] = defaultdict(list)
-        watch = DatabaseCpuWatch(server_pid, url)
-        watch.sample()  # the backends' starting point, before the clock starts
-        watch.own_cpu_s = 0.0
-        server_cpu, client_cpu = cpu_by_process(server_pid), time.process_time()
-        watch.start()
-        start = time.perf_counter()
+        cpu = time.process_time()
         await asyncio.gather(*(labeler(c, t, start + seconds, log)
                                for c, t in zip(clients, tokens, strict=True)))
         log["elapsed"] = [time.perf_counter() - start]
-        used = {p: s - server_cpu.get(p, 0.0) for p, s in cpu_by_process(server_pid).items()}
-        log["server_cpu_s"] = [sum(used.values())]
-        # How evenly the workers shared the work: the busiest process's share of server CPU.
-        log["busiest_worker_share"] = [max(used.values()) / max(1e-9, sum(used.values()))]
-        database_s = watch.stop()
-        log["client_cpu_s"] = [time.process_time() - client_cpu - watch.own_cpu_s]
-        log["database_cpu_s"] = [] if database_s is None else [database_s]
+        log["client_cpu_s"] = [time.process_time() - cpu]
         log["retries_503"] += warm["retries_503"]
         log["warm_served"] = warm["served"]
-        return log
+        return dict(log)
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))
+
+
+def client_process(base: str, tokens: list[str], conn: Connection) -> None:
+    """Entry point of a client process: report ready, get the schedule, send the log back."""
+    conn.send("ready")
+    warm_until, start, seconds = conn.recv()
+    # uvloop: the client's event loop costs less CPU per request (as it does in uvicorn)
+    conn.send(uvloop.run(labelers_part(base, tokens, warm_until, start, seconds)))
+    conn.close()
+
+
+def drive(base: str, tokens: list[str], seconds: float, warmup: float, server_pid: int,
+          url: str, processes: int) -> dict[str, list]:
+    """The labelers split over ``processes`` client processes, so that at high rates the
+    client's own event loop does not queue requests and inflate the latencies measured."""
+    spawn = multiprocessing.get_context("spawn")
+    links = []
+    for i in range(processes):
+        ours, theirs = spawn.Pipe()
+        proc = spawn.Process(target=client_process, args=(base, tokens[i::processes], theirs))
+        proc.start()
+        links.append((proc, ours))
+    try:
+        for _, conn in links:
+            if conn.recv() != "ready":
+                raise SystemExit("a client process failed to start")
+        warm_until = time.perf_counter() + warmup
+        start = warm_until + 1.0  # warm pairs in flight at warm_until finish before the clock
+        for _, conn in links:
+            conn.send((warm_until, start, seconds))
+        time.sleep(max(0.0, start - 0.3 - time.perf_counter()))
+        watch = DatabaseCpuWatch(server_pid, url)
+        watch.sample()  # the backends' starting point, before the clock starts
+        time.sleep(max(0.0, start - time.perf_counter()))
+        server_cpu = cpu_by_process(server_pid)
+        watch.start()
+        parts = [conn.recv() for _, conn in links]
+        used = {p: s - server_cpu.get(p, 0.0) for p, s in cpu_by_process(server_pid).items()}
+        database_s = watch.stop()
+    finally:
+        for proc, _ in links:
+            proc.join(timeout=30)
+    log: dict[str, list] = defaultdict(list)
+    for part in parts:
+        for key, values in part.items():
+            log[key] += values
+    log["elapsed"] = [max(log["elapsed"])]
+    log["client_cpu_s"] = [sum(log["client_cpu_s"])]
+    log["server_cpu_s"] = [sum(used.values())]
+    # How evenly the workers shared the work: the busiest process's share of server CPU.
+    log["busiest_worker_share"] = [max(used.values()) / max(1e-9, sum(used.values()))]
+    log["database_cpu_s"] = [] if database_s is None else [database_s]
+    return log
 
 
 def duplicates(url: str, log: dict[str, list], overlap: int) -> dict[str, int]:
@@ -320,6 +372,8 @@ def main() -> None:
     ap.add_argument("--overlap", type=int, default=3)
     ap.add_argument("--items", type=int, default=12_000)
     ap.add_argument("--pg-url", default=PG_URL)
+    ap.add_argument("--client-processes", type=int, default=2,
+                    help="processes the labelers are spread over (client CPU is their sum)")
     ap.add_argument("--shared-socket", action="store_true",
                     help="uvicorn's --workers (one listening socket) instead of modops.api.server")
     args = ap.parse_args()
@@ -341,8 +395,8 @@ def main() -> None:
               f"in {time.perf_counter() - t:.1f}s")
         server = start_server(url, port, args.workers, shared_socket=args.shared_socket)
         base = f"http://127.0.0.1:{port}"
-        # uvloop: the client's event loop costs less CPU per request (as it does in uvicorn)
-        log = uvloop.run(drive(base, tokens, args.seconds, args.warmup, server.pid, url))
+        log = drive(base, tokens, args.seconds, args.warmup, server.pid, url,
+                    args.client_processes)
         dup = duplicates(url, log, args.overlap)
     finally:
         if server is not None:
