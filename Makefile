@@ -56,8 +56,8 @@ bench: install services
 	@for b in bench/[a-z]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 # schemathesis against the OpenAPI spec as each role, on SQLite and PostgreSQL. `make test`
-# runs it bounded and derandomized; this is the longer run with a fresh seed (printed, and
-# named in any failure: FUZZ_SEED=… make fuzz replays it). See docs/deploy.md.
+# runs it bounded (10 examples) and derandomized; this is the longer run with a fresh seed
+# (printed, and named in any failure: FUZZ_SEED=… make fuzz replays it). See docs/deploy.md.
 FUZZ_EXAMPLES ?= 50
 ifndef FUZZ_SEED
 FUZZ_SEED := $(shell date +%s)

@@ -40,7 +40,7 @@ from modops.store.models_ops import Job
 from modops.store.models_web import ApiToken, Webhook
 from tests.api.world import OTHER, PROJECT, build_world
 
-FUZZ_EXAMPLES = 5  # per operation and store in `make test`: about a minute on 2 cores
+FUZZ_EXAMPLES = 10  # per operation and store in `make test`: under a minute on 2 cores
 EXAMPLES = int(os.environ.get("MODOPS_FUZZ_EXAMPLES", FUZZ_EXAMPLES))
 SEED = os.environ.get("MODOPS_FUZZ_SEED")  # unset: derandomized (the same run every time)
 ROLES = ("lab1", "reviewer", "manager", "admin")

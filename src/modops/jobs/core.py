@@ -132,6 +132,8 @@ def background_engine(engine: Engine) -> Engine:
         host = engine.url.host or ""
         event.listen(made, "connect", _yielding_session(host in LOCAL_HOSTS
                                                         or host.startswith("/")))
+        # its connections go when the app's do (tests, restore, shutdown)
+        event.listen(engine, "engine_disposed", lambda _engine: made.dispose())
         _background[engine] = made
     return made
 
