@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -192,23 +191,12 @@ def quantiles(conn: Connection, d: Dialect, expr: str, from_where: str,
                         f"(ORDER BY {expr}) {from_where}", params).one()
         n = int(row[0] or 0)
         return n, [float(v) for v in row[1]] if n else [float("nan")] * len(qs)
-    # SQLite: rank the values in the database and fetch only the two neighbours of each
-    # quantile's position (q·(n−1), 0-based), not every value
-    picks = " OR ".join(f"rn - 1 BETWEEN CAST({float(q)} * (n - 1) AS INTEGER) "
-                        f"AND CAST({float(q)} * (n - 1) AS INTEGER) + 1" for q in qs)
-    rows = run(conn, f"""
-        SELECT rn - 1, n, v FROM (
-          SELECT v, ROW_NUMBER() OVER (ORDER BY v) AS rn, COUNT(*) OVER () AS n
-          FROM (SELECT {expr} AS v {from_where}) vals WHERE v IS NOT NULL) ranked
-        WHERE {picks}""", params).all()
-    if not rows:
+    # SQLite: the values straight off the DBAPI cursor (no SQLAlchemy Row per value: that
+    # was most of the cost at millions of rows; ranking in SQLite with a window is slower)
+    res = run(conn, f"SELECT v FROM (SELECT {expr} AS v {from_where}) vals "
+                    "WHERE v IS NOT NULL", params)
+    vals = np.fromiter((r[0] for r in res.cursor), dtype=np.float64)
+    res.close()
+    if len(vals) == 0:
         return 0, [float("nan")] * len(qs)
-    n = int(rows[0][1])
-    at = {int(r[0]): float(r[2]) for r in rows}
-    out = []
-    for q in qs:
-        pos = float(q) * (n - 1)
-        lo = math.floor(pos)
-        hi = min(lo + 1, n - 1)
-        out.append(float(np.quantile([at[lo], at[hi]], pos - lo)))
-    return n, out
+    return len(vals), [float(v) for v in np.quantile(vals, qs)]
