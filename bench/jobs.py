@@ -19,6 +19,7 @@ import asyncio
 import os
 import random
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -223,6 +224,7 @@ def main() -> None:
         for p in procs:
             p.terminate()
             p.wait(timeout=30)
+        shutil.rmtree(job_dir, ignore_errors=True)  # a 1M-item export is half a gigabyte
         if not (args.keep or args.schema):
             with admin.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
