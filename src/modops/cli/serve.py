@@ -1,12 +1,4 @@
-"""``modops serve``: run the API and web UI with uvicorn (the lead wires the Typer command).
-
-Usage from Typer::
-
-    @app.command()
-    def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
-        from modops.cli.serve import serve as run
-        run(host, port, workers=workers)
-"""
+"""``modops serve``: run the API and web UI in uvicorn workers (``modops.api.server``)."""
 
 from __future__ import annotations
 
@@ -22,8 +14,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, workers: int = 1,
     Several workers share one signing key (MODOPS_SECRET_KEY, generated for this run if unset,
     so sessions survive between workers but not restarts).
     """
-    import uvicorn
-
+    from modops.api.server import run
     from modops.store import ensure_schema, make_engine
 
     if database_url:
@@ -33,5 +24,4 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, workers: int = 1,
     ensure_schema(engine)  # once, before the workers race to do it
     engine.dispose()
     print(f"ModOps on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run("modops.api.app:create_app", factory=True, host=host, port=port,
-                workers=workers, log_level=log_level, access_log=access_log)
+    run(host, port, workers=workers, log_level=log_level, access_log=access_log)

@@ -8,6 +8,7 @@ it was handed, so the caller can prove no slot went to two people and no answer 
 from __future__ import annotations
 
 import multiprocessing as mp
+import queue
 import threading
 import time
 from dataclasses import dataclass, field
@@ -104,7 +105,16 @@ def run_labelers(url: str, project: str, user_ids: list[int], *, processes: int 
                for n, group in enumerate(groups)]
     for worker in workers:
         worker.start()
-    parts = [results.get(timeout=seconds + 600) for _ in workers]  # a dead worker: Empty
+    parts: list[tuple[list[LabelerLog], float, float]] = []
+    while len(parts) < len(workers):
+        try:
+            parts.append(results.get(timeout=1.0))
+        except queue.Empty:
+            dead = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
+            if dead:
+                for worker in workers:
+                    worker.terminate()
+                raise RuntimeError(f"a labeler process died (exit code {dead[0]})") from None
     for worker in workers:
         worker.join()
     logs = [log for part, _, _ in parts for log in part]
