@@ -109,7 +109,6 @@ class JobContext:
                 locked_until=utcnow() + timedelta(seconds=self.lease_s)))
 
 
-LOCAL_HOSTS = ("", "localhost", "127.0.0.1", "::1")
 _background: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 
 
@@ -118,41 +117,29 @@ def background_engine(engine: Engine) -> Engine:
 
     A job's PostgreSQL work is CPU on the database host too. Its sessions run with
     ``max_parallel_workers_per_gather = 0`` (a report's aggregate over 1M items takes one
-    core, not every core the labelers' queries need) and, when PostgreSQL runs on this host
-    and we may, their backend processes get the jobs' nice value. Jobs read with plain
-    ``SELECT``s, so they take no row locks on the queue's tasks either. Same pool settings
-    and connect arguments as ``engine`` (a recreated pool), its own connections; SQLite, or
-    ``MODOPS_JOB_NICE=0``, gets ``engine`` itself.
+    core, not every core the labelers' queries need). The backends are not reniced: a
+    low-priority backend holding a lock or a buffer the labelers wait on would slow them
+    instead (priority inversion), and in production the database has its own host. Jobs
+    read with plain ``SELECT``s, so they take no row locks on the queue's tasks either. Same
+    pool settings and connect arguments as ``engine`` (a recreated pool), its own
+    connections; SQLite, or ``MODOPS_JOB_NICE=0``, gets ``engine`` itself.
     """
     if engine.dialect.name != "postgresql" or job_nice() == 0:
         return engine
     made = _background.get(engine)
     if made is None:
         made = create_engine(engine.url, pool=engine.pool.recreate())
-        host = engine.url.host or ""
-        event.listen(made, "connect", _yielding_session(host in LOCAL_HOSTS
-                                                        or host.startswith("/")))
+        event.listen(made, "connect", _serial_session)
         # its connections go when the app's do (tests, restore, shutdown)
         event.listen(engine, "engine_disposed", lambda _engine: made.dispose())
         _background[engine] = made
     return made
 
 
-def _yielding_session(local: bool) -> Callable[[Any, Any], None]:
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        with dbapi_connection.cursor() as cur:
-            cur.execute("SET max_parallel_workers_per_gather = 0")
-            cur.execute("SELECT pg_backend_pid()")
-            pid = cur.fetchone()[0]
-        dbapi_connection.commit()  # a SET inside a transaction rolled back later is undone
-        if local:
-            try:
-                if os.getpriority(os.PRIO_PROCESS, pid) < job_nice():
-                    os.setpriority(os.PRIO_PROCESS, pid, job_nice())
-            except OSError:  # another user's backend and no CAP_SYS_NICE: fine, skip it
-                pass
-
-    return on_connect
+def _serial_session(dbapi_connection: Any, _record: Any) -> None:
+    with dbapi_connection.cursor() as cur:
+        cur.execute("SET max_parallel_workers_per_gather = 0")
+    dbapi_connection.commit()  # a SET inside a transaction rolled back later is undone
 
 
 Handler = Callable[[JobContext], dict[str, Any] | None]
