@@ -135,9 +135,15 @@ class Log:
 
 
 async def labeler(client: httpx.AsyncClient, token: str, log: Log, *, project: str = PROJECT,
-                  stop_at: float | None = None, deadline: float) -> None:
+                  stop_at: float | None = None, deadline: float,
+                  url: str | None = None) -> None:
     """next → submit until the queue is empty for this labeler; rides out server outages
-    (connection errors and 5xx are retried: nothing acknowledged is assumed)."""
+    (connection errors and 5xx are retried: nothing acknowledged is assumed).
+
+    With ``url``, "no task now" while label slots are still leased to others (labelers who
+    walked away at the crash) means come back later, as a labeler would: those leases expire
+    and their slots return to the queue.
+    """
     h = {"Authorization": f"Bearer {token}"}
     n = 0
     while time.monotonic() < deadline:
@@ -147,7 +153,10 @@ async def labeler(client: httpx.AsyncClient, token: str, log: Log, *, project: s
             t0 = time.perf_counter()
             r = await client.post(f"/api/v1/projects/{project}/tasks/next", headers=h)
             if r.status_code == 204:
-                return
+                if url is None or not await asyncio.to_thread(_label_slots_leased, url):
+                    return
+                await asyncio.sleep(0.5)
+                continue
             if r.status_code >= 500:
                 log.errors[f"next {r.status_code}"] += 1
                 await asyncio.sleep(0.05)
@@ -167,6 +176,17 @@ async def labeler(client: httpx.AsyncClient, token: str, log: Log, *, project: s
         except httpx.TransportError as exc:
             log.errors[type(exc).__name__] += 1
             await asyncio.sleep(0.1)
+
+
+def _label_slots_leased(url: str) -> bool:
+    engine = make_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return bool(conn.execute(text(
+                "SELECT count(*) FROM tasks WHERE kind = 'label' AND state = 'leased'"
+            )).scalar_one())
+    finally:
+        engine.dispose()
 
 
 def client(base: str, n: int) -> httpx.AsyncClient:

@@ -46,7 +46,7 @@ def test_sigkill_mid_run_then_restart_loses_no_acknowledged_submit() -> None:
             async with client(server.base, labelers) as c:
                 kill_at = time.monotonic() + 3.0
                 tasks = [asyncio.create_task(labeler(
-                    c, tok, log, deadline=deadline,
+                    c, tok, log, deadline=deadline, url=url,
                     stop_at=kill_at if i < walk_away else None))
                     for i, tok in enumerate(tokens)]
                 await asyncio.sleep(max(0.0, kill_at - time.monotonic()))
