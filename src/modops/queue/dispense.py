@@ -187,6 +187,11 @@ def _lease_label_slot_pg(conn: Connection, project: ProjectConfig, actor: Actor,
 
     The labelers' hottest path: one round trip and one commit instead of six, which is what
     lets 32 labelers share two cores. Same precedence as the step-by-step path (gold aside).
+
+    The lease commits without waiting for its WAL flush (``synchronous_commit`` off for this
+    statement only): a lease lost to a database crash is a lease that expired early, the slot
+    is simply open again and the holder's submit is refused, never double-counted. Submits
+    keep synchronous commit: a submit is acknowledged only once it is durable.
     """
     pick, params = _label_slot_sql(actor, lock=True, also="AND NOT EXISTS (SELECT 1 FROM held) ")
     labeled = (TaskKind.LABEL.value, TaskKind.GOLD.value)
@@ -198,7 +203,8 @@ def _lease_label_slot_pg(conn: Connection, project: ProjectConfig, actor: Actor,
         f"mine AS (SELECT {_LEASED_COLUMNS} FROM held UNION ALL "
         f"SELECT {_LEASED_COLUMNS} FROM leased) "
         f"SELECT t.id AS task_id, t.kind, t.leased_at, t.lease_expires_at, {_ITEM_COLUMNS} "
-        "FROM mine t JOIN items i ON i.id = t.item_id JOIN products p ON p.id = i.product_id"),
+        "FROM mine t JOIN items i ON i.id = t.item_id JOIN products p ON p.id = i.product_id "
+        "CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) AS lease_commit"),
         {"p": project.id, **_lease_params(actor, now, project.lease_seconds), **params})
     return rows[0] if rows else None
 
