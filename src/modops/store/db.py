@@ -64,8 +64,8 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     if "poolclass" not in kwargs:
-        kwargs.setdefault("pool_size", 10)
-        kwargs.setdefault("max_overflow", 40)
+        kwargs.setdefault("pool_size", int(os.environ.get("MODOPS_DB_POOL_SIZE", 10)))
+        kwargs.setdefault("max_overflow", int(os.environ.get("MODOPS_DB_MAX_OVERFLOW", 40)))
     engine = create_engine(url, **kwargs)
     if not kwargs.get("pool_pre_ping"):
         event.listen(engine, "checkin", _stamp_checkin)
