@@ -282,19 +282,6 @@ def test_throughput_breakdowns_are_throughput_by(engine: Engine, day: dict[str, 
     assert set(throughput_breakdowns(engine, DAY, ["team"], filters, NOW)) == {"team"}
 
 
-def test_agreement_halves_add_up_to_the_whole(engine: Engine, day: dict[str, int]) -> None:
-    """Items split by id parity: the two histograms sum to the one over all items."""
-    from modops.analytics._sql import Scope
-    from modops.analytics.metrics import agreement_histogram, merge_histograms
-
-    with engine.connect() as conn:
-        sc = Scope.resolve(conn, F)
-        whole = agreement_histogram(conn, sc, DAY)
-        halves = [agreement_histogram(conn, sc, DAY, (k, 2)) for k in range(2)]
-    assert whole and any(halves)
-    assert merge_histograms(*halves) == merge_histograms(whole)
-
-
 @pytest.mark.parametrize("n", [1, 2, 7, 1000])
 def test_sqlite_quantiles_match_numpy(n: int) -> None:
     """SQLite quantiles (values off the raw cursor) are numpy's linear ones, NULLs skipped."""
