@@ -25,9 +25,17 @@ from .staffing import (
     erlang_c,
     erlang_staffing,
     live_plan,
+    plan_from_metrics,
 )
 from .transparency import transparency_csv, transparency_rows
-from .trends import Comparison, Delta, LabelSeries, compare_periods, label_volume_series
+from .trends import (
+    Comparison,
+    Delta,
+    LabelSeries,
+    compare_periods,
+    comparison_of,
+    label_volume_series,
+)
 
 __all__ = [
     "DEFAULT_RULES",
@@ -45,6 +53,7 @@ __all__ = [
     "agreement_from_histogram",
     "backlog_plan",
     "compare_periods",
+    "comparison_of",
     "compute_metrics",
     "erlang_c",
     "erlang_staffing",
@@ -54,6 +63,7 @@ __all__ = [
     "label_volume_series",
     "live_plan",
     "pairwise_agreement",
+    "plan_from_metrics",
     "rules_for",
     "sample_size_for_margin",
     "throughput_breakdowns",

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 
 from ._sql import Scope, run
-from .metrics import arrivals_and_handle_time, compute_metrics
+from .metrics import MetricSet, arrivals_and_handle_time, compute_metrics
 from .period import Filters, Period
 
 MAX_OCCUPANCY = 0.90
@@ -112,7 +112,14 @@ def backlog_plan(engine: Engine, project: str, now: datetime, lookback_days: int
         sla_min = run(conn, "SELECT sla_minutes FROM projects WHERE id = :project_id",
                       sc.params).scalar()
         conn.rollback()
-    sla_h = float(sla_min or 24 * 60) / 60.0
+    return plan_from_metrics(ms, sla_min, max_occupancy)
+
+
+def plan_from_metrics(ms: MetricSet, sla_minutes: int | None,
+                      max_occupancy: float = MAX_OCCUPANCY) -> BacklogPlan:
+    """The arithmetic of :func:`backlog_plan` on a metric set already computed for the
+    trailing window (a weekly report reuses its own week instead of scanning it again)."""
+    sla_h = float(sla_minutes or 24 * 60) / 60.0
     backlog = ms["backlog_open"].value or 0.0
     arrivals = ms["arrivals_per_hour"].value or 0.0
     prod = ms["productivity"].value

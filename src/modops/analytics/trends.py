@@ -45,15 +45,21 @@ def compare_periods(engine: Engine, period: Period | str, filters: Filters | Non
     prev_p = previous or p.previous()
     cur = compute_metrics(engine, p, filters, now)
     prev = compute_metrics(engine, prev_p, filters, min(prev_p.end, now or utcnow()))
+    return comparison_of(cur, prev)
+
+
+def comparison_of(current: MetricSet, previous: MetricSet) -> Comparison:
+    """Deltas between two metric sets: ``current − previous``, relative to ``|previous|``;
+    None when either value is None (a report computes both sets side by side)."""
     deltas: dict[str, Delta] = {}
-    for name, m in cur.metrics.items():
-        pm = prev.metrics[name]
+    for name, m in current.metrics.items():
+        pm = previous.metrics[name]
         d = rel = None
         if m.value is not None and pm.value is not None:
             d = m.value - pm.value
             rel = d / abs(pm.value) if pm.value else None
         deltas[name] = Delta(name, m, pm, d, rel)
-    return Comparison(cur, prev, deltas)
+    return Comparison(current, previous, deltas)
 
 
 @dataclass(frozen=True)

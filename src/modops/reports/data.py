@@ -29,7 +29,6 @@ from modops.analytics import (
     Alert,
     BacklogPlan,
     Comparison,
-    Delta,
     ErlangPlan,
     Filters,
     LabelSeries,
@@ -37,14 +36,15 @@ from modops.analytics import (
     MetricSet,
     Period,
     backlog_plan,
+    comparison_of,
     compute_metrics,
     evaluate_alerts,
     gold_accuracy_by_labeler,
     label_volume_series,
     live_plan,
+    plan_from_metrics,
     throughput_breakdowns,
 )
-from modops.analytics.staffing import MAX_OCCUPANCY
 from modops.domain import NotFound
 from modops.quality import wilson_interval
 from modops.store import utcnow
@@ -197,26 +197,6 @@ def targets_for(settings: dict[str, Any], sla_minutes: int) -> dict[str, Target]
     return out
 
 
-def plan_from_metrics(ms: MetricSet, sla_minutes: int,
-                      max_occupancy: float = MAX_OCCUPANCY) -> BacklogPlan:
-    """:func:`modops.analytics.backlog_plan` on a metric set already computed for the same
-    trailing window (the same arithmetic, step by step), so a weekly report does not scan the
-    week a second time. ``tests/reports`` checks it equals ``backlog_plan``."""
-    sla_h = float(sla_minutes or 24 * 60) / 60.0
-    backlog = ms["backlog_open"].value or 0.0
-    arrivals = ms["arrivals_per_hour"].value or 0.0
-    prod = ms["productivity"].value
-    aht = ms["handle_time_mean_s"].value
-    work = backlog + arrivals * sla_h
-    if not prod:
-        return BacklogPlan(backlog, arrivals, sla_h, prod, aht, None, None, None, None,
-                           work > 0)
-    hours = work / prod
-    occ = (work * aht / 3600.0) / hours if aht else None
-    return BacklogPlan(backlog, arrivals, sla_h, prod, aht, backlog / prod, hours,
-                       hours / sla_h, occ, bool(occ is not None and occ > max_occupancy))
-
-
 def team_rows(by_team: dict[str, Metric], by_labeler_gold: dict[str, Metric],
               labeler_team: dict[str, str | None], labelers_by_team: dict[str, int],
               gold_target: float) -> list[TeamRow]:
@@ -242,21 +222,6 @@ def team_rows(by_team: dict[str, Metric], by_labeler_gold: dict[str, Metric],
                             n, ok, ok / n if n else None,
                             (float(ci[0]), float(ci[1])) if ci else None, below))
     return rows
-
-
-def comparison_of(current: MetricSet, previous: MetricSet) -> Comparison:
-    """What :func:`modops.analytics.compare_periods` returns, from two metric sets computed
-    concurrently (same delta rule: ``current − previous``, relative to ``|previous|``, None
-    when either is None). ``tests/reports`` checks it equals ``compare_periods``."""
-    deltas: dict[str, Delta] = {}
-    for name, m in current.metrics.items():
-        pm = previous.metrics[name]
-        d = rel = None
-        if m.value is not None and pm.value is not None:
-            d = m.value - pm.value
-            rel = d / abs(pm.value) if pm.value else None
-        deltas[name] = Delta(name, m, pm, d, rel)
-    return Comparison(current, previous, deltas)
 
 
 def _resolve_previous(period: Period, compare: str | None) -> Period | None:
