@@ -74,7 +74,7 @@ class Actor:
 UserRef = User | Actor | int
 
 
-def load_actor(conn: Connection, user: UserRef) -> Actor:
+def load_actor(conn: Connection | None, user: UserRef) -> Actor:
     if isinstance(user, Actor):
         return user
     if isinstance(user, User) and user.id is not None:
@@ -83,6 +83,8 @@ def load_actor(conn: Connection, user: UserRef) -> Actor:
         return Actor(user.id, user.username, Role(user.role), user.team_id,
                      tuple(user.skills or ()))
     user_id = user.id if isinstance(user, User) else int(user)
+    if conn is None:
+        raise ValueError("loading a user by id needs a connection")
     row = conn.execute(
         sql("SELECT id, username, role, team_id, skills, active FROM users WHERE id = :u"),
         {"u": user_id},
@@ -234,21 +236,28 @@ _project_cache: dict[tuple[str, str | int], tuple[float, ProjectConfig]] = {}
 PROJECT_CACHE_SECONDS = 1.0
 
 
+def _fresh(cache: dict[Any, tuple[float, Any]], key: Any) -> Any:
+    """The cached value for ``key`` if it is younger than ``PROJECT_CACHE_SECONDS``, else None."""
+    hit = cache.get(key)
+    if hit is not None and time.monotonic() - hit[0] < PROJECT_CACHE_SECONDS:
+        return hit[1]
+    return None
+
+
 def cached_project(engine: Engine, key_or_id: str | int) -> ProjectConfig:
     """The project's config for the labelers' hot path, at most a second old.
 
     Changes made in this process (``update_project``) clear the cache at once through the
     ``project.changed`` event; other processes see them within a second.
     """
-    cache_key = (store_key(engine), key_or_id)
-    hit = _project_cache.get(cache_key)
-    now = time.monotonic()
-    if hit is not None and now - hit[0] < PROJECT_CACHE_SECONDS:
-        return hit[1]
-    with engine.connect() as conn:
-        config = load_project(conn, key_or_id)
-    _project_cache[(store_key(engine), config.id)] = (now, config)
-    _project_cache[(store_key(engine), config.key)] = (now, config)
+    store = store_key(engine)
+    config = _fresh(_project_cache, (store, key_or_id))
+    if config is None:
+        with engine.connect() as conn:
+            config = load_project(conn, key_or_id)
+        stamped = (time.monotonic(), config)
+        _project_cache[(store, config.id)] = stamped
+        _project_cache[(store, config.key)] = stamped
     return config
 
 
@@ -267,15 +276,12 @@ _actor_cache: dict[tuple[str, int], tuple[float, Actor]] = {}
 
 def read_actor(engine: Engine, user: UserRef) -> Actor:
     """The acting user, at most a second old (changes in this process apply at once)."""
-    if isinstance(user, Actor | User):
+    if isinstance(user, Actor) or (isinstance(user, User) and user.id is not None):
+        return load_actor(None, user)  # already loaded: no connection needed
+    key = (store_key(engine), user.id if isinstance(user, User) else int(user))
+    actor = _fresh(_actor_cache, key)
+    if actor is None:
         with engine.connect() as conn:
-            return load_actor(conn, user)
-    key = (store_key(engine), int(user))
-    hit = _actor_cache.get(key)
-    now = time.monotonic()
-    if hit is not None and now - hit[0] < PROJECT_CACHE_SECONDS:
-        return hit[1]
-    with engine.connect() as conn:
-        actor = load_actor(conn, user)
-    _actor_cache[key] = (now, actor)
+            actor = load_actor(conn, user)
+        _actor_cache[key] = (time.monotonic(), actor)
     return actor
