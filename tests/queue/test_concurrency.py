@@ -44,3 +44,28 @@ def test_32_labelers_in_4_processes_never_collide(engine: Engine, tmp_path: Path
     assert open_slots == 0
     # every item reached consensus or (three different answers: a tie) went to a reviewer
     assert set(states) <= {"decided", "escalated"} and sum(states.values()) == N_ITEMS
+
+
+def test_labeling_works_through_a_pool_of_one_connection(
+        store_name: str, engine: Engine, tmp_path: Path) -> None:
+    """An operation never asks the pool for a second connection while it holds one: with a
+    small pool under load, every holder would wait for a connection only another holder could
+    give back. Here the project cache is cold at the moment of the submit."""
+    from modops.queue import next_task, submit
+    from modops.queue.core import _project_cache
+    from modops.store import make_engine
+
+    project = human_project(engine, k=1)
+    add_items(engine, project, tmp_path, simple_items(3))
+    [user] = make_users(engine, 1)
+    small = make_engine(engine.info_url, pool_size=1, max_overflow=0, pool_timeout=2) \
+        if store_name == "postgresql" else engine
+    try:
+        task = next_task(small, project, user)
+        assert task is not None
+        _project_cache.clear()
+        result = submit(small, task.task_id, user, ["none"])
+    finally:
+        if small is not engine:
+            small.dispose()
+    assert result.item_state == "decided"

@@ -244,17 +244,23 @@ def _fresh(cache: dict[Any, tuple[float, Any]], key: Any) -> Any:
     return None
 
 
-def cached_project(engine: Engine, key_or_id: str | int) -> ProjectConfig:
+def cached_project(engine: Engine, key_or_id: str | int,
+                   conn: Connection | None = None) -> ProjectConfig:
     """The project's config for the labelers' hot path, at most a second old.
 
     Changes made in this process (``update_project``) clear the cache at once through the
-    ``project.changed`` event; other processes see them within a second.
+    ``project.changed`` event; other processes see them within a second. Inside a transaction
+    pass its ``conn``: a second checkout while holding one can exhaust a small pool (every
+    holder waiting for a connection only another holder could return).
     """
     store = store_key(engine)
     config = _fresh(_project_cache, (store, key_or_id))
     if config is None:
-        with engine.connect() as conn:
+        if conn is not None:
             config = load_project(conn, key_or_id)
+        else:
+            with engine.connect() as own:
+                config = load_project(own, key_or_id)
         stamped = (time.monotonic(), config)
         _project_cache[(store, config.id)] = stamped
         _project_cache[(store, config.key)] = stamped

@@ -148,7 +148,7 @@ def submit(engine: Engine, task_id: int, user: UserRef, labels: list[str], *,
         task = _held_task(conn, task_id, actor.id, now, with_item=True)
         if task.kind not in (TaskKind.LABEL.value, TaskKind.GOLD.value):
             raise IllegalTransition(f"task {task_id} is a {task.kind} task: use decide()")
-        project = cached_project(engine, task.project_id)
+        project = cached_project(engine, task.project_id, conn)
         canonical = project.rules.validate(labels)
         gold_labels = loads(task.gold_labels) if task.kind == TaskKind.GOLD.value else None
         correct = None if gold_labels is None else gold_labels == canonical
