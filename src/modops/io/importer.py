@@ -660,7 +660,26 @@ def import_file(
         )
         writer.session.flush()
         writer.session.close()
+    if report.inserted >= ANALYZE_MIN_ROWS and engine.dialect.name == "postgresql":
+        refresh_statistics(engine, annotations=report.annotations > 0)
     if progress is not None:
         progress(parser.total, parser.total)
     report.seconds = time.perf_counter() - started
     return report
+
+
+ANALYZE_MIN_ROWS = 10_000
+
+
+def refresh_statistics(engine: Engine, *, annotations: bool = False) -> None:
+    """Give PostgreSQL's planner the new row counts right after a bulk load, as pg_restore
+    advises, instead of when autovacuum next gets to it (up to a minute or so later).
+
+    With stale counts (a few hundred rows where there are a million) keyset reads such as the
+    export's ``ORDER BY id LIMIT n`` were planned as a full scan and sort of the project per
+    page: 2.5 s per 200,000-item chunk instead of 0.2 s.
+    """
+    tables = "items, tasks, annotations, decisions" if annotations else "items, tasks"
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+            f"ANALYZE {tables}")
