@@ -127,3 +127,38 @@ def test_jsonl_export_says_what_the_export_rows_say(engine: Engine, project: str
     assert (report.items, report.annotations) == (5, 4)
     assert lines == expected
     assert {r["external_id"]: r["machine_score"] for r in lines}["c-1"] == 0.30000000000000004
+
+
+def test_two_imports_racing_into_an_empty_project_store_each_item_once(
+        engine: Engine, project: str, tmp_path: Path) -> None:
+    """Two overlapping files imported at the same moment into a new project (where the
+    importer skips looking up already-stored ids): every item is stored exactly once and
+    both imports succeed."""
+    import threading
+
+    def items(lo: int, hi: int) -> list[dict[str, Any]]:
+        return [{"external_id": f"r-{i:04d}", "product": "comment", "comment": f"댓글 {i}"}
+                for i in range(lo, hi)]
+
+    first = write_jsonl(tmp_path / "a.jsonl", items(0, 3000))
+    second = write_jsonl(tmp_path / "b.jsonl", items(1500, 4500))
+    reports, errors = [], []
+    start = threading.Barrier(2)
+
+    def run(path: Path) -> None:
+        start.wait()
+        try:
+            reports.append(import_file(engine, project, path, batch_size=500))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(p,)) for p in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sum(r.inserted for r in reports) == 4500
+    assert sum(r.skipped_existing for r in reports) == 1500
+    exported = [r["external_id"] for r in iter_export_rows(engine, project)]
+    assert sorted(exported) == [f"r-{i:04d}" for i in range(4500)]

@@ -235,6 +235,12 @@ class _BulkWriter:
                 f"SELECT {cols} FROM items WITH NO DATA"
             )
             conn.exec_driver_sql("TRUNCATE modops_import_stage")
+        # A project's first load has nothing to be idempotent against: skip the lookup of
+        # already-stored ids (a concurrent import that stores one first still ends in the
+        # ON CONFLICT path below, through the unique index).
+        self.project_had_items = conn.exec_driver_sql(
+            "SELECT 1 FROM items WHERE project_id = %s LIMIT 1" if not self.sqlite else
+            "SELECT 1 FROM items WHERE project_id = ? LIMIT 1", (project_id,)).first() is not None
 
     def write(self, batch: _Batch) -> None:
         rows = batch.rows
@@ -268,11 +274,12 @@ class _BulkWriter:
         table with ON CONFLICT DO NOTHING."""
         import psycopg
 
-        external_ids = [row[1] for row in rows]
         with self.raw.cursor() as cur:
-            cur.execute("SELECT external_id FROM items WHERE project_id = %s "
-                        "AND external_id = ANY(%s)", (self.project_id, external_ids))
-            existing = {r[0] for r in cur.fetchall()}
+            existing: set[str] = set()
+            if self.project_had_items:
+                cur.execute("SELECT external_id FROM items WHERE project_id = %s "
+                            "AND external_id = ANY(%s)", (self.project_id, [r[1] for r in rows]))
+                existing = {r[0] for r in cur.fetchall()}
             fresh = [row for row in rows if row[1] not in existing] if existing else rows
             try:
                 with self.raw.transaction(), \
@@ -627,7 +634,9 @@ def import_file(
         if progress is not None:
             progress(position, parser.total)
 
-    with _closing(parser), engine.begin() as conn:
+    # SQLite: take the write lock up front (BEGIN IMMEDIATE), so a second import waits for
+    # this one instead of failing with "database is locked" when both try to upgrade a read
+    with _closing(parser), engine.execution_options(sqlite_begin="IMMEDIATE").begin() as conn:
         writer = _BulkWriter(conn, project_id, rules, batch_id, now, report)
         id_floor = conn.exec_driver_sql("SELECT max(id) FROM items").scalar() or 0
         last_tick = 0.0

@@ -172,14 +172,18 @@ class Item(Base):
         UniqueConstraint("project_id", "external_id", name="uq_items_project_external"),
         Index("ix_items_project_id", "project_id", "id"),
         Index("ix_items_project_created", "project_id", "created_at"),
-        Index("ix_items_project_decided", "project_id", "decided_at"),  # period metrics
+        Index("ix_items_project_decided", "project_id", "decided_at",  # period metrics
+              postgresql_where=text("decided_at IS NOT NULL"),
+              sqlite_where=text("decided_at IS NOT NULL")),
         Index("ix_items_project_ingested", "project_id", "ingested_at"),  # alerts, prevalence
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    # project and product are resolved by every writer, never foreign keys: a bulk load would
+    # pay two checks per row for references that cannot dangle (migration 0008 says why)
+    project_id: Mapped[int] = mapped_column(Id)
     external_id: Mapped[str] = mapped_column(String(200))
-    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    product_id: Mapped[int] = mapped_column(Id)
     title: Mapped[str | None] = mapped_column(Text)
     caption: Mapped[str | None] = mapped_column(Text)
     comment: Mapped[str | None] = mapped_column(Text)
@@ -209,7 +213,8 @@ class Item(Base):
     escalated_at: Mapped[datetime | None]
     import_batch: Mapped[str | None] = mapped_column(String(50))
 
-    product: Mapped[Product] = relationship()
+    product: Mapped[Product] = relationship(
+        primaryjoin="Item.product_id == Product.id", foreign_keys="Item.product_id")
 
 
 class Task(Base):
