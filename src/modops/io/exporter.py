@@ -281,40 +281,102 @@ def _json_object_sql(fields: tuple[tuple[str, str, str], ...], dialect: str) -> 
                        for n, (key, col, kind) in enumerate(fields))
 
 
-def iter_export_lines(engine: Engine, project_key: str) -> Iterator[tuple[str, int]]:
-    """Yield each item's JSON Lines record (what :func:`iter_export_rows` gives, serialized)
-    and its number of annotations."""
-    dialect = engine.dialect.name
+def iter_jsonl_blocks(engine: Engine, project_key: str) -> Iterator[tuple[bytes, int, int]]:
+    """The JSON Lines export in blocks: (bytes, items in them, annotations in them). Each line
+    is the record :func:`iter_export_rows` gives, serialized."""
     project_id, _, _ = _lookups(engine, project_key)
-    item_sql = (f"SELECT i.id, i.machine_score, {_json_object_sql(_ITEM_JSON_FIELDS, dialect)} "
+    if engine.dialect.name == "postgresql":
+        yield from _pg_jsonl_blocks(engine, project_id)
+        return
+    item_sql = (f"SELECT i.id, i.machine_score, {_json_object_sql(_ITEM_JSON_FIELDS, 'sqlite')} "
                 "FROM items i JOIN products p ON p.id = i.product_id")
-    ann_sql = (f"SELECT a.item_id, {_json_object_sql(_ANN_JSON_FIELDS, dialect)} "
+    ann_sql = (f"SELECT a.item_id, {_json_object_sql(_ANN_JSON_FIELDS, 'sqlite')} "
                "FROM annotations a LEFT JOIN users u ON u.id = a.labeler_id")
-    for items, by_item in _read_ahead(engine, _pages(engine, project_id, item_sql, ann_sql)):
+    for items, by_item in _pages(engine, project_id, item_sql, ann_sql):
+        lines, n_annotations = [], 0
         for item_id, score, head in items:
             anns = by_item.get(item_id)
             # the score as Python writes floats: shortest text that reads back to the same value
             score_text = repr(score) if score is not None and math.isfinite(score) else "null"
             if anns:
-                yield (f'{head},"machine_score":{score_text},"annotations":['
-                       + "},".join(a[1] for a in anns) + "}]}", len(anns))
+                n_annotations += len(anns)
+                lines.append(f'{head},"machine_score":{score_text},"annotations":['
+                             + "},".join(a[1] for a in anns) + "}]}")
             else:
-                yield f'{head},"machine_score":{score_text},"annotations":[]}}', 0
+                lines.append(f'{head},"machine_score":{score_text},"annotations":[]}}')
+        lines.append("")
+        yield "\n".join(lines).encode(), len(items), n_annotations
 
 
-def _write_jsonl(lines: Iterator[tuple[str, int]], f: IO[bytes], report: ExportReport) -> None:
-    buf: list[str] = []
-    for line, n_annotations in lines:
-        report.items += 1
+def _pg_jsonl_blocks(engine: Engine, project_id: int) -> Iterator[tuple[bytes, int, int]]:
+    """PostgreSQL writes the whole file: each chunk of items, annotations merged in, streams
+    out of ``COPY … TO STDOUT`` as finished lines, so the server's process does the work and
+    Python only moves bytes to the file.
+
+    CSV format with a quote and a delimiter that JSON text never holds raw (control characters
+    inside JSON strings are escaped) passes each line through unchanged. Each chunk reads in
+    one REPEATABLE READ transaction, so its annotation count matches what it wrote.
+    """
+    import psycopg
+
+    item_json = _json_object_sql(_ITEM_JSON_FIELDS, "postgresql")
+    ann_json = _json_object_sql(_ANN_JSON_FIELDS, "postgresql")
+    after = 0
+    while True:
+        with engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            assert isinstance(raw, psycopg.Connection)
+            conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin(), raw.cursor() as cur:
+                cur.execute("SELECT id FROM items WHERE project_id = %s AND id > %s ORDER BY id "
+                            "OFFSET %s LIMIT 1", (project_id, after, CHUNK - 1))
+                row = cur.fetchone()
+                upper = None if row is None else int(row[0])
+                items_in = _in_chunk("i", "i.id", project_id, after, upper)
+                annotations_in = _in_chunk("a", "a.item_id", project_id, after, upper)
+                statement = (
+                    f"COPY (SELECT {item_json} || ',\"machine_score\":' || "
+                    "COALESCE(to_json(i.machine_score)::text, 'null') || "
+                    "',\"annotations\":[' || COALESCE(an.list, '') || ']}' "
+                    "FROM items i JOIN products p ON p.id = i.product_id "
+                    f"LEFT JOIN (SELECT a.item_id, string_agg({ann_json} || '}}', ',' "
+                    "ORDER BY a.submitted_at, a.id) AS list FROM annotations a "
+                    "LEFT JOIN users u ON u.id = a.labeler_id "
+                    f"WHERE {annotations_in} "
+                    "GROUP BY a.item_id) an ON an.item_id = i.id "
+                    f"WHERE {items_in} ORDER BY i.id) "
+                    "TO STDOUT WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')")
+                buf: list[bytes] = []
+                with cur.copy(statement) as copy:
+                    while data := copy.read():
+                        buf.append(bytes(data))
+                        if len(buf) >= PAGE:
+                            yield b"".join(buf), len(buf), 0
+                            buf = []
+                if buf:
+                    yield b"".join(buf), len(buf), 0
+                cur.execute(f"SELECT count(*) FROM annotations a WHERE {annotations_in}")
+                annotations = cur.fetchone()
+                yield b"", 0, int(annotations[0]) if annotations else 0
+        if upper is None:
+            return
+        after = upper
+
+
+def _in_chunk(alias: str, item_id: str, project_id: int, after: int, upper: int | None) -> str:
+    """Rows of the project whose item id is in (after, upper] (integers, written inline: COPY
+    takes no parameters)."""
+    return (f"{alias}.project_id = {int(project_id)} AND {item_id} > {int(after)}"
+            + ("" if upper is None else f" AND {item_id} <= {int(upper)}"))
+
+
+def _write_jsonl(blocks: Iterator[tuple[bytes, int, int]], f: IO[bytes],
+                 report: ExportReport) -> None:
+    for data, n_items, n_annotations in blocks:
+        report.items += n_items
         report.annotations += n_annotations
-        buf.append(line)
-        if len(buf) >= 2000:
-            buf.append("")
-            f.write("\n".join(buf).encode())
-            buf = []
-    if buf:
-        buf.append("")
-        f.write("\n".join(buf).encode())
+        if data:
+            f.write(data)
 
 
 def _write_csv(rows: Iterator[dict[str, Any]], f: IO[bytes], report: ExportReport) -> None:
@@ -436,10 +498,15 @@ def export_project(
         raise ValidationError(f"unknown format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}")
     started = time.perf_counter()
     report = ExportReport(file=str(out) if isinstance(out, str | Path) else "<stream>", format=fmt)
-    rows: Iterator[Any] = (iter_export_lines(engine, project_key) if fmt == "jsonl"
-                           else iter_export_rows(engine, project_key))
-    if progress is not None:
-        rows = _counting(rows, progress)
+    rows: Iterator[Any]
+    if fmt == "jsonl":
+        rows = iter_jsonl_blocks(engine, project_key)
+        if progress is not None:
+            rows = _counting_blocks(rows, progress)
+    else:
+        rows = iter_export_rows(engine, project_key)
+        if progress is not None:
+            rows = _counting(rows, progress)
     if isinstance(out, str | Path):
         path = Path(out)
         tmp = path.with_name(path.name + ".partial")
@@ -459,3 +526,13 @@ def _counting(
         if n % 5000 == 0:
             progress(n)
         yield row
+
+
+def _counting_blocks(blocks: Iterator[tuple[bytes, int, int]],
+                     progress: Callable[[int], None]) -> Iterator[tuple[bytes, int, int]]:
+    done = 0
+    for block in blocks:
+        done += block[1]
+        if block[1]:
+            progress(done)
+        yield block
