@@ -128,6 +128,7 @@ def main() -> None:
         size_mb = items_file.stat().st_size / 2**20
         print(f"generated {args.items:,} items ({size_mb:.0f} MB) in "
               f"{time.perf_counter() - t0:.1f}s")
+        os.sync()  # the input's own write-back is not the import's to pay for
         for store in args.stores.split(","):
             out = subprocess.run(
                 [sys.executable, __file__, "--items", str(args.items), "--child", store,
