@@ -12,10 +12,12 @@ import math
 import queue
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import IO, Any
 
@@ -33,7 +35,7 @@ CSV_COLUMNS = (*IMPORT_FIELDS, "state", "route", "final_action", "decided_at",
                "model_version")
 JSON_COLUMNS = ("metadata", "gold_labels", "final_labels", "annotations")
 PAGE = 10_000
-CHUNK = 200_000  # items per pair of read transactions
+CHUNK = 50_000  # items per read transaction (JSONL: per range built in parallel)
 
 
 @dataclass(slots=True)
@@ -281,86 +283,136 @@ def _json_object_sql(fields: tuple[tuple[str, str, str], ...], dialect: str) -> 
                        for n, (key, col, kind) in enumerate(fields))
 
 
-def iter_jsonl_blocks(engine: Engine, project_key: str) -> Iterator[tuple[bytes, int, int]]:
-    """The JSON Lines export in blocks: (bytes, items in them, annotations in them). Each line
-    is the record :func:`iter_export_rows` gives, serialized."""
+JSONL_WORKERS = 2  # chunks built at once (each on its own connection), written in order
+
+Block = tuple[bytes, int, int]  # (JSON Lines, items in them, annotations in them)
+
+
+def iter_jsonl_blocks(engine: Engine, project_key: str) -> Iterator[Block]:
+    """The JSON Lines export in blocks; each line is the record :func:`iter_export_rows`
+    gives, serialized.
+
+    The project is cut into id ranges of CHUNK items, each read in its own transaction. On
+    PostgreSQL, JSONL_WORKERS ranges are built at once (a server process each, on their own
+    connections) and written in id order.
+    """
     project_id, _, _ = _lookups(engine, project_key)
-    if engine.dialect.name == "postgresql":
-        yield from _pg_jsonl_blocks(engine, project_id)
+    build = _pg_jsonl_chunk if engine.dialect.name == "postgresql" else _sqlite_jsonl_chunk
+    bounds = [0, *_chunk_ends(engine, project_id), None]
+    ranges = list(pairwise(bounds))
+    # SQLite gives up the GIL for every row it steps: two threads of it spend their time
+    # handing the GIL back and forth (twice the CPU, slower), so it builds one range at a time
+    workers = JSONL_WORKERS if engine.dialect.name == "postgresql" else 1
+    if len(ranges) == 1 or workers == 1:
+        for after, upper in ranges:
+            yield from build(engine, project_id, after, upper)
         return
-    item_sql = (f"SELECT i.id, i.machine_score, {_json_object_sql(_ITEM_JSON_FIELDS, 'sqlite')} "
-                "FROM items i JOIN products p ON p.id = i.product_id")
-    ann_sql = (f"SELECT a.item_id, {_json_object_sql(_ANN_JSON_FIELDS, 'sqlite')} "
-               "FROM annotations a LEFT JOIN users u ON u.id = a.labeler_id")
-    for items, by_item in _pages(engine, project_id, item_sql, ann_sql):
-        lines, n_annotations = [], 0
-        for item_id, score, head in items:
-            anns = by_item.get(item_id)
-            # the score as Python writes floats: shortest text that reads back to the same value
-            score_text = repr(score) if score is not None and math.isfinite(score) else "null"
-            if anns:
-                n_annotations += len(anns)
-                lines.append(f'{head},"machine_score":{score_text},"annotations":['
-                             + "},".join(a[1] for a in anns) + "}]}")
-            else:
-                lines.append(f'{head},"machine_score":{score_text},"annotations":[]}}')
-        lines.append("")
-        yield "\n".join(lines).encode(), len(items), n_annotations
+    with ThreadPoolExecutor(workers, thread_name_prefix="export") as pool:
+        running: deque[Future[list[Block]]] = deque()
+        for after, upper in ranges:
+            running.append(pool.submit(lambda a, u: list(build(engine, project_id, a, u)),
+                                       after, upper))
+            if len(running) >= workers:
+                yield from running.popleft().result()
+        while running:
+            yield from running.popleft().result()
 
 
-def _pg_jsonl_blocks(engine: Engine, project_id: int) -> Iterator[tuple[bytes, int, int]]:
-    """PostgreSQL writes the whole file: each chunk of items, annotations merged in, streams
-    out of ``COPY … TO STDOUT`` as finished lines, so the server's process does the work and
-    Python only moves bytes to the file.
+def _chunk_ends(engine: Engine, project_id: int) -> list[int]:
+    """The last item id of every full CHUNK of the project's items, in id order (the range
+    after the last one is open-ended: it also takes items stored while the export runs).
+    Each step skips CHUNK entries of the (project_id, id) index."""
+    ends: list[int] = []
+    step = text("SELECT id FROM items WHERE project_id = :p AND id > :after ORDER BY id "
+                "LIMIT 1 OFFSET :skip")
+    with engine.connect() as conn:
+        while (end := conn.execute(step, {"p": project_id, "after": ends[-1] if ends else 0,
+                                          "skip": CHUNK - 1}).scalar()) is not None:
+            ends.append(int(end))
+    return ends
+
+
+def _sqlite_jsonl_chunk(engine: Engine, project_id: int, after: int, upper: int | None) \
+        -> Iterator[Block]:
+    item_json = _json_object_sql(_ITEM_JSON_FIELDS, "sqlite")
+    ann_json = _json_object_sql(_ANN_JSON_FIELDS, "sqlite")
+    with engine.connect() as conn, conn.begin():  # one snapshot for the range
+        cursor = conn.connection.driver_connection.cursor()
+        by_item: dict[int, list[str]] = defaultdict(list)
+        for item_id, ann in cursor.execute(
+                f"SELECT a.item_id, {ann_json} FROM annotations a "
+                "LEFT JOIN users u ON u.id = a.labeler_id "
+                f"WHERE {_in_chunk('a', 'a.item_id', project_id, after, upper)} "
+                "ORDER BY a.item_id, a.submitted_at, a.id"):
+            by_item[item_id].append(ann)
+        cursor.execute(
+            f"SELECT i.id, i.machine_score, {item_json} FROM items i "
+            f"JOIN products p ON p.id = i.product_id "
+            # "+i.project_id": read the id range straight from the table (by rowid) instead of
+            # looking each row up from the project index: a fifth less time per row
+            f"WHERE {_in_chunk('+i', 'i.id', project_id, after, upper)} ORDER BY i.id")
+        while items := cursor.fetchmany(PAGE):
+            lines, n_annotations = [], 0
+            for item_id, score, head in items:
+                anns = by_item.get(item_id)
+                # the score as Python writes floats: the shortest text that reads back the same
+                score_text = repr(score) if score is not None and math.isfinite(score) \
+                    else "null"
+                if anns:
+                    n_annotations += len(anns)
+                    lines.append(f'{head},"machine_score":{score_text},"annotations":['
+                                 + "},".join(anns) + "}]}")
+                else:
+                    lines.append(f'{head},"machine_score":{score_text},"annotations":[]}}')
+            lines.append("")
+            yield "\n".join(lines).encode(), len(items), n_annotations
+        cursor.close()
+
+
+def _pg_jsonl_chunk(engine: Engine, project_id: int, after: int, upper: int | None) \
+        -> Iterator[Block]:
+    """PostgreSQL writes the lines: the range's items, annotations merged in by a grouped
+    join, stream out of ``COPY … TO STDOUT`` finished, so the server's process does the work
+    and Python only moves bytes.
 
     CSV format with a quote and a delimiter that JSON text never holds raw (control characters
-    inside JSON strings are escaped) passes each line through unchanged. Each chunk reads in
-    one REPEATABLE READ transaction, so its annotation count matches what it wrote.
+    inside JSON strings are escaped) passes each line through unchanged. REPEATABLE READ: the
+    annotation count is read from the snapshot the lines were.
     """
     import psycopg
 
     item_json = _json_object_sql(_ITEM_JSON_FIELDS, "postgresql")
     ann_json = _json_object_sql(_ANN_JSON_FIELDS, "postgresql")
-    after = 0
-    while True:
-        with engine.connect() as conn:
-            raw = conn.connection.driver_connection
-            assert isinstance(raw, psycopg.Connection)
-            conn.execution_options(isolation_level="REPEATABLE READ")
-            with conn.begin(), raw.cursor() as cur:
-                cur.execute("SELECT id FROM items WHERE project_id = %s AND id > %s ORDER BY id "
-                            "OFFSET %s LIMIT 1", (project_id, after, CHUNK - 1))
-                row = cur.fetchone()
-                upper = None if row is None else int(row[0])
-                items_in = _in_chunk("i", "i.id", project_id, after, upper)
-                annotations_in = _in_chunk("a", "a.item_id", project_id, after, upper)
-                statement = (
-                    f"COPY (SELECT {item_json} || ',\"machine_score\":' || "
-                    "COALESCE(to_json(i.machine_score)::text, 'null') || "
-                    "',\"annotations\":[' || COALESCE(an.list, '') || ']}' "
-                    "FROM items i JOIN products p ON p.id = i.product_id "
-                    f"LEFT JOIN (SELECT a.item_id, string_agg({ann_json} || '}}', ',' "
-                    "ORDER BY a.submitted_at, a.id) AS list FROM annotations a "
-                    "LEFT JOIN users u ON u.id = a.labeler_id "
-                    f"WHERE {annotations_in} "
-                    "GROUP BY a.item_id) an ON an.item_id = i.id "
-                    f"WHERE {items_in} ORDER BY i.id) "
-                    "TO STDOUT WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')")
-                buf: list[bytes] = []
-                with cur.copy(statement) as copy:
-                    while data := copy.read():
-                        buf.append(bytes(data))
-                        if len(buf) >= PAGE:
-                            yield b"".join(buf), len(buf), 0
-                            buf = []
-                if buf:
-                    yield b"".join(buf), len(buf), 0
-                cur.execute(f"SELECT count(*) FROM annotations a WHERE {annotations_in}")
-                annotations = cur.fetchone()
-                yield b"", 0, int(annotations[0]) if annotations else 0
-        if upper is None:
-            return
-        after = upper
+    items_in = _in_chunk("i", "i.id", project_id, after, upper)
+    annotations_in = _in_chunk("a", "a.item_id", project_id, after, upper)
+    statement = (
+        f"COPY (SELECT {item_json} || ',\"machine_score\":' || "
+        "COALESCE(to_json(i.machine_score)::text, 'null') || "
+        "',\"annotations\":[' || COALESCE(an.list, '') || ']}' "
+        "FROM items i JOIN products p ON p.id = i.product_id "
+        f"LEFT JOIN (SELECT a.item_id, string_agg({ann_json} || '}}', ',' "
+        "ORDER BY a.submitted_at, a.id) AS list FROM annotations a "
+        f"LEFT JOIN users u ON u.id = a.labeler_id WHERE {annotations_in} "
+        "GROUP BY a.item_id) an ON an.item_id = i.id "
+        f"WHERE {items_in} ORDER BY i.id) "
+        "TO STDOUT WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')")
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="REPEATABLE READ")
+        raw = conn.connection.driver_connection
+        assert isinstance(raw, psycopg.Connection)
+        with conn.begin(), raw.cursor() as cur:
+            buf: list[bytes] = []
+            with cur.copy(statement) as copy:
+                while data := copy.read():
+                    buf.append(bytes(data))
+                    if len(buf) >= PAGE:
+                        yield b"".join(buf), len(buf), 0
+                        buf = []
+            if buf:
+                yield b"".join(buf), len(buf), 0
+            cur.execute(f"SELECT count(*) FROM annotations a WHERE {annotations_in}")
+            counted = cur.fetchone()
+            yield b"", 0, int(counted[0]) if counted else 0
 
 
 def _in_chunk(alias: str, item_id: str, project_id: int, after: int, upper: int | None) -> str:
