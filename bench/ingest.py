@@ -22,7 +22,7 @@ from pathlib import Path
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import print_table, row, write_results
+from _common import cpu_speed_us, print_table, row, write_results
 
 REPO = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("MODOPS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -80,6 +80,7 @@ def run_store(store: str, items_file: Path, n: int) -> dict[str, float]:
         upgrade(engine)
         with session_scope(engine) as s:
             create_project(s, load_spec(REPO / "examples" / "kr-comments.yaml"), actor="bench")
+        speed_before = cpu_speed_us()
         t0, cpu0 = time.perf_counter(), time.process_time()
         children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         report = import_file(engine, "kr-comments", items_file, "jsonl", batch_size=10_000)
@@ -108,7 +109,8 @@ def run_store(store: str, items_file: Path, n: int) -> dict[str, float]:
     return {"import_items_per_s": n / import_s, "export_items_per_s": n / export_s,
             "import_s": import_s, "export_s": export_s,
             "import_cpu_s": import_cpu_s, "import_parse_cpu_s": import_parse_cpu_s,
-            "peak_rss_mb": (own + children) / 1024}
+            "peak_rss_mb": (own + children) / 1024, "speed_before": speed_before,
+            "speed_after": cpu_speed_us()}
 
 
 def main() -> None:
@@ -144,6 +146,9 @@ def main() -> None:
                 row(case, "modops", store, "export_items_per_s",
                     round(result["export_items_per_s"], 1), "items/s"),
                 row(case, "modops", store, "peak_rss_mb", round(result["peak_rss_mb"], 1), "MB"),
+                # the host's speed around this store's run (lower is faster; see _common)
+                row(case, "modops", store, "cpu_speed_us",
+                    round((result["speed_before"] + result["speed_after"]) / 2, 1), "µs/op"),
             ]
     print_table(rows, "Ingest: import and export of synthetic Korean items (JSONL)")
     print(f"wrote {write_results('ingest', rows)}")
