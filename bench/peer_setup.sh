@@ -21,4 +21,5 @@ if ! "$LS_VENV/bin/python" -m pip install -q "label-studio==$LS_VERSION" psycopg
   echo "pip install label-studio==$LS_VERSION failed (see above); bench/peer.py will report it" >&2
   exit 1
 fi
-"$LS_VENV/bin/label-studio" --version 2>/dev/null | tail -n 3 || true
+# (not `label-studio --version`: 1.23.2 goes on to start its server and never returns)
+"$LS_VENV/bin/python" -c "import importlib.metadata as m; print('Label Studio', m.version('label-studio'))"
