@@ -136,8 +136,8 @@ def peer_section(data: dict[str, Any]) -> list[str]:
     for remark in notes.get("remarks", []):
         out += [remark, ""]
     load_rows = [r for r in rows if r["metric"] == "load_avg_1m_mean"]
-    out.append("**The machine was shared**: other sessions ran builds and tests at the same "
-               f"time on these {notes.get('cpu_count', '?')} cores. 1-minute load average at "
+    out.append("**Load on the machine** (both servers, the client and the database share "
+               f"these {notes.get('cpu_count', '?')} cores). 1-minute load average at "
                f"the start {fmt(notes.get('load_avg_at_start', [0])[0])}, at the end "
                f"{fmt(notes.get('load_avg_at_end', [0])[0])}; mean during each run: "
                + ", ".join(f"{r['system']}/{r['store']} {fmt(r['value'])}" for r in load_rows)
