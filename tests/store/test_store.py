@@ -94,3 +94,62 @@ def test_models_and_migrations_agree(engine: Engine) -> None:
                                     and d[1].name == "ix_tasks_dispense")]
     assert diff == []
     assert "ix_tasks_dispense" in {i["name"] for i in inspect(engine).get_indexes("tasks")}
+
+
+def test_upgrading_a_database_with_items_keeps_them(store_name: str, tmp_path) -> None:
+    """A database at revision 0007 holding routed items upgrades to head (0008 rebuilds the
+    items table on SQLite to drop its foreign keys) and back, losing nothing."""
+    import secrets
+
+    import orjson
+    from sqlalchemy.pool import NullPool
+
+    from modops.io import import_file
+    from modops.projects import create_project, load_spec
+    from modops.queue import route_after_import
+    from modops.store import make_engine
+    from modops.store.migrate import upgrade
+    from tests.conftest import EXAMPLE_SPEC, PG_URL, pg_engine
+
+    admin = None
+    if store_name == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}", poolclass=NullPool)
+    else:
+        schema = f"modops_upgrade_{secrets.token_hex(4)}"
+        admin = make_engine(PG_URL, poolclass=NullPool)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        engine = pg_engine(schema, poolclass=NullPool)
+    try:
+        upgrade(engine, "0007")
+        with session_scope(engine) as s:
+            create_project(s, load_spec(EXAMPLE_SPEC), actor="test")
+        rows = [{"external_id": f"u-{i}", "product": "comment", "comment": f"댓글 {i}"}
+                for i in range(50)]
+        path = tmp_path / "items.jsonl"
+        path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+        import_file(engine, "kr-comments", path, after_insert=route_after_import)
+
+        def counts() -> tuple[int, int]:
+            with engine.connect() as conn:
+                return (conn.execute(text("SELECT count(*) FROM items")).scalar_one(),
+                        conn.execute(text("SELECT count(*) FROM tasks")).scalar_one())
+
+        before = counts()
+        assert before[0] == 50 and before[1] > 0
+        upgrade(engine, "head")
+        assert current_revision(engine) == head_revision()
+        assert counts() == before
+        fks = {fk["referred_table"] for fk in inspect(engine).get_foreign_keys("items")}
+        assert not fks & {"projects", "products"}
+        from alembic import command
+
+        from modops.store.migrate import alembic_config
+        command.downgrade(alembic_config(engine), "0007")
+        assert counts() == before
+    finally:
+        engine.dispose()
+        if admin is not None:
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
