@@ -162,3 +162,25 @@ def test_two_imports_racing_into_an_empty_project_store_each_item_once(
     assert sum(r.skipped_existing for r in reports) == 1500
     exported = [r["external_id"] for r in iter_export_rows(engine, project)]
     assert sorted(exported) == [f"r-{i:04d}" for i in range(4500)]
+
+
+def test_first_load_with_labelled_rows_between_plain_ones_keeps_every_row(
+        engine: Engine, project: str, tmp_path: Path) -> None:
+    """A project's first load streams plain batches into one COPY on PostgreSQL and breaks
+    the stream for batches with labels (they need the new ids): every item and every
+    annotation lands, in file order, on both stores."""
+    rows: list[dict[str, Any]] = []
+    for i in range(1_000):
+        row: dict[str, Any] = {"external_id": f"m-{i:04d}", "product": "comment",
+                               "comment": f"댓글 {i}"}
+        if 300 <= i < 350 or i == 999:
+            row["annotations"] = [{"labeler": "kim", "labels": ["none"],
+                                   "submitted_at": "2026-11-20T00:00:00Z"}]
+        rows.append(row)
+    report = import_file(engine, project, write_jsonl(tmp_path / "in.jsonl", rows),
+                         batch_size=100)
+    assert (report.inserted, report.annotations) == (1_000, 51)
+    exported = list(iter_export_rows(engine, project))
+    assert [r["external_id"] for r in exported] == [f"m-{i:04d}" for i in range(1_000)]
+    assert sum(len(r["annotations"]) for r in exported) == 51
+    assert [a["labeler"] for a in exported[999]["annotations"]] == ["kim"]
