@@ -18,7 +18,7 @@ import random
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, text
 
@@ -266,37 +266,144 @@ def _apply(conn: Connection, project: ProjectConfig, now: datetime, first: int,
     conn.exec_driver_sql(f"TRUNCATE {_STAGE}" if is_pg(conn) else f"DELETE FROM {_STAGE}")
 
 
+class RoutePlan(NamedTuple):
+    """One item's routing outcome: the item's new fields, its routing decision, the machine
+    decision (if the machine decided) and the task slots it gets."""
+
+    route: str  # the machine's verdict, as recorded
+    state: str
+    due_at: datetime | None
+    priority: float
+    sampled: bool  # in the prevalence sample
+    final_labels: str | None  # JSON, when the machine decided
+    final_action: str | None
+    recorded: bool  # has a routing decision (gold items have none)
+    score: float | None
+    model_version: str | None
+    audit: bool
+    reason: str | None
+    basis: str | None  # JSON, the machine decision's basis
+    views: int | None  # views at decision
+    kind: str | None  # the kind of its task slots
+    nslots: int
+    required_skill: str | None
+
+
+class RoutePlanner:
+    """The routing rules for one item, the one place they live (module docstring).
+
+    Used by the set-based pass over stored items and by the importer, which routes rows in
+    its parse process before they are stored (so it must pickle: plain data, no connection).
+    """
+
+    def __init__(self, project: ProjectConfig, now: datetime, rng: random.Random) -> None:
+        settings = project.settings
+        self.project = project
+        self.now = now
+        self.rng = rng
+        self.hi, self.lo = project.auto_action_threshold, project.auto_clear_threshold
+        self.prevalence_rate = float(settings.get("prevalence_rate", DEFAULT_PREVALENCE_RATE))
+        self.boost_width = float(settings.get("uncertainty_boost_width", 0.0))
+        self.boost_weight = float(settings.get("uncertainty_boost", 0.0))
+        self.skill_by_product: dict[str, str] = settings.get("skill_by_product") or {}
+        self.no_action_label = _clear_label(project)
+        self.sla_by_product: dict[str, timedelta] = {}
+        #: items without a score wait for the model, which runs after they are stored
+        self.scores_missing = bool(settings.get("score_on_ingest", True))
+
+    def plan(self, *, product: str, score: float | None, detail: dict[str, Any] | None,
+             version: str | None, views: int, reported: bool, ingested_at: datetime,
+             is_gold: bool) -> RoutePlan:
+        project, rng = self.project, self.rng
+        version = version or project.model_version
+        if is_gold:
+            # Served by the gold mechanism, not the queue: no slots and no SLA deadline, so
+            # gold never shows up as backlog or as a breach.
+            return RoutePlan(_HUMAN, _QUEUED, None, 0.0, False, None, None, False, None, None,
+                             False, None, None, None, None, 0, None)
+        sla = self.sla_by_product.get(product)
+        if sla is None:
+            sla = self.sla_by_product[product] = timedelta(minutes=project.sla_for(product))
+        due = ingested_at + sla
+        hi, lo = self.hi, self.lo
+        if score is None:
+            route = Route.UNSCORED
+        elif hi is not None and score >= hi:
+            route = Route.AUTO_ACTION
+        elif lo is not None and score <= lo:
+            route = Route.AUTO_CLEAR
+        else:
+            route = Route.HUMAN
+        sampled = rng.random() < self.prevalence_rate
+        reason = None
+        if sampled and route in _MACHINE_ROUTES:
+            reason = f"prevalence sample (machine said {route.value})"
+            route_for_queue = Route.HUMAN
+        else:
+            route_for_queue = route
+        audit = route_for_queue in _MACHINE_ROUTES and rng.random() < project.audit_rate
+        boost = 0.0
+        if score is not None and self.boost_width > 0 and hi is not None and lo is not None:
+            # active learning: items near the decision boundary go first
+            boundary = (hi + lo) / 2
+            if abs(score - boundary) <= self.boost_width:
+                boost = self.boost_weight * (1 - abs(score - boundary) / self.boost_width)
+        prio = priority_score(project.priority_weights, score=score, views=views,
+                              reported=reported, due_at=due, boost=boost)
+        if route_for_queue in _MACHINE_ROUTES:
+            labels = _machine_label(project, detail) if route_for_queue is \
+                Route.AUTO_ACTION else self.no_action_label
+            basis = dumps({"score": score, "threshold": hi if route is Route.AUTO_ACTION
+                           else lo, "model_version": version})
+            return RoutePlan(route.value, _DECIDED, due, prio, sampled, dumps(labels),
+                             project.rules.action_for(labels).value, True, score, version,
+                             audit, reason, basis, views, _AUDIT_KIND, 1 if audit else 0, None)
+        return RoutePlan(route.value, _QUEUED, due, prio, sampled, None, None, True, score,
+                         version, audit, reason, None, None, _LABEL_KIND, project.overlap_k,
+                         self.skill_by_product.get(product))
+
+    def plan_import(self, product: str, score: float | None, views: int, reported: bool,
+                    is_gold: bool) -> RoutePlan | None:
+        """A row being imported, routed before it is stored; None leaves it for the pass
+        after the insert (it has no score yet and the model will score it there)."""
+        if score is None and self.scores_missing and not is_gold:
+            return None
+        return self.plan(product=product, score=score, detail=None, version=None,
+                         views=views, reported=reported, ingested_at=self.now,
+                         is_gold=is_gold)
+
+
+_HUMAN, _QUEUED, _DECIDED = Route.HUMAN.value, ItemState.QUEUED.value, ItemState.DECIDED.value
+_LABEL_KIND, _AUDIT_KIND = TaskKind.LABEL.value, TaskKind.AUDIT.value
+_MACHINE_ROUTES = (Route.AUTO_ACTION, Route.AUTO_CLEAR)
+
+
+def count_plan(summary: RoutingSummary, plan: RoutePlan) -> None:
+    summary.items += 1
+    if plan.recorded:
+        setattr(summary, plan.route, getattr(summary, plan.route) + 1)
+    summary.prevalence_sample += plan.sampled
+    summary.audit_sampled += plan.audit
+
+
 def _route(conn: Connection, project: ProjectConfig, chunks: Iterable[Sequence[Any]], *,
            pending: list[tuple[str, dict[str, Any]]] | None,
-           now: datetime | None = None, rng: random.Random | None = None) -> RoutingSummary:
-    summary = RoutingSummary()
+           now: datetime | None = None, rng: random.Random | None = None,
+           summary: RoutingSummary | None = None) -> RoutingSummary:
+    summary = summary or RoutingSummary()
     now = now or utcnow()
-    rng = rng or random.Random()
+    planner = RoutePlanner(project, now, rng or random.Random())
     pg = is_pg(conn)
 
     def stored_time(dt: datetime | None) -> Any:
         # SQLite keeps times as text in the form the driver's datetime adapter writes.
         return dt if pg or dt is None else dt.isoformat(" ")
 
-    hi, lo = project.auto_action_threshold, project.auto_clear_threshold
-    prevalence_rate = float(project.settings.get("prevalence_rate", DEFAULT_PREVALENCE_RATE))
-    boost_width = float(project.settings.get("uncertainty_boost_width", 0.0))
-    boost_weight = float(project.settings.get("uncertainty_boost", 0.0))
-    weights = project.priority_weights
-    skill_by_label = project.settings.get("skill_by_product") or {}
-    k = project.overlap_k
-    no_action_label = _clear_label(project)
     now_iso = now.isoformat() + "Z"
-    queued_state, decided_state = ItemState.QUEUED.value, ItemState.DECIDED.value
-    label_kind, audit_kind = TaskKind.LABEL.value, TaskKind.AUDIT.value
-    human = Route.HUMAN.value
-    machine_routes = (Route.AUTO_ACTION, Route.AUTO_CLEAR)
-    sla_by_product: dict[str, timedelta] = {}
     last_ingested: tuple[Any, datetime] = (None, now)
     for rows in chunks:
         if not rows:
             continue
-        summary.items += len(rows)
         fresh = _score_missing(conn, project, rows, summary)
         staged: list[tuple[Any, ...]] = []
         for r in rows:
@@ -308,69 +415,23 @@ def _route(conn: Connection, project: ProjectConfig, chunks: Iterable[Sequence[A
             else:
                 score, detail, version = scored
                 new_score, new_scores, new_version = score, dumps(detail), version
-            version = version or project.model_version
             if r.ingested_at != last_ingested[0]:  # one import batch shares one time
                 ingested = r.ingested_at if isinstance(r.ingested_at, datetime) else \
                     datetime.fromisoformat(r.ingested_at)
                 last_ingested = (r.ingested_at, ingested)
-            sla = sla_by_product.get(r.product)
-            if sla is None:
-                sla = sla_by_product[r.product] = timedelta(minutes=project.sla_for(r.product))
-            due = last_ingested[1] + sla
-            if r.is_gold:
-                # Served by the gold mechanism, not the queue: no slots and no SLA deadline, so
-                # gold never shows up as backlog or as a breach.
-                staged.append((r.id, human, queued_state, None, 0.0, False, None, None,
-                               new_score, new_scores, new_version, False, None, None, False,
-                               None, None, None, None, 0, None))
-                continue
-            if score is None:
-                route = Route.UNSCORED
-            elif hi is not None and score >= hi:
-                route = Route.AUTO_ACTION
-            elif lo is not None and score <= lo:
-                route = Route.AUTO_CLEAR
-            else:
-                route = Route.HUMAN
-            sampled = rng.random() < prevalence_rate
-            reason = None
-            if sampled and route in machine_routes:
-                reason = f"prevalence sample (machine said {route.value})"
-                route_for_queue = Route.HUMAN
-            else:
-                route_for_queue = route
-            audit = route_for_queue in machine_routes and rng.random() < project.audit_rate
-            boost = 0.0
-            if score is not None and boost_width > 0 and hi is not None and lo is not None:
-                # active learning: items near the decision boundary go first
-                boundary = (hi + lo) / 2
-                if abs(score - boundary) <= boost_width:
-                    boost = boost_weight * (1 - abs(score - boundary) / boost_width)
-            prio = priority_score(weights, score=score, views=r.view_count,
-                                  reported=bool(r.user_reported), due_at=due, boost=boost)
-            setattr(summary, route.value, getattr(summary, route.value) + 1)
-            summary.prevalence_sample += sampled
-            summary.audit_sampled += audit
-            if route_for_queue in machine_routes:
-                labels = _machine_label(project, detail) if route_for_queue is \
-                    Route.AUTO_ACTION else no_action_label
-                action = project.rules.action_for(labels).value
-                basis = dumps({"score": score, "threshold": hi if route is Route.AUTO_ACTION
-                               else lo, "model_version": version})
-                staged.append((r.id, route.value, decided_state, stored_time(due), prio,
-                               sampled, dumps(labels), action, new_score, new_scores,
-                               new_version, True, score, version, audit, reason, basis,
-                               r.view_count, audit_kind, 1 if audit else 0, None))
-                if pending is not None:
-                    pending.append((events.DECISION, {
-                        "project": project.key, "item_id": r.id, "external_id": r.external_id,
-                        "labels": labels, "action": action, "source": "machine",
-                        "decided_at": now_iso}))
-            else:
-                staged.append((r.id, route.value, queued_state, stored_time(due), prio,
-                               sampled, None, None, new_score, new_scores, new_version, True,
-                               score, version, audit, reason, None, None, label_kind, k,
-                               skill_by_label.get(r.product)))
+            plan = planner.plan(product=r.product, score=score, detail=detail,
+                                version=version, views=r.view_count,
+                                reported=bool(r.user_reported), ingested_at=last_ingested[1],
+                                is_gold=bool(r.is_gold))
+            count_plan(summary, plan)
+            staged.append((r.id, plan.route, plan.state, stored_time(plan.due_at),
+                           plan.priority, plan.sampled, plan.final_labels, plan.final_action,
+                           new_score, new_scores, new_version, *plan[7:]))
+            if pending is not None and plan.final_action is not None:
+                pending.append((events.DECISION, {
+                    "project": project.key, "item_id": r.id, "external_id": r.external_id,
+                    "labels": loads(plan.final_labels), "action": plan.final_action,
+                    "source": "machine", "decided_at": now_iso}))
         _stage(conn, staged)
         ids = [r.id for r in rows]
         _apply(conn, project, now, min(ids), max(ids))
@@ -381,5 +442,6 @@ def _route(conn: Connection, project: ProjectConfig, chunks: Iterable[Sequence[A
                   "auto_clear": summary.auto_clear, "human": summary.human,
                   "unscored": summary.unscored, "prevalence_sample": summary.prevalence_sample,
                   "audit_sampled": summary.audit_sampled,
-                  "thresholds": {"auto_action": hi, "auto_clear": lo}})
+                  "thresholds": {"auto_action": project.auto_action_threshold,
+                                 "auto_clear": project.auto_clear_threshold}})
     return summary
