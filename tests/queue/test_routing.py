@@ -96,3 +96,37 @@ def test_chunked_routing_matches_one_chunk(fresh_engine, tmp_path: Path,
             assert kinds == [], external_id  # gold and items decided on import get no slots
     machine = {d[0] for d in whole["decisions"] if d[3] == "machine"}
     assert machine == {e for e, row in items.items() if row[2].startswith("auto_")}
+
+
+def test_routing_rows_before_they_are_stored_matches_routing_them_after(
+        fresh_engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The importer routes rows in its parse process, before they are stored; the set-based
+    pass routes stored rows. The same file gets the same routes, slots, routing records and
+    machine decisions either way, a re-import with overlap included."""
+    monkeypatch.setattr(importer, "utcnow", lambda: datetime(2026, 11, 20, 9, 0, 0, 250_000))
+    monkeypatch.setattr(routing, "utcnow", lambda: datetime(2026, 11, 20, 9, 0, 1))
+    before = route_world(fresh_engine(), tmp_path)
+
+    def after_only(conn: Any, ctx: importer.ImportContext) -> None:  # a hook with no planner
+        routing.route_after_import(conn, ctx)
+
+    monkeypatch.setattr("tests.queue.helpers.route_after_import", after_only)
+    after = route_world(fresh_engine(), tmp_path)
+    assert before == after
+    assert len(before["routing"]) > 100 and len(before["decisions"]) > 10
+
+
+def test_an_import_routed_before_storing_writes_one_routing_audit_entry(
+        engine: Engine, tmp_path: Path) -> None:
+    project = human_project(engine, k=1, routing={"auto_action": 0.9, "auto_clear": 0.1})
+    add_items(engine, project, tmp_path, world_rows(60, "c"))
+    with engine.connect() as conn:
+        entries = conn.execute(text(
+            "SELECT after FROM audit_log WHERE action = 'items.route'")).scalars().all()
+        routed = conn.execute(text("SELECT count(*) FROM routing_decisions")).scalar()
+    assert len(entries) == 1
+    import orjson
+
+    counts = orjson.loads(entries[0]) if isinstance(entries[0], str) else entries[0]
+    assert counts["auto_action"] + counts["auto_clear"] + counts["human"] + \
+        counts["unscored"] == routed

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from sqlalchemy import Connection, Engine, select, text
@@ -63,6 +63,8 @@ ITEM_COLUMNS = (
     "final_action",
     "decided_at",
     "import_batch",
+    "route",
+    "due_at",
 )
 ANNOTATION_COLUMNS = (
     "project_id",
@@ -86,6 +88,13 @@ DECISION_COLUMNS = (
     "decided_at",
     "current",
 )
+# What a row routed before it is stored adds (RowPlanner below).
+TASK_COLUMNS = ("project_id", "item_id", "kind", "state", "slot", "priority", "required_skill",
+                "created_at")
+ROUTING_COLUMNS = ("project_id", "item_id", "score", "auto_action_threshold",
+                   "auto_clear_threshold", "route", "model_version", "audit_sampled", "reason",
+                   "decided_at")
+MACHINE_DECISION_COLUMNS = (*DECISION_COLUMNS, "views_at_decision")
 
 
 class ImportFailed(ModOpsError):
@@ -127,9 +136,40 @@ class ImportContext:
     #: every item of the batch has a larger id (ids only grow), so a hook can read the batch
     #: by id range through the primary key instead of searching the table for it
     id_floor: int = 0
+    #: the planner that routed rows before they were stored (its counts), if any
+    planner: Any = None
+    #: stored items it did not route (they have no score yet): the hook's to route
+    unrouted: int | None = None
 
 
-PostInsertHook = Callable[[Connection, ImportContext], None]
+# A row's routing (``modops.queue.routing.RoutePlan``), sent from the parse process as a
+# plain tuple (a named tuple costs twice as much to pickle) and unpacked by the writer:
+# (route, state, due_at, priority, sampled, final_labels, final_action, recorded, score,
+#  model_version, audit, reason, basis, views, kind, nslots, required_skill)
+RowPlan = tuple[Any, ...]
+
+
+class RowPlanner(Protocol):
+    """Routes a row before it is stored (the queue's ``RoutePlanner``). Runs in the parse
+    process, so it must pickle."""
+
+    hi: float | None
+    lo: float | None
+
+    def plan_import(self, product: str, score: float | None, views: int, reported: bool,
+                    is_gold: bool) -> RowPlan | None: ...
+
+    def count(self, plans: list[RowPlan]) -> None: ...
+
+
+class PostInsertHook(Protocol):
+    """Runs in the import's transaction once every row is stored. A hook with a ``planner``
+    method also routes rows before they are stored: one insert per row instead of an
+    insert, then an update."""
+
+    def __call__(self, conn: Connection, ctx: ImportContext) -> None: ...
+
+
 Progress = Callable[[int, int], None]
 
 
@@ -150,20 +190,37 @@ class _RowBuilder:
     batch_id: str
     now: datetime
     sqlite: bool
+    planner: RowPlanner | None = None
     now_stored: Any = field(init=False)
+    due_stored: dict[datetime, Any] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.now_stored = _fmt_time(self.now, self.sqlite)
 
-    def __call__(self, r: ItemRecord) -> tuple[Any, ...]:
+    def __call__(self, r: ItemRecord) -> tuple[tuple[Any, ...], RowPlan | None]:
+        """The row, and its routing if the planner routed it before it is stored."""
         sqlite = self.sqlite
         now_stored = self.now_stored
-        final_action = decided_at = None
-        state = _NEW
+        final_action = decided_at = route = due_at = final_labels = None
+        state, priority, sampled = _NEW, 0.0, False
+        plan = None
         if r.final_labels is not None:
             final_action = self.rules.action_for(r.final_labels).value
+            final_labels = _dumps(r.final_labels)
             decided_at = now_stored
             state = _DECIDED
+        elif self.planner is not None:
+            routed = self.planner.plan_import(r.product, r.machine_score, r.view_count,
+                                              r.user_reported, r.is_gold)
+            if routed is not None:
+                plan = tuple(routed)
+                route, state, due, priority, sampled, labels, action = plan[:7]
+                if due is not None:  # one deadline per product in an import: format it once
+                    due_at = self.due_stored.get(due)
+                    if due_at is None:
+                        due_at = self.due_stored[due] = _fmt_time(due, sqlite)
+                if action is not None:
+                    final_labels, final_action, decided_at = labels, action, now_stored
         return (
             self.project_id,
             r.external_id,
@@ -183,15 +240,17 @@ class _RowBuilder:
             None if r.reported_at is None else _fmt_time(r.reported_at, sqlite),
             state,
             r.machine_score,
-            0.0,
+            priority,
             int(r.is_gold) if sqlite else r.is_gold,
             None if r.gold_labels is None else _dumps(r.gold_labels),
-            0 if sqlite else False,
-            None if r.final_labels is None else _dumps(r.final_labels),
+            int(sampled) if sqlite else sampled,
+            final_labels,
             final_action,
             decided_at,
             self.batch_id,
-        )
+            route,
+            due_at,
+        ), plan
 
 
 _NEW, _DECIDED = ItemState.NEW.value, ItemState.DECIDED.value
@@ -204,6 +263,8 @@ class _Batch:
     rows: list[tuple[Any, ...]]
     labelled: list[ItemRecord]
     position: int
+    #: each row's routing, when a planner routed any of them (else None)
+    plans: list[RowPlan | None] | None = None
 
 
 class _BulkWriter:
@@ -217,8 +278,11 @@ class _BulkWriter:
         batch_id: str,
         now: datetime,
         report: ImportReport,
+        planner: RowPlanner | None = None,
     ) -> None:
         self.conn = conn
+        self.planner = planner
+        self.unrouted = 0  # stored rows the planner left for the post-insert hook
         self.sqlite = conn.dialect.name == "sqlite"
         self.raw = conn.connection.driver_connection
         self.project_id = project_id
@@ -231,6 +295,7 @@ class _BulkWriter:
         # PostgreSQL: one open COPY across the batches of a project's first load (below).
         self.stream: ExitStack | None = None
         self.stream_copy: Any = None
+        self.next_id: int | None = None  # SQLite: the next item id this import hands out
         if not self.sqlite:
             # Imports into one project take turns, as they do on SQLite (one writer at a
             # time): the check below then sees every committed item, so a first load can
@@ -251,6 +316,9 @@ class _BulkWriter:
             {"p": project_id}).first() is not None
 
     def write(self, batch: _Batch) -> None:
+        if batch.plans is not None and any(p is not None for p in batch.plans):
+            self._write_routed(batch.rows, batch.plans, batch.labelled)
+            return
         rows = batch.rows
         cols = ", ".join(ITEM_COLUMNS)
         needs_ids = bool(batch.labelled)
@@ -275,9 +343,109 @@ class _BulkWriter:
             self.finish()
             inserted, ids = self._write_pg(rows, cols, batch.labelled)
         self.report.inserted += inserted
+        self.unrouted += inserted
         self.report.skipped_existing += len(rows) - inserted
         if ids:
             self._write_labels([r for r in batch.labelled if r.external_id in ids], ids)
+
+    def _write_routed(self, rows: list[tuple[Any, ...]], plans: list[RowPlan | None],
+                      labelled: list[ItemRecord]) -> None:
+        """Rows routed before they are stored: each gets its id up front, so its routing
+        decision, machine decision and task slots are written beside it, never as an update
+        of rows just inserted. Rows already stored (a re-import) are left out with their
+        plans."""
+        total = len(rows)
+        if not self.sqlite and self.project_had_items:
+            existing = self._stored_external_ids([r[1] for r in rows])
+            if existing:
+                kept = [(r, p) for r, p in zip(rows, plans, strict=True) if r[1] not in existing]
+                rows, plans = [r for r, _ in kept], [p for _, p in kept]
+        ids = self._reserve_ids(len(rows))
+        rows = [(*row, item_id) for row, item_id in zip(rows, ids, strict=True)]
+        cols = ", ".join((*ITEM_COLUMNS, "id"))
+        if self.sqlite:
+            marks = ", ".join("?" * (len(ITEM_COLUMNS) + 1))
+            before = self.raw.total_changes
+            self.raw.executemany(f"INSERT INTO items ({cols}) VALUES ({marks}) "
+                                 "ON CONFLICT (project_id, external_id) DO NOTHING", rows)
+            inserted = self.raw.total_changes - before
+            if inserted < len(rows) and ids:  # some were stored already: keep the new ones
+                stored = {i for i, in self.raw.execute(
+                    "SELECT id FROM items WHERE id BETWEEN ? AND ?", (ids[0], ids[-1]))}
+                kept = [(r, p) for r, p in zip(rows, plans, strict=True) if r[-1] in stored]
+                rows, plans = [r for r, _ in kept], [p for _, p in kept]
+        else:
+            self.finish()
+            import psycopg
+
+            try:
+                self._insert("items", (*ITEM_COLUMNS, "id"), rows)
+            except psycopg.errors.UniqueViolation:
+                raise ModOpsError(
+                    "another writer stored some of these external ids while this import ran; "
+                    "nothing was imported, run the import again") from None
+            inserted = len(rows)
+        self.report.inserted += inserted
+        self.report.skipped_existing += total - inserted
+        sqlite, pid, now = self.sqlite, self.project_id, _fmt_time(self.now, self.sqlite)
+        yes, no = (1, 0) if sqlite else (True, False)
+        planner = self.planner
+        assert planner is not None
+        plain_slots: list[tuple[Any, ...]] = []
+        other_slots: list[tuple[Any, ...]] = []
+        routing: list[tuple[Any, ...]] = []
+        machine: list[tuple[Any, ...]] = []
+        stored_plans: list[RowPlan] = []
+        for row, plan in zip(rows, plans, strict=True):
+            if plan is None:
+                self.unrouted += 1
+                continue
+            item_id = row[-1]
+            stored_plans.append(plan)
+            (route, _state, _due, priority, _sampled, labels, action, recorded, score,
+             version, audit, reason, basis, views, kind, nslots, skill) = plan
+            if recorded:
+                routing.append((pid, item_id, score, planner.hi, planner.lo, route, version,
+                                yes if audit else no, reason, now))
+            if action is not None:
+                machine.append((pid, item_id, labels, action, "machine", basis, now, yes,
+                                views))
+            if nslots:
+                # plain label slots first, then those needing a skill and the audit slots: the
+                # order the set-based pass creates them in (ties go to the lower task id)
+                slots = plain_slots if kind == "label" and skill is None else other_slots
+                slots.extend((pid, item_id, kind, "open", n, priority, skill, now)
+                             for n in range(nslots))
+        planner.count(stored_plans)
+        self._insert("routing_decisions", ROUTING_COLUMNS, routing)
+        self._insert("decisions", MACHINE_DECISION_COLUMNS, machine)
+        self._insert("tasks", TASK_COLUMNS, plain_slots + other_slots)
+        if labelled:
+            ids_by_external = {row[1]: row[-1] for row in rows}
+            self._write_labels([r for r in labelled if r.external_id in ids_by_external],
+                               ids_by_external)
+
+    def _reserve_ids(self, n: int) -> list[int]:
+        """Ids for n new items. SQLite: the import holds the write lock, so the next ids are
+        simply the next numbers; PostgreSQL: drawn from the items sequence."""
+        if not n:
+            return []
+        if self.sqlite:
+            if self.next_id is None:
+                self.next_id = (self.raw.execute("SELECT max(id) FROM items").fetchone()[0]
+                                or 0) + 1
+            first, self.next_id = self.next_id, self.next_id + n
+            return list(range(first, first + n))
+        with self.raw.cursor() as cur:
+            cur.execute("SELECT nextval(pg_get_serial_sequence('items', 'id')) "
+                        "FROM generate_series(1, %s)", (n,))
+            return [r[0] for r in cur.fetchall()]
+
+    def _stored_external_ids(self, external_ids: list[str]) -> set[str]:
+        with self.raw.cursor() as cur:
+            cur.execute("SELECT external_id FROM items WHERE project_id = %s "
+                        "AND external_id = ANY(%s)", (self.project_id, external_ids))
+            return {r[0] for r in cur.fetchall()}
 
     def _stream_pg(self, rows: list[tuple[Any, ...]], cols: str) -> None:
         """A project's first load: every batch goes into one open COPY, so PostgreSQL keeps
@@ -473,7 +641,9 @@ class _Parser:
         seen: set[str] = set()
         first_line: dict[str, int] = {}  # for friendlier duplicate messages
         rows: list[tuple[Any, ...]] = []
+        plans: list[RowPlan | None] = []
         labelled: list[ItemRecord] = []
+        routing = build.planner is not None
         last_tick = time.perf_counter()
         n = 0
         for raw in self.reader.rows():
@@ -496,13 +666,16 @@ class _Parser:
                         if len(first_line) < 100_000:
                             first_line[ext] = raw.line
                         if not errors:
-                            rows.append(build(rec))
+                            row, plan = build(rec)
+                            rows.append(row)
+                            plans.append(plan)
                             if rec.annotations or rec.final_labels is not None:
                                 labelled.append(rec)
                             if len(rows) >= self.batch_size:
                                 self.rows = n
-                                yield _Batch(rows, labelled, self.reader.position)
-                                rows, labelled = [], []
+                                yield _Batch(rows, labelled, self.reader.position,
+                                             plans if routing else None)
+                                rows, labelled, plans = [], [], []
             if tick is not None and not n % 1000 and \
                     (now := time.perf_counter()) - last_tick > 0.1:
                 last_tick = now
@@ -513,7 +686,7 @@ class _Parser:
         if not errors and n == 0:
             fail(1, "the file has no rows")
         if rows and not errors:
-            yield _Batch(rows, labelled, self.reader.position)
+            yield _Batch(rows, labelled, self.reader.position, plans if routing else None)
 
 
 # A file at least this large is parsed in a second process while this one writes (the
@@ -660,8 +833,13 @@ def import_file(
     batch_id = uuid.uuid4().hex[:16]
     report = ImportReport(file=name, format=fmt, project=key, batch_id=batch_id)
     now = utcnow()
+    planner: RowPlanner | None = None
+    make_planner = getattr(after_insert, "planner", None)
+    if make_planner is not None:
+        with engine.connect() as conn:
+            planner = make_planner(conn, project_id, now)
     build = _RowBuilder(project_id, products, rules, batch_id, now,
-                        engine.dialect.name == "sqlite")
+                        engine.dialect.name == "sqlite", planner)
     parser = (_ChildParser if parallel else _Parser)(
         path, name, fmt, validate, build, batch_size, max_errors)
     started = time.perf_counter()
@@ -675,7 +853,7 @@ def import_file(
     # SQLite: take the write lock up front (BEGIN IMMEDIATE), so a second import waits for
     # this one instead of failing with "database is locked" when both try to upgrade a read
     with _closing(parser), engine.execution_options(sqlite_begin="IMMEDIATE").begin() as conn:
-        writer = _BulkWriter(conn, project_id, rules, batch_id, now, report)
+        writer = _BulkWriter(conn, project_id, rules, batch_id, now, report, planner)
         id_floor = conn.exec_driver_sql("SELECT max(id) FROM items").scalar() or 0
         last_tick = 0.0
         try:
@@ -692,7 +870,8 @@ def import_file(
             writer.abort(exc)
             raise
         if after_insert is not None and report.inserted:
-            after_insert(conn, ImportContext(project_id, batch_id, report.inserted, id_floor))
+            after_insert(conn, ImportContext(project_id, batch_id, report.inserted, id_floor,
+                                             planner, writer.unrouted))
         record(
             writer.session,
             actor=actor,

@@ -57,11 +57,24 @@ class RoutingSummary:
     scorer_error: str | None = None
 
 
-def route_after_import(conn: Connection, ctx: ImportContext) -> None:
-    """The import pipeline's post-insert hook: route everything the batch added."""
-    project = load_project(conn, ctx.project_id)
-    _route(conn, project, _batch_chunks(conn, project.id, ctx.batch_id, ctx.id_floor),
-           pending=None)
+class _RouteAfterImport:
+    """The import pipeline's routing. Rows that come with a score (or into a project that
+    does not score on ingest) are routed by ``planner`` before they are stored, in the
+    parse process; the hook then routes the rest, once the model has scored them, and
+    records one routing audit entry for the whole import."""
+
+    def planner(self, conn: Connection, project_id: int, now: datetime) -> RoutePlanner:
+        return RoutePlanner(load_project(conn, project_id), now, random.Random())
+
+    def __call__(self, conn: Connection, ctx: ImportContext) -> None:
+        project = load_project(conn, ctx.project_id)
+        summary = ctx.planner.summary if isinstance(ctx.planner, RoutePlanner) else None
+        chunks = () if ctx.unrouted == 0 else \
+            _batch_chunks(conn, project.id, ctx.batch_id, ctx.id_floor)
+        _route(conn, project, chunks, pending=None, summary=summary)
+
+
+route_after_import = _RouteAfterImport()
 
 
 def route_pending(engine: Engine, project_key: str) -> RoutingSummary:
@@ -310,6 +323,13 @@ class RoutePlanner:
         self.sla_by_product: dict[str, timedelta] = {}
         #: items without a score wait for the model, which runs after they are stored
         self.scores_missing = bool(settings.get("score_on_ingest", True))
+        self.summary = RoutingSummary()  # what the importer stored of its plans
+
+    def count(self, plans: Iterable[Sequence[Any]]) -> None:
+        """Count stored plans (plain tuples in RoutePlan's layout: what the parse process
+        sends) into ``summary``."""
+        for plan in plans:
+            count_plan(self.summary, plan)
 
     def plan(self, *, product: str, score: float | None, detail: dict[str, Any] | None,
              version: str | None, views: int, reported: bool, ingested_at: datetime,
@@ -378,12 +398,18 @@ _LABEL_KIND, _AUDIT_KIND = TaskKind.LABEL.value, TaskKind.AUDIT.value
 _MACHINE_ROUTES = (Route.AUTO_ACTION, Route.AUTO_CLEAR)
 
 
-def count_plan(summary: RoutingSummary, plan: RoutePlan) -> None:
+_ROUTE, _SAMPLED, _RECORDED, _AUDIT = (RoutePlan._fields.index(f)
+                                      for f in ("route", "sampled", "recorded", "audit"))
+
+
+def count_plan(summary: RoutingSummary, plan: Sequence[Any]) -> None:
+    """Add one item's plan (a RoutePlan or a plain tuple in its layout) to ``summary``."""
     summary.items += 1
-    if plan.recorded:
-        setattr(summary, plan.route, getattr(summary, plan.route) + 1)
-    summary.prevalence_sample += plan.sampled
-    summary.audit_sampled += plan.audit
+    if plan[_RECORDED]:
+        route = plan[_ROUTE]
+        setattr(summary, route, getattr(summary, route) + 1)
+    summary.prevalence_sample += plan[_SAMPLED]
+    summary.audit_sampled += plan[_AUDIT]
 
 
 def _route(conn: Connection, project: ProjectConfig, chunks: Iterable[Sequence[Any]], *,
