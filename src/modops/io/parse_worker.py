@@ -14,7 +14,7 @@ from multiprocessing.connection import Connection
 def main() -> None:
     pipe = Connection(int(sys.argv[1]), readable=False)
     job = pickle.load(sys.stdin.buffer)
-    from modops.io.importer import _parse_in_child
+    from modops.io.parsing import _parse_in_child
 
     _parse_in_child(pipe, *job)
 

@@ -1,0 +1,193 @@
+"""Routing one item: the rules in the module docstring of ``modops.queue.routing``.
+
+Plain data and arithmetic, importable without a database: the importer's parse process
+routes rows with ``RoutePlanner`` before they are stored, and the set-based pass over stored
+items calls the same ``plan``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
+
+import orjson
+
+from modops.domain import Action, ItemState, Route, TaskKind
+from modops.queue.config import ProjectConfig, priority_score
+
+DEFAULT_PREVALENCE_RATE = 0.01
+# What a machine decision is labelled with, by the model's strongest head.
+DEFAULT_MACHINE_LABELS = {"hate": "hate", "offensive": "harassment", "profanity": "profanity"}
+
+
+@dataclass(slots=True)
+class RoutingSummary:
+    items: int = 0
+    auto_action: int = 0
+    auto_clear: int = 0
+    human: int = 0
+    unscored: int = 0
+    prevalence_sample: int = 0
+    audit_sampled: int = 0
+    scored_now: int = 0
+    scorer_error: str | None = None
+
+
+def _machine_label(project: ProjectConfig, scores: dict[str, Any] | None) -> list[str]:
+    rules = project.rules
+    mapping = {**DEFAULT_MACHINE_LABELS, **(project.settings.get("machine_labels") or {})}
+    if scores:
+        heads = {"hate": (scores.get("severity") or {}).get("hate", 0.0),
+                 "offensive": (scores.get("severity") or {}).get("offensive", 0.0),
+                 "profanity": scores.get("profanity", 0.0)}
+        for head, _p in sorted(heads.items(), key=lambda kv: -kv[1]):
+            if mapping.get(head) in rules.labels:
+                return [mapping[head]]
+    fallback = project.settings.get("auto_action_label")
+    if fallback in rules.labels:
+        return [fallback]
+    return [next(k for k, v in rules.labels.items() if v.action == Action.REMOVE)]
+
+
+def _clear_label(project: ProjectConfig) -> list[str]:
+    return [next(k for k, v in project.rules.labels.items() if v.action == Action.NO_ACTION)]
+
+
+class RoutePlan(NamedTuple):
+    """One item's routing outcome: the item's new fields, its routing decision, the machine
+    decision (if the machine decided) and the task slots it gets."""
+
+    route: str  # the machine's verdict, as recorded
+    state: str
+    due_at: datetime | None
+    priority: float
+    sampled: bool  # in the prevalence sample
+    final_labels: str | None  # JSON, when the machine decided
+    final_action: str | None
+    recorded: bool  # has a routing decision (gold items have none)
+    score: float | None
+    model_version: str | None
+    audit: bool
+    reason: str | None
+    basis: str | None  # JSON, the machine decision's basis
+    views: int | None  # views at decision
+    kind: str | None  # the kind of its task slots
+    nslots: int
+    required_skill: str | None
+
+
+class RoutePlanner:
+    """The routing rules for one item, the one place they live (module docstring).
+
+    Used by the set-based pass over stored items and by the importer, which routes rows in
+    its parse process before they are stored (so it must pickle: plain data, no connection).
+    """
+
+    def __init__(self, project: ProjectConfig, now: datetime, rng: random.Random) -> None:
+        settings = project.settings
+        self.project = project
+        self.now = now
+        self.rng = rng
+        self.hi, self.lo = project.auto_action_threshold, project.auto_clear_threshold
+        self.prevalence_rate = float(settings.get("prevalence_rate", DEFAULT_PREVALENCE_RATE))
+        self.boost_width = float(settings.get("uncertainty_boost_width", 0.0))
+        self.boost_weight = float(settings.get("uncertainty_boost", 0.0))
+        self.skill_by_product: dict[str, str] = settings.get("skill_by_product") or {}
+        self.no_action_label = _clear_label(project)
+        self.sla_by_product: dict[str, timedelta] = {}
+        #: items without a score wait for the model, which runs after they are stored
+        self.scores_missing = bool(settings.get("score_on_ingest", True))
+        self.summary = RoutingSummary()  # what the importer stored of its plans
+
+    def count(self, plans: Iterable[Sequence[Any]]) -> None:
+        """Count stored plans (plain tuples in RoutePlan's layout: what the parse process
+        sends) into ``summary``."""
+        for plan in plans:
+            count_plan(self.summary, plan)
+
+    def plan(self, *, product: str, score: float | None, detail: dict[str, Any] | None,
+             version: str | None, views: int, reported: bool, ingested_at: datetime,
+             is_gold: bool) -> RoutePlan:
+        project, rng = self.project, self.rng
+        version = version or project.model_version
+        if is_gold:
+            # Served by the gold mechanism, not the queue: no slots and no SLA deadline, so
+            # gold never shows up as backlog or as a breach.
+            return RoutePlan(_HUMAN, _QUEUED, None, 0.0, False, None, None, False, None, None,
+                             False, None, None, None, None, 0, None)
+        sla = self.sla_by_product.get(product)
+        if sla is None:
+            sla = self.sla_by_product[product] = timedelta(minutes=project.sla_for(product))
+        due = ingested_at + sla
+        hi, lo = self.hi, self.lo
+        if score is None:
+            route = Route.UNSCORED
+        elif hi is not None and score >= hi:
+            route = Route.AUTO_ACTION
+        elif lo is not None and score <= lo:
+            route = Route.AUTO_CLEAR
+        else:
+            route = Route.HUMAN
+        sampled = rng.random() < self.prevalence_rate
+        reason = None
+        if sampled and route in _MACHINE_ROUTES:
+            reason = f"prevalence sample (machine said {route.value})"
+            route_for_queue = Route.HUMAN
+        else:
+            route_for_queue = route
+        audit = route_for_queue in _MACHINE_ROUTES and rng.random() < project.audit_rate
+        boost = 0.0
+        if score is not None and self.boost_width > 0 and hi is not None and lo is not None:
+            # active learning: items near the decision boundary go first
+            boundary = (hi + lo) / 2
+            if abs(score - boundary) <= self.boost_width:
+                boost = self.boost_weight * (1 - abs(score - boundary) / self.boost_width)
+        prio = priority_score(project.priority_weights, score=score, views=views,
+                              reported=reported, due_at=due, boost=boost)
+        if route_for_queue in _MACHINE_ROUTES:
+            labels = _machine_label(project, detail) if route_for_queue is \
+                Route.AUTO_ACTION else self.no_action_label
+            basis = dumps({"score": score, "threshold": hi if route is Route.AUTO_ACTION
+                           else lo, "model_version": version})
+            return RoutePlan(route.value, _DECIDED, due, prio, sampled, dumps(labels),
+                             project.rules.action_for(labels).value, True, score, version,
+                             audit, reason, basis, views, _AUDIT_KIND, 1 if audit else 0, None)
+        return RoutePlan(route.value, _QUEUED, due, prio, sampled, None, None, True, score,
+                         version, audit, reason, None, None, _LABEL_KIND, project.overlap_k,
+                         self.skill_by_product.get(product))
+
+    def plan_import(self, product: str, score: float | None, views: int, reported: bool,
+                    is_gold: bool) -> RoutePlan | None:
+        """A row being imported, routed before it is stored; None leaves it for the pass
+        after the insert (it has no score yet and the model will score it there)."""
+        if score is None and self.scores_missing and not is_gold:
+            return None
+        return self.plan(product=product, score=score, detail=None, version=None,
+                         views=views, reported=reported, ingested_at=self.now,
+                         is_gold=is_gold)
+
+
+_HUMAN, _QUEUED, _DECIDED = Route.HUMAN.value, ItemState.QUEUED.value, ItemState.DECIDED.value
+_LABEL_KIND, _AUDIT_KIND = TaskKind.LABEL.value, TaskKind.AUDIT.value
+_MACHINE_ROUTES = (Route.AUTO_ACTION, Route.AUTO_CLEAR)
+
+
+_ROUTE, _SAMPLED, _RECORDED, _AUDIT = (RoutePlan._fields.index(f)
+                                      for f in ("route", "sampled", "recorded", "audit"))
+
+
+def count_plan(summary: RoutingSummary, plan: Sequence[Any]) -> None:
+    """Add one item's plan (a RoutePlan or a plain tuple in its layout) to ``summary``."""
+    summary.items += 1
+    if plan[_RECORDED]:
+        route = plan[_ROUTE]
+        setattr(summary, route, getattr(summary, route) + 1)
+    summary.prevalence_sample += plan[_SAMPLED]
+    summary.audit_sampled += plan[_AUDIT]
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
