@@ -130,3 +130,41 @@ def test_an_import_routed_before_storing_writes_one_routing_audit_entry(
     counts = orjson.loads(entries[0]) if isinstance(entries[0], str) else entries[0]
     assert counts["auto_action"] + counts["auto_clear"] + counts["human"] + \
         counts["unscored"] == routed
+
+
+def test_scored_and_unscored_batches_of_one_import_each_get_routed_once(
+        engine: Engine, tmp_path: Path) -> None:
+    """In a project that scores on ingest, rows with a score are routed before they are
+    stored and rows without one after (here the scorer is down, so they go to people
+    unscored). Batches of both kinds in one file: every item gets one routing decision and
+    its slots, and no two items share an id."""
+    project = human_project(engine, k=1, routing={"auto_action": 0.9, "auto_clear": 0.1,
+                                                  "scorer": "http://127.0.0.1:9/score"},
+                            settings={"score_on_ingest": True})
+    rows = []
+    for i in range(300):
+        row: dict[str, Any] = {"external_id": f"m-{i:03d}", "product": "comment",
+                               "comment": f"댓글 {i}"}
+        if not 100 <= i < 200:
+            row["machine_score"] = (i % 10) / 10 + 0.05
+        rows.append(row)
+    path = tmp_path / "mixed.jsonl"
+    import orjson
+
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+    importer.import_file(engine, project, path, "jsonl", batch_size=100,
+                         after_insert=routing.route_after_import)
+    with engine.connect() as conn:
+        routes = dict(conn.execute(text(
+            "SELECT i.external_id, r.route FROM routing_decisions r "
+            "JOIN items i ON i.id = r.item_id")).all())
+        n_items = conn.execute(text("SELECT count(DISTINCT id) FROM items")).scalar()
+        slots = conn.execute(text("SELECT count(*) FROM tasks WHERE kind = 'label'")).scalar()
+        audits = conn.execute(text(
+            "SELECT count(*) FROM audit_log WHERE action = 'items.route'")).scalar()
+    assert n_items == 300 and len(routes) == 300
+    assert {routes[f"m-{i:03d}"] for i in range(100, 200)} == {"unscored"}
+    assert routes["m-000"] == "auto_clear" and routes["m-009"] == "auto_action"
+    human = sum(1 for r in routes.values() if r in ("human", "unscored"))
+    assert slots == human
+    assert audits == 1

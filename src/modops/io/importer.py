@@ -188,7 +188,6 @@ class _BulkWriter:
         # PostgreSQL: one open COPY across the batches of a project's first load (below).
         self.stream: ExitStack | None = None
         self.stream_copy: Any = None
-        self.next_id: int | None = None  # SQLite: the next item id this import hands out
         if not self.sqlite:
             # Imports into one project take turns, as they do on SQLite (one writer at a
             # time): the check below then sees every committed item, so a first load can
@@ -248,6 +247,7 @@ class _BulkWriter:
         of rows just inserted. Rows already stored (a re-import) are left out with their
         plans."""
         total = len(rows)
+        self.finish()  # a streamed COPY of earlier batches holds the connection
         if not self.sqlite and self.project_had_items:
             existing = self._stored_external_ids([r[1] for r in rows])
             if existing:
@@ -268,7 +268,6 @@ class _BulkWriter:
                 kept = [(r, p) for r, p in zip(rows, plans, strict=True) if r[-1] in stored]
                 rows, plans = [r for r, _ in kept], [p for _, p in kept]
         else:
-            self.finish()
             import psycopg
 
             try:
@@ -323,11 +322,8 @@ class _BulkWriter:
         simply the next numbers; PostgreSQL: drawn from the items sequence."""
         if not n:
             return []
-        if self.sqlite:
-            if self.next_id is None:
-                self.next_id = (self.raw.execute("SELECT max(id) FROM items").fetchone()[0]
-                                or 0) + 1
-            first, self.next_id = self.next_id, self.next_id + n
+        if self.sqlite:  # read each time: batches not routed here get SQLite's own ids
+            first = (self.raw.execute("SELECT max(id) FROM items").fetchone()[0] or 0) + 1
             return list(range(first, first + n))
         with self.raw.cursor() as cur:
             cur.execute("SELECT nextval(pg_get_serial_sequence('items', 'id')) "

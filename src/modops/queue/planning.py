@@ -163,7 +163,7 @@ class RoutePlanner:
                     is_gold: bool) -> RoutePlan | None:
         """A row being imported, routed before it is stored; None leaves it for the pass
         after the insert (it has no score yet and the model will score it there)."""
-        if score is None and self.scores_missing and not is_gold:
+        if score is None and self.scores_missing:
             return None
         return self.plan(product=product, score=score, detail=None, version=None,
                          views=views, reported=reported, ingested_at=self.now,
