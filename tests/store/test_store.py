@@ -96,6 +96,32 @@ def test_models_and_migrations_agree(engine: Engine) -> None:
     assert "ix_tasks_dispense" in {i["name"] for i in inspect(engine).get_indexes("tasks")}
 
 
+def test_sqlite_indexes_after_migrations_are_the_models_indexes(tmp_path) -> None:
+    """SQLite rebuilds a table to drop a constraint and recreates its indexes from
+    reflection, which loses ``DESC``. Every index of a migrated database is written exactly as
+    the models declare it (order, direction, partial condition)."""
+    import re
+
+    import modops.store.models_alerts  # registers the alerts table
+    import modops.store.models_ops  # registers the operations tables
+    import modops.store.models_web  # noqa: F401 - registers the web tables
+    from modops.store import make_engine, upgrade
+    from modops.store.models import Base
+
+    def indexes(engine: Engine) -> dict[str, str]:
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+            return {name: re.sub(r"\s+", " ", sql.replace('"', "")) for name, sql in rows}
+
+    migrated = make_engine(f"sqlite:///{tmp_path / 'migrated.db'}")
+    upgrade(migrated)
+    declared = make_engine(f"sqlite:///{tmp_path / 'declared.db'}")
+    Base.metadata.create_all(declared)
+    assert indexes(migrated) == indexes(declared)
+    assert "priority DESC" in indexes(migrated)["ix_tasks_dispense"]
+
+
 def test_upgrading_a_database_with_items_keeps_them(store_name: str, tmp_path) -> None:
     """A database at revision 0007 holding routed items upgrades to head (0008 rebuilds the
     items table on SQLite to drop its foreign keys) and back, losing nothing."""

@@ -240,7 +240,7 @@ class Task(Base):
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(Id)  # no foreign key: migration 0009
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(20))  # modops.domain.TaskKind
     state: Mapped[str] = mapped_column(String(20))  # modops.domain.TaskState
@@ -266,7 +266,7 @@ class Annotation(Base):
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(Id)  # no foreign key: migration 0009
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
     labeler_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -291,7 +291,7 @@ class Decision(Base):
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(Id)  # no foreign key: migration 0009
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
     labels: Mapped[list[Any]]
     action: Mapped[str] = mapped_column(String(20))  # modops.domain.Action
@@ -313,7 +313,7 @@ class RoutingDecision(Base):
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(Id)  # no foreign key: migration 0009
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
     score: Mapped[float | None] = mapped_column(Float)
     auto_action_threshold: Mapped[float | None] = mapped_column(Float)
