@@ -254,3 +254,31 @@ def test_personal_data_is_masked_where_work_is_handed_out(engine: Engine,
     assert "1234-5678" not in task.item.comment and "1234567" not in task.item.comment
     assert "연락주세요" in task.item.comment
     assert "minji@" not in str(task.item.metadata)
+
+
+def test_never_twice_is_checked_per_candidate_slot_however_long_the_history(
+        engine: Engine, tmp_path: Path) -> None:
+    """"Never an item they already had" is one (item, labeler) probe for each candidate slot,
+    whatever the planner's statistics say. Planned as an anti-join, PostgreSQL read the
+    labeler's whole history for every next task, so dispensing slowed down with every answer
+    (2 ms → 6 ms per pair over 12,000). Checked by the plan's shape, not by a clock."""
+    from modops.queue import dispense
+    from modops.queue.core import cached_project, read_actor
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs a correlated NOT EXISTS once per candidate row as written")
+    project = human_project(engine, k=1)
+    add_items(engine, project, tmp_path, simple_items(50))
+    (labeler,) = make_users(engine, 1)
+    for _ in range(20):
+        task = next_task(engine, project, labeler)
+        assert task is not None
+        submit(engine, task.task_id, labeler, ["none"])
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE tasks")
+    actor = read_actor(engine, labeler)
+    statement, params = dispense._label_slot_sql(actor, lock=True)
+    with engine.connect() as conn:
+        plan = "\n".join(conn.execute(text("EXPLAIN " + statement), {
+            "p": cached_project(engine, project).id, "u": labeler, **params}).scalars())
+    assert "Anti Join" not in plan and "SubPlan" in plan, plan
