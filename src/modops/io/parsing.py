@@ -233,6 +233,8 @@ def _parse_in_child(pipe: Pipe, path: Path, name: str, fmt: str, validate: RowVa
         for batch in parser.batches(tick=lambda pos: pipe.send(("tick", pos))):
             pipe.send(("batch", batch))
         pipe.send(("done", parser.rows, parser.errors, parser.more))
+    except BrokenPipeError:
+        pass  # the writer is gone (it failed or was stopped): nobody is left to tell
     except BaseException:
         pipe.send(("crash", traceback.format_exc()))
     finally:
