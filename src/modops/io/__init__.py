@@ -6,8 +6,9 @@ submodule of this package without loading the rest.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from modops._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from modops.io.exporter import EXPORT_FORMATS, ExportReport, export_project, iter_export_rows
@@ -15,17 +16,11 @@ if TYPE_CHECKING:
     from modops.io.readers import FORMATS
     from modops.io.records import MAX_TEXT_CHARS
 
-_HOME = {
-    "EXPORT_FORMATS": "modops.io.exporter",
-    "ExportReport": "modops.io.exporter",
-    "export_project": "modops.io.exporter",
-    "iter_export_rows": "modops.io.exporter",
-    "ImportContext": "modops.io.importer",
-    "ImportFailed": "modops.io.importer",
-    "ImportReport": "modops.io.importer",
-    "import_file": "modops.io.importer",
-    "FORMATS": "modops.io.readers",
-    "MAX_TEXT_CHARS": "modops.io.records",
+_HOMES = {
+    "modops.io.exporter": ("EXPORT_FORMATS", "ExportReport", "export_project", "iter_export_rows"),
+    "modops.io.importer": ("ImportContext", "ImportFailed", "ImportReport", "import_file"),
+    "modops.io.readers": ("FORMATS",),
+    "modops.io.records": ("MAX_TEXT_CHARS",),
 }
 
 __all__ = [
@@ -42,10 +37,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _HOMES)

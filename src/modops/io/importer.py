@@ -160,6 +160,14 @@ class PostInsertHook(Protocol):
 Progress = Callable[[int, int], None]
 
 
+def _keep(rows: list[tuple[Any, ...]], plans: list[RowPlan | None],
+          keep: Callable[[tuple[Any, ...]], bool]) -> tuple[list[tuple[Any, ...]],
+                                                           list[RowPlan | None]]:
+    """The rows ``keep`` accepts, each still beside its plan."""
+    kept = [(row, plan) for row, plan in zip(rows, plans, strict=True) if keep(row)]
+    return [row for row, _ in kept], [plan for _, plan in kept]
+
+
 class _BulkWriter:
     """Writes validated records in batches. SQLite: executemany; PostgreSQL: COPY + upsert."""
 
@@ -251,8 +259,7 @@ class _BulkWriter:
         if not self.sqlite and self.project_had_items:
             existing = self._stored_external_ids([r[1] for r in rows])
             if existing:
-                kept = [(r, p) for r, p in zip(rows, plans, strict=True) if r[1] not in existing]
-                rows, plans = [r for r, _ in kept], [p for _, p in kept]
+                rows, plans = _keep(rows, plans, lambda row: row[1] not in existing)
         ids = self._reserve_ids(len(rows))
         rows = [(*row, item_id) for row, item_id in zip(rows, ids, strict=True)]
         cols = ", ".join((*ITEM_COLUMNS, "id"))
@@ -265,8 +272,7 @@ class _BulkWriter:
             if inserted < len(rows) and ids:  # some were stored already: keep the new ones
                 stored = {i for i, in self.raw.execute(
                     "SELECT id FROM items WHERE id BETWEEN ? AND ?", (ids[0], ids[-1]))}
-                kept = [(r, p) for r, p in zip(rows, plans, strict=True) if r[-1] in stored]
-                rows, plans = [r for r, _ in kept], [p for _, p in kept]
+                rows, plans = _keep(rows, plans, lambda row: row[-1] in stored)
         else:
             import psycopg
 

@@ -6,8 +6,9 @@ submodule of this package without loading the rest.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from modops._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from modops.projects.service import (
@@ -26,20 +27,22 @@ if TYPE_CHECKING:
     )
     from modops.projects.taxonomy import TaxonomyRules
 
-_HOME = {
-    "KNOWN_PRODUCTS": "modops.projects.service",
-    "create_project": "modops.projects.service",
-    "ensure_product": "modops.projects.service",
-    "ensure_taxonomy": "modops.projects.service",
-    "ensure_team": "modops.projects.service",
-    "get_project": "modops.projects.service",
-    "list_projects": "modops.projects.service",
-    "load_spec": "modops.projects.service",
-    "parse_duration_minutes": "modops.projects.service",
-    "project_settings": "modops.projects.service",
-    "rules_for": "modops.projects.service",
-    "update_project": "modops.projects.service",
-    "TaxonomyRules": "modops.projects.taxonomy",
+_HOMES = {
+    "modops.projects.service": (
+        "KNOWN_PRODUCTS",
+        "create_project",
+        "ensure_product",
+        "ensure_taxonomy",
+        "ensure_team",
+        "get_project",
+        "list_projects",
+        "load_spec",
+        "parse_duration_minutes",
+        "project_settings",
+        "rules_for",
+        "update_project",
+    ),
+    "modops.projects.taxonomy": ("TaxonomyRules",),
 }
 
 __all__ = [
@@ -59,10 +62,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _HOMES)

@@ -9,8 +9,9 @@ submodule of this package without loading the rest.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from modops._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from modops.queue.dispense import expire_leases, next_review, next_task
@@ -27,27 +28,25 @@ if TYPE_CHECKING:
         TaskView,
     )
 
-_HOME = {
-    "expire_leases": "modops.queue.dispense",
-    "next_review": "modops.queue.dispense",
-    "next_task": "modops.queue.dispense",
-    "make_gold": "modops.queue.gold",
-    "flag": "modops.queue.labeling",
-    "skip": "modops.queue.labeling",
-    "submit": "modops.queue.labeling",
-    "decide": "modops.queue.review",
-    "hand_back": "modops.queue.review",
-    "open_appeal": "modops.queue.review",
-    "RoutingSummary": "modops.queue.routing",
-    "route_after_import": "modops.queue.routing",
-    "route_items": "modops.queue.routing",
-    "route_pending": "modops.queue.routing",
-    "AnnotationView": "modops.queue.views",
-    "DecisionResult": "modops.queue.views",
-    "ItemView": "modops.queue.views",
-    "ReviewView": "modops.queue.views",
-    "SubmitResult": "modops.queue.views",
-    "TaskView": "modops.queue.views",
+_HOMES = {
+    "modops.queue.dispense": ("expire_leases", "next_review", "next_task"),
+    "modops.queue.gold": ("make_gold",),
+    "modops.queue.labeling": ("flag", "skip", "submit"),
+    "modops.queue.review": ("decide", "hand_back", "open_appeal"),
+    "modops.queue.routing": (
+        "RoutingSummary",
+        "route_after_import",
+        "route_items",
+        "route_pending",
+    ),
+    "modops.queue.views": (
+        "AnnotationView",
+        "DecisionResult",
+        "ItemView",
+        "ReviewView",
+        "SubmitResult",
+        "TaskView",
+    ),
 }
 
 __all__ = [
@@ -74,10 +73,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _HOMES)

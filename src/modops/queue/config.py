@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from modops.projects.taxonomy import TaxonomyRules
 
 
@@ -62,3 +64,11 @@ def priority_score(weights: dict[str, float], *, score: float | None, views: int
             + weights.get("reports", 1.0) * (1.0 if reported else 0.0)
             - weights.get("sla", 1.0) * epoch_days(due_at)
             + boost)
+
+
+def loads(value: Any) -> Any:
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import orjson
 from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection, Dialect, Engine, TextClause, text
 
 from modops.domain import Action, NotFound, Role, events
 from modops.projects.taxonomy import LabelInfo, TaxonomyRules
 from modops.queue.config import ProjectConfig
+from modops.queue.config import dumps as dumps
+from modops.queue.config import loads as loads
 from modops.store.models import User
 
 
@@ -49,14 +50,6 @@ def fetch(conn: Connection, statement: str, params: dict[str, Any]) -> list[Any]
     with conn.connection.dbapi_connection.cursor(row_factory=namedtuple_row) as cursor:
         cursor.execute(_driver_sql(statement, conn.dialect), params)
         return cursor.fetchall()
-
-
-def loads(value: Any) -> Any:
-    return orjson.loads(value) if isinstance(value, str | bytes) else value
-
-
-def dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()
 
 
 @dataclass(slots=True, frozen=True)

@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-import orjson
-
 from modops.domain import Action, ItemState, Route, TaskKind
-from modops.queue.config import ProjectConfig, priority_score
+from modops.queue.config import ProjectConfig, dumps, priority_score
 
 DEFAULT_PREVALENCE_RATE = 0.01
 # What a machine decision is labelled with, by the model's strongest head.
@@ -187,7 +185,3 @@ def count_plan(summary: RoutingSummary, plan: Sequence[Any]) -> None:
         setattr(summary, route, getattr(summary, route) + 1)
     summary.prevalence_sample += plan[_SAMPLED]
     summary.audit_sampled += plan[_AUDIT]
-
-
-def dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()
