@@ -3,6 +3,11 @@ PostgreSQL and SQLite, on a project with 100,000 label slots (k = 1 here, so eve
 finishes a slot; overlap has its own concurrency test).
 
     python bench/dispense.py [--slots 100000] [--labelers 1,8,32] [--seconds 60] [--processes 8]
+                             [--modes separate,chained]
+
+Two ways of doing a pair, measured side by side: ``separate`` is next_task then submit (two
+calls), ``chained`` is submit_and_next (the answer and the next lease in one call, what the
+API's submit-and-next route runs); rows of the second have system ``modops-chained``.
 
 The labelers are threads spread over up to ``--processes`` client processes (one GIL per
 process: with 32 threads in one process the client, not the queue, would set the latency).
@@ -80,13 +85,13 @@ def prepare(store: str, slots: int, labelers: int, tmp: Path) -> tuple[str, list
 
 
 def run_case(store: str, labelers: int, slots: int, seconds: float, tmp: Path,
-             processes: int) -> list[dict]:
+             processes: int, chained: bool) -> list[dict]:
     from modops.simulate.load import run_labelers
 
     url, users, cleanup = prepare(store, slots, labelers, tmp)
     try:
-        logs, wall = run_labelers(url, "kr-comments", users,
-                                  processes=min(processes, labelers), seconds=seconds)
+        logs, wall = run_labelers(url, "kr-comments", users, processes=min(processes, labelers),
+                                  seconds=seconds, chained=chained)
     finally:
         if cleanup:
             cleanup()
@@ -95,13 +100,13 @@ def run_case(store: str, labelers: int, slots: int, seconds: float, tmp: Path,
     errors = [e for log in logs for e in log.errors]
     if errors:
         print(f"{store}/{labelers}: {len(errors)} errors, first: {errors[0][:200]}")
-    case = str(labelers)
+    case, system = str(labelers), "modops-chained" if chained else "modops"
     return [
-        row(case, "modops", store, "pairs_per_s", round(len(tasks) / wall, 1), "pairs/s"),
-        row(case, "modops", store, "p50_ms", round(float(np.percentile(lat, 50)), 2), "ms"),
-        row(case, "modops", store, "p99_ms", round(float(np.percentile(lat, 99)), 2), "ms"),
-        row(case, "modops", store, "duplicates", len(tasks) - len(set(tasks)), "slots"),
-        row(case, "modops", store, "pairs_done", len(tasks), "pairs"),
+        row(case, system, store, "pairs_per_s", round(len(tasks) / wall, 1), "pairs/s"),
+        row(case, system, store, "p50_ms", round(float(np.percentile(lat, 50)), 2), "ms"),
+        row(case, system, store, "p99_ms", round(float(np.percentile(lat, 99)), 2), "ms"),
+        row(case, system, store, "duplicates", len(tasks) - len(set(tasks)), "slots"),
+        row(case, system, store, "pairs_done", len(tasks), "pairs"),
     ]
 
 
@@ -111,6 +116,8 @@ def main() -> None:
     parser.add_argument("--labelers", default="1,8,32")
     parser.add_argument("--stores", default="postgresql,sqlite")
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--modes", default="separate,chained",
+                        help="separate (next_task + submit) and/or chained (submit_and_next)")
     parser.add_argument("--processes", type=int, default=8,
                         help="client processes the labelers (threads) are spread over")
     args = parser.parse_args()
@@ -118,10 +125,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for store in args.stores.split(","):
             for n in (int(x) for x in args.labelers.split(",")):
-                t0 = time.perf_counter()
-                rows += run_case(store, n, args.slots, args.seconds, Path(tmp), args.processes)
-                print(f"{store} × {n} labelers done in {time.perf_counter() - t0:.0f}s",
-                      flush=True)
+                for mode in args.modes.split(","):
+                    t0 = time.perf_counter()
+                    rows += run_case(store, n, args.slots, args.seconds, Path(tmp),
+                                     args.processes, chained=mode == "chained")
+                    print(f"{store} × {n} labelers, {mode}: done in "
+                          f"{time.perf_counter() - t0:.0f}s", flush=True)
     print_table(rows, "Dispense: next_task + submit pairs")
     print(f"wrote {write_results('dispense', rows)}")
 

@@ -3,13 +3,17 @@ against uvicorn workers on PostgreSQL (``modops.api.server``: a SO_REUSEPORT soc
 
     python bench/http_dispense.py [--labelers 32] [--seconds 20] [--workers 2] [--overlap 3]
                                   [--client-processes 2] [--shared-socket]
+                                  [--modes separate,chained]
 
 Each labeler loops: POST /api/v1/projects/{key}/tasks/next, then POST /api/v1/tasks/{id}/submit,
-authenticated with its own API token. A pair is one next + one submit. Duplicates are checked
-three ways, all must be 0: a task leased to two labelers at once, a labeler served the same
-item twice, and (in the database) an item with two label answers from one labeler or more
-than k label answers. Writes bench/results/http_dispense.json (pairs_per_s, p50_ms, p99_ms,
-duplicates, plus next/submit latencies).
+authenticated with its own API token. A pair is one next + one submit. With ``--modes`` the same
+run is repeated on a fresh world with labelers that use POST .../tasks/{id}/submit-and-next
+(the answer and the next task in one request; system ``modops-http-chained``).
+
+Duplicates are checked three ways, all must be 0: a task leased to two labelers at once, a
+labeler served the same item twice, and (in the database) an item with two label answers from
+one labeler or more than k label answers. Writes bench/results/http_dispense.json (pairs_per_s,
+p50_ms, p99_ms, duplicates, plus next/submit latencies).
 """
 
 from __future__ import annotations
@@ -121,31 +125,47 @@ async def post(client: httpx.AsyncClient, url: httpx.URL, log: dict[str, list],
 
 
 async def labeler(client: httpx.AsyncClient, token: str, until: float,
-                  log: dict[str, list]) -> None:
+                  log: dict[str, list], chained: bool) -> None:
     """One labeler's loop; ``client`` carries the labeler's token and one keep-alive connection.
 
-    Absolute URLs: httpx parses a relative one and merges it with the base URL per request."""
+    Separate: POST .../tasks/next, then POST /tasks/{id}/submit (two requests a pair).
+    Chained: POST .../tasks/{id}/submit-and-next answers and brings the next task (one request
+    a pair, after the first next). Absolute URLs: httpx parses a relative one and merges it
+    with the base URL per request."""
     labels = ["none", "profanity", "harassment"]
     base = str(client.base_url).rstrip("/")
     next_url = httpx.URL(f"{base}/api/v1/projects/{PROJECT}/tasks/next")
     n = 0
+    task = None
     while time.perf_counter() < until:
         t0 = time.perf_counter()
-        r = await post(client, next_url, log)
+        if task is None:
+            r = await post(client, next_url, log)
+            if r.status_code == 204:
+                return
+            r.raise_for_status()
+            task = orjson.loads(r.content)
         t1 = time.perf_counter()
-        if r.status_code == 204:
-            return
-        r.raise_for_status()
-        task = orjson.loads(r.content)
         log["served"].append((task["task_id"], task["item"]["id"], token, t0, t1))
-        r = await post(client, httpx.URL(f"{base}/api/v1/tasks/{task['task_id']}/submit"), log,
-                       json={"labels": [labels[n % 3]]})
+        answer = {"labels": [labels[n % 3]]}
+        if chained:
+            r = await post(client, httpx.URL(
+                f"{base}/api/v1/projects/{PROJECT}/tasks/{task['task_id']}/submit-and-next"),
+                log, json=answer)
+            r.raise_for_status()
+            task = orjson.loads(r.content)["next"]
+        else:
+            r = await post(client, httpx.URL(f"{base}/api/v1/tasks/{task['task_id']}/submit"),
+                           log, json=answer)
+            r.raise_for_status()
+            task = None
         t2 = time.perf_counter()
-        r.raise_for_status()
         log["next_ms"].append((t1 - t0) * 1000)
         log["submit_ms"].append((t2 - t1) * 1000)
         log["pair_ms"].append((t2 - t0) * 1000)
         n += 1
+        if chained and task is None:
+            return
 
 
 def cpu_by_process(pid: int) -> dict[int, float]:
@@ -263,7 +283,7 @@ def instant_sniffio_miss() -> None:
 
 
 async def labelers_part(base: str, tokens: list[str], warm_until: float, start: float,
-                        seconds: float) -> dict[str, list]:
+                        seconds: float, chained: bool) -> dict[str, list]:
     """One client process's labelers: warm up until ``warm_until``, then measure from ``start``
     (absolute perf_counter times, the same clock in every process) for ``seconds``."""
     instant_sniffio_miss()
@@ -271,12 +291,12 @@ async def labelers_part(base: str, tokens: list[str], warm_until: float, start: 
     clients = [labeler_client(base, t, tls) for t in tokens]
     try:
         warm: dict[str, list] = defaultdict(list)
-        await asyncio.gather(*(labeler(c, t, warm_until, warm)
+        await asyncio.gather(*(labeler(c, t, warm_until, warm, chained)
                                for c, t in zip(clients, tokens, strict=True)))
         await asyncio.sleep(max(0.0, start - time.perf_counter()))
         log: dict[str, list] = defaultdict(list)
         cpu = time.process_time()
-        await asyncio.gather(*(labeler(c, t, start + seconds, log)
+        await asyncio.gather(*(labeler(c, t, start + seconds, log, chained)
                                for c, t in zip(clients, tokens, strict=True)))
         log["elapsed"] = [time.perf_counter() - start]
         log["client_cpu_s"] = [time.process_time() - cpu]
@@ -287,24 +307,25 @@ async def labelers_part(base: str, tokens: list[str], warm_until: float, start: 
         await asyncio.gather(*(c.aclose() for c in clients))
 
 
-def client_process(base: str, tokens: list[str], conn: Connection) -> None:
+def client_process(base: str, tokens: list[str], conn: Connection, chained: bool) -> None:
     """Entry point of a client process: report ready, get the schedule, send the log back."""
     conn.send("ready")
     warm_until, start, seconds = conn.recv()
     # uvloop: the client's event loop costs less CPU per request (as it does in uvicorn)
-    conn.send(uvloop.run(labelers_part(base, tokens, warm_until, start, seconds)))
+    conn.send(uvloop.run(labelers_part(base, tokens, warm_until, start, seconds, chained)))
     conn.close()
 
 
 def drive(base: str, tokens: list[str], seconds: float, warmup: float, server_pid: int,
-          url: str, processes: int) -> dict[str, list]:
+          url: str, processes: int, chained: bool) -> dict[str, list]:
     """The labelers split over ``processes`` client processes, so that at high rates the
     client's own event loop does not queue requests and inflate the latencies measured."""
     spawn = multiprocessing.get_context("spawn")
     links = []
     for i in range(processes):
         ours, theirs = spawn.Pipe()
-        proc = spawn.Process(target=client_process, args=(base, tokens[i::processes], theirs))
+        proc = spawn.Process(target=client_process, args=(base, tokens[i::processes], theirs,
+                                                                 chained))
         proc.start()
         links.append((proc, ours))
     try:
@@ -363,21 +384,21 @@ def duplicates(url: str, log: dict[str, list], overlap: int) -> dict[str, int]:
             "answers": int(answers)}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--labelers", type=int, default=32)
-    ap.add_argument("--seconds", type=float, default=20.0)
-    ap.add_argument("--warmup", type=float, default=3.0)
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--overlap", type=int, default=3)
-    ap.add_argument("--items", type=int, default=12_000)
-    ap.add_argument("--pg-url", default=PG_URL)
-    ap.add_argument("--client-processes", type=int, default=2,
-                    help="processes the labelers are spread over (client CPU is their sum)")
-    ap.add_argument("--shared-socket", action="store_true",
-                    help="uvicorn's --workers (one listening socket) instead of modops.api.server")
-    args = ap.parse_args()
+def settle(pg_url: str, seconds: float = 10.0) -> None:
+    """Between two runs: flush the first run's writes (CHECKPOINT) and let the machine go
+    quiet, so the second run does not pay for the first (measured: 20-30% slower without)."""
+    from modops.store import make_engine
 
+    engine = make_engine(pg_url, poolclass=NullPool)
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("CHECKPOINT"))
+    engine.dispose()
+    time.sleep(seconds)
+
+
+def run_mode(args: argparse.Namespace, chained: bool) -> list[dict]:
+    """One measured run on a fresh schema and server: ``chained`` labelers use
+    submit-and-next (one request a pair), the others next + submit (two)."""
     from modops.store import make_engine
 
     schema = f"bench_http_{os.getpid()}_{secrets.token_hex(2)}"
@@ -396,7 +417,7 @@ def main() -> None:
         server = start_server(url, port, args.workers, shared_socket=args.shared_socket)
         base = f"http://127.0.0.1:{port}"
         log = drive(base, tokens, args.seconds, args.warmup, server.pid, url,
-                    args.client_processes)
+                    args.client_processes, chained)
         dup = duplicates(url, log, args.overlap)
     finally:
         if server is not None:
@@ -412,12 +433,14 @@ def main() -> None:
                  + dup["db_same_labeler_twice"] + dup["db_over_k"])
     case = f"{args.labelers} labelers k={args.overlap} w={args.workers}" + (
         " shared socket" if args.shared_socket else "")
-    system, store = "modops-http", "postgresql"
-    rows = [
+    system, store = "modops-http-chained" if chained else "modops-http", "postgresql"
+    print(f"{system}: duplicate checks: {dup}; load average after: {os.getloadavg()}")
+    return [
         row(case, system, store, "pairs_per_s", pairs / elapsed, "pairs/s"),
         row(case, system, store, "p50_ms", statistics.median(log["pair_ms"]), "ms"),
         row(case, system, store, "p99_ms", pct(log["pair_ms"], 0.99), "ms"),
         row(case, system, store, "duplicates", total_dup, "count"),
+        # Chained: "next" is only a labeler's first task, "submit" is submit-and-next.
         row(case, system, store, "next_p50_ms", statistics.median(log["next_ms"]), "ms"),
         row(case, system, store, "next_p99_ms", pct(log["next_ms"], 0.99), "ms"),
         row(case, system, store, "submit_p50_ms", statistics.median(log["submit_ms"]), "ms"),
@@ -438,8 +461,29 @@ def main() -> None:
             "fraction"),
         row(case, system, store, "load_avg_1m_after", os.getloadavg()[0], "load"),
     ]
-    print(f"duplicate checks: {dup}")
-    print(f"load average during the run: {os.getloadavg()}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--labelers", type=int, default=32)
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--warmup", type=float, default=3.0)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--overlap", type=int, default=3)
+    ap.add_argument("--items", type=int, default=12_000)
+    ap.add_argument("--pg-url", default=PG_URL)
+    ap.add_argument("--client-processes", type=int, default=2,
+                    help="processes the labelers are spread over (client CPU is their sum)")
+    ap.add_argument("--shared-socket", action="store_true",
+                    help="uvicorn's --workers (one listening socket) instead of modops.api.server")
+    ap.add_argument("--modes", default="separate,chained",
+                    help="separate (next + submit requests) and/or chained (submit-and-next)")
+    args = ap.parse_args()
+    rows: list[dict] = []
+    for n, mode in enumerate(args.modes.split(",")):
+        if n:
+            settle(args.pg_url)
+        rows += run_mode(args, mode == "chained")
     write_results("http_dispense", rows)
     print_table(rows, "HTTP dispense (next + submit)")
 

@@ -67,6 +67,8 @@ MATRIX: list[tuple[str, str, Any, tuple[Any, ...]]] = [
     ("GET", "/api/v1/tasks/999999", None, (401, 404, 404, 404, 404, 404, 404)),
     ("POST", "/api/v1/tasks/{lab2_task}/submit", {"labels": ["none"]},
      (401, 404, 404, 404, 404, 404, 404)),
+    ("POST", "/api/v1/projects/kr-web/tasks/{lab2_task}/submit-and-next", {"labels": ["none"]},
+     (401, 404, 404, 404, 404, 404, 404)),
     ("POST", "/api/v1/tasks/{lab2_task}/skip", None, (401, 404, 404, 404, 404, 404, 404)),
     ("POST", "/api/v1/tasks/{lab2_task}/flag", None, (401, 404, 404, 404, 404, 404, 404)),
     ("GET", "/api/v1/annotations/{lab1_ann}", None, (401, 200, 200, 200, 200, 404, 404)),

@@ -57,6 +57,35 @@ def test_next_and_submit_bodies_match_their_schemas(app_client: TestClient, worl
     assert again.status_code == 404
 
 
+def test_submit_and_next_stores_the_answer_and_hands_out_the_next_task(
+        app_client: TestClient, world: World, token_for: Callable[[str], dict[str, str]]) -> None:
+    """One request per answer: the labeler gets the stored answer's result and the next lease,
+    then a null ``next`` once nothing is left for them."""
+    bearer = token_for("lab1")
+    task = app_client.post("/api/v1/projects/kr-web/tasks/next", headers=bearer).json()
+    served = [task["task_id"]]
+    while True:
+        r = app_client.post(f"/api/v1/projects/kr-web/tasks/{task['task_id']}/submit-and-next",
+                            headers=bearer, json={"labels": ["none"]})
+        assert r.status_code == 200 and r.headers["content-type"] == "application/json", r.text
+        body = r.json()
+        assert isinstance(body["submitted"]["annotation_id"], int)
+        if body["next"] is None:
+            break
+        task = body["next"]
+        assert task["project_key"] == "kr-web" and task["lease_expires_at"].endswith("Z")
+        assert task["task_id"] not in served
+        served.append(task["task_id"])
+    with session_scope(world.engine) as s:
+        answered = s.scalars(select(Annotation.task_id).where(
+            Annotation.labeler_id == world.users["lab1"])).all()
+    assert sorted(answered) == sorted(served)
+    # The task is done: a second answer to it is a 404 like any task not yours to touch.
+    again = app_client.post(f"/api/v1/projects/kr-web/tasks/{served[-1]}/submit-and-next",
+                            headers=bearer, json={"labels": ["none"]})
+    assert again.status_code == 404
+
+
 def test_hot_routes_keep_their_documented_responses(app_client: TestClient) -> None:
     paths = app_client.get("/openapi.json").json()["paths"]
     next_ok = paths["/api/v1/projects/{key}/tasks/next"]["post"]["responses"]
@@ -67,6 +96,9 @@ def test_hot_routes_keep_their_documented_responses(app_client: TestClient) -> N
         "/SubmitIn")
     assert submit["responses"]["200"]["content"]["application/json"]["schema"]["type"] == \
         "object"
+    chained = paths["/api/v1/projects/{key}/tasks/{task_id}/submit-and-next"]["post"]
+    assert chained["responses"]["200"]["content"]["application/json"]["schema"]["$ref"] \
+        .endswith("/SubmitAndNextOut")
 
 
 def test_remembered_lease_that_went_elsewhere_writes_nothing(

@@ -9,7 +9,16 @@ import pytest
 from sqlalchemy import Engine, select, text
 
 from modops.domain import IllegalTransition, NotFound, PermissionDenied, ValidationError
-from modops.queue import decide, flag, next_review, next_task, open_appeal, skip, submit
+from modops.queue import (
+    decide,
+    flag,
+    next_review,
+    next_task,
+    open_appeal,
+    skip,
+    submit,
+    submit_and_next,
+)
 from modops.store import session_scope, utcnow
 from modops.store.models import AuditLog, Decision, Item, RoutingDecision
 from tests.queue.helpers import add_items, human_project, make_users, simple_items
@@ -46,6 +55,40 @@ def test_a_labeler_never_gets_the_same_item_twice(engine: Engine, tmp_path: Path
         seen.append(task.item.external_id)
         submit(engine, task.task_id, a, ["none"])
     assert sorted(seen) == [f"i-{i:05d}" for i in range(4)]
+
+
+def test_submit_and_next_answers_then_leases_the_next_task(engine: Engine,
+                                                           tmp_path: Path) -> None:
+    project = human_project(engine, k=1)
+    add_items(engine, project, tmp_path, simple_items(3))
+    (a,) = make_users(engine, 1)
+    task = next_task(engine, project, a)
+    seen = []
+    while task is not None:
+        seen.append(task.item.external_id)
+        result, following = submit_and_next(engine, project, task.task_id, a, ["profanity"])
+        assert result.item_state == "decided" and result.decided_labels == ["profanity"]
+        assert following is None or following.task_id != task.task_id
+        task = following
+    assert sorted(seen) == ["i-00000", "i-00001", "i-00002"]
+    assert all(labels_of(engine, x) == ["profanity"] for x in seen)
+
+
+def test_submit_and_next_refuses_a_task_of_another_project(engine: Engine,
+                                                           tmp_path: Path) -> None:
+    """The project named is the one whose next task is leased: a task of another project is
+    not found there, and nothing is written."""
+    project = human_project(engine, k=1)
+    other = human_project(engine, k=1, key="other")
+    add_items(engine, project, tmp_path, simple_items(1))
+    (a,) = make_users(engine, 1)
+    task = next_task(engine, project, a)
+    assert task is not None
+    with pytest.raises(NotFound):
+        submit_and_next(engine, other, task.task_id, a, ["none"])
+    assert labels_of(engine, "i-00000") is None
+    result, following = submit_and_next(engine, project, task.task_id, a, ["none"])
+    assert result.item_state == "decided" and following is None
 
 
 def test_next_task_resumes_the_lease_you_hold(engine: Engine, tmp_path: Path) -> None:

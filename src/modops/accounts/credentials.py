@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from modops.domain import NotFound, ValidationError
+from modops.domain import NotFound, ValidationError, events
+from modops.store import notices
 from modops.store.audit import record
 from modops.store.db import utcnow
 from modops.store.models import User
@@ -156,4 +157,5 @@ def revoke_token(session: Session, token_id: int, actor: User) -> ApiToken:
     if tok.revoked_at is None:
         tok.revoked_at = utcnow()
         record(session, actor=actor, action="token.revoke", entity="api_token", entity_id=tok.id)
+        notices.publish_change(session, events.USER_CHANGED, {"user_id": tok.user_id})
     return tok

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from modops.domain import NotFound, Role, ValidationError, events
 from modops.projects.service import ensure_team
+from modops.store import notices
 from modops.store.audit import record
 from modops.store.db import utcnow
 from modops.store.models import User
@@ -81,7 +82,7 @@ def add_user(
         entity_id=user.id,
         after={"username": username, "role": role.value, "team": team, "skills": list(skills)},
     )
-    events.publish(events.USER_CHANGED, {"user": username})
+    notices.publish_change(session, events.USER_CHANGED, {"user": username})
     return user
 
 

@@ -18,7 +18,7 @@ from modops.api.routers import admin, auth, ops, projects, work
 from modops.api.settings import Settings
 from modops.domain import events
 from modops.notify.webhooks import Dispatcher, subscriber
-from modops.store import ensure_schema, make_engine
+from modops.store import ensure_schema, make_engine, notices
 
 STATIC = Path(__file__).resolve().parents[1] / "web" / "static"
 
@@ -108,9 +108,12 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         from modops import jobs
 
         job_runner = jobs.start_runner(engine) if settings.jobs else None
+        listener = notices.start_listener(engine)
         try:
             yield
         finally:
+            if listener is not None:
+                listener.stop()
             events.unsubscribe(handler)
             if job_runner is not None:
                 job_runner.stop()

@@ -22,7 +22,8 @@ from modops.accounts import session_user, token_user
 from modops.accounts.credentials import digest
 from modops.api.errors import CsrfFailed, NotAuthenticated
 from modops.domain import Role, events
-from modops.store import session_scope
+from modops.store import notices, session_scope
+from modops.store.db import store_key
 from modops.store.models import User
 
 SESSION_COOKIE = "modops_session"
@@ -73,9 +74,10 @@ def unsign(secret: str, value: str) -> str | None:
 # Bearer tokens are looked up once per TOKEN_TTL_S per process, not on every request: systems
 # and benchmarks call in tight loops. Revocation and user changes (role, team, deactivation)
 # apply at once in this process and within TOKEN_TTL_S in other workers, the same second the
-# queue's actor cache allows.
+# queue's actor cache allows. On PostgreSQL they are announced to every worker
+# (modops.store.notices), and while those notices are heard a lookup lives longer.
 TOKEN_TTL_S = 1.0
-_token_cache: dict[str, tuple[Principal, float]] = {}
+_token_cache: dict[str, tuple[Principal, float]] = {}  # digest -> (caller, when looked up)
 
 
 def forget_tokens() -> None:
@@ -94,7 +96,7 @@ def _bearer(engine: Engine, token: str) -> Principal | None:
     key = digest(token)
     hit = _token_cache.get(key)
     now = time.monotonic()
-    if hit is not None and hit[1] > now:
+    if hit is not None and now - hit[1] < notices.ttl(store_key(engine), TOKEN_TTL_S):
         return hit[0]
     with session_scope(engine) as s:
         user = token_user(s, token)
@@ -102,7 +104,7 @@ def _bearer(engine: Engine, token: str) -> Principal | None:
     if principal is not None:
         if len(_token_cache) > 10_000:
             _token_cache.clear()
-        _token_cache[key] = (principal, now + TOKEN_TTL_S)
+        _token_cache[key] = (principal, now)
     else:
         _token_cache.pop(key, None)
     return principal

@@ -179,6 +179,22 @@ class TaskStateOut(Out):
     lease_expires_at: UtcDateTime | None
 
 
+class SubmitResultOut(BaseModel):
+    annotation_id: int
+    item_state: str
+    decided_labels: list[str] | None = None
+    escalated: bool = False
+    gold_correct: bool | None = None
+    gold_feedback: str | None = None
+
+
+class SubmitAndNextOut(BaseModel):
+    """An answer stored and the labeler's next task leased: ``next`` is null when none is left."""
+
+    submitted: SubmitResultOut
+    next: TaskOut | None = None
+
+
 class SubmitIn(BaseModel):
     labels: list[str]
     note: str | None = Field(None, max_length=5000)

@@ -194,6 +194,8 @@ def subscriber(engine: Engine, *, ttl_s: float = 2.0) -> Any:
             return cache["hooks"]
 
     def handle(event: str, payload: dict[str, Any]) -> None:
+        if payload.get("remote"):  # heard from another process, which emitted it already
+            return
         hooks = active_hooks()
         if not hooks:
             return

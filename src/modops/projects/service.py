@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from modops.domain import Action, NotFound, ProjectStatus, ValidationError, events
 from modops.projects.taxonomy import TaxonomyRules
+from modops.store import notices
 from modops.store.audit import changed_fields, record
 from modops.store.db import utcnow
 from modops.store.models import Product, Project, Taxonomy, TaxonomyLabel, Team, User
@@ -263,7 +264,7 @@ def create_project(session: Session, spec: dict[str, Any], actor: User | str | N
         project_id=project.id,
         after={"key": key, **project_settings(project)},
     )
-    events.publish(events.PROJECT_CHANGED, {"project": key})
+    notices.publish_change(session, events.PROJECT_CHANGED, {"project": key})
     return project
 
 
@@ -318,7 +319,8 @@ def update_project(
             before=old,
             after=new,
         )
-        events.publish(events.PROJECT_CHANGED, {"project": project.key, "changes": new})
+        notices.publish_change(session, events.PROJECT_CHANGED,
+                               {"project": project.key, "changes": new})
     return new
 
 

@@ -16,7 +16,7 @@ from modops._lazy import lazy_exports
 if TYPE_CHECKING:
     from modops.queue.dispense import expire_leases, next_review, next_task
     from modops.queue.gold import make_gold
-    from modops.queue.labeling import flag, skip, submit
+    from modops.queue.labeling import flag, skip, submit, submit_and_next
     from modops.queue.review import decide, hand_back, open_appeal
     from modops.queue.routing import RoutingSummary, route_after_import, route_items, route_pending
     from modops.queue.views import (
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 _HOMES = {
     "modops.queue.dispense": ("expire_leases", "next_review", "next_task"),
     "modops.queue.gold": ("make_gold",),
-    "modops.queue.labeling": ("flag", "skip", "submit"),
+    "modops.queue.labeling": ("flag", "skip", "submit", "submit_and_next"),
     "modops.queue.review": ("decide", "hand_back", "open_appeal"),
     "modops.queue.routing": (
         "RoutingSummary",
@@ -70,6 +70,7 @@ __all__ = [
     "route_pending",
     "skip",
     "submit",
+    "submit_and_next",
 ]
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +18,8 @@ from modops.projects.taxonomy import LabelInfo, TaxonomyRules
 from modops.queue.config import ProjectConfig
 from modops.queue.config import dumps as dumps
 from modops.queue.config import loads as loads
+from modops.store import notices
+from modops.store.db import store_key
 from modops.store.models import User
 
 
@@ -122,17 +123,6 @@ def load_project(conn: Connection, key_or_id: str | int) -> ProjectConfig:
     )
 
 
-_url_keys: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
-
-
-def store_key(engine: Engine) -> str:
-    """The engine's URL as a cache key, rendered once (rendering costs ~0.1 ms per call)."""
-    key = _url_keys.get(engine)
-    if key is None:
-        key = _url_keys.setdefault(engine, engine.url.render_as_string(hide_password=False))
-    return key
-
-
 _sqlite_writer_locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
@@ -176,10 +166,12 @@ _project_cache: dict[tuple[str, str | int], tuple[float, ProjectConfig]] = {}
 PROJECT_CACHE_SECONDS = 1.0
 
 
-def _fresh(cache: dict[Any, tuple[float, Any]], key: Any) -> Any:
-    """The cached value for ``key`` if it is younger than ``PROJECT_CACHE_SECONDS``, else None."""
+def _fresh(cache: dict[Any, tuple[float, Any]], key: tuple[str, Any]) -> Any:
+    """The cached value for ``key`` (its first part the store) if it is younger than
+    ``PROJECT_CACHE_SECONDS``, or than ``notices.LONG_TTL_S`` while that store's changes are
+    heard (``modops.store.notices``); else None."""
     hit = cache.get(key)
-    if hit is not None and time.monotonic() - hit[0] < PROJECT_CACHE_SECONDS:
+    if hit is not None and time.monotonic() - hit[0] < notices.ttl(key[0], PROJECT_CACHE_SECONDS):
         return hit[1]
     return None
 

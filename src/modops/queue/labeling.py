@@ -39,8 +39,8 @@ from modops.queue.decisions import (
     escalate,
     record_decision,
 )
-from modops.queue.dispense import _dt, release
-from modops.queue.views import SubmitResult
+from modops.queue.dispense import _dt, next_task, release
+from modops.queue.views import SubmitResult, TaskView
 from modops.store.db import utcnow
 
 MAX_NOTE_CHARS = 5_000
@@ -135,10 +135,12 @@ def handle_ms(leased_at: Any, now: datetime) -> int | None:
 
 
 def submit(engine: Engine, task_id: int, user: UserRef, labels: list[str], *,
-           note: str | None = None, now: datetime | None = None) -> SubmitResult:
+           note: str | None = None, now: datetime | None = None,
+           project_id: int | None = None) -> SubmitResult:
     """Record a labeler's answer. Acknowledged only after commit: a returned result is durable.
 
-    A lease that ran out is still honoured while nobody else has taken the slot.
+    A lease that ran out is still honoured while nobody else has taken the slot. With
+    ``project_id`` a task of another project is refused as not found.
     """
     now = now or utcnow()
     if note is not None and len(note) > MAX_NOTE_CHARS:
@@ -146,6 +148,8 @@ def submit(engine: Engine, task_id: int, user: UserRef, labels: list[str], *,
     actor = read_actor(engine, user)
     with write_tx(engine) as (conn, pending):
         task = _held_task(conn, task_id, actor.id, now, with_item=True)
+        if project_id is not None and task.project_id != project_id:
+            raise NotFound(f"no task {task_id} in this project")
         if task.kind not in (TaskKind.LABEL.value, TaskKind.GOLD.value):
             raise IllegalTransition(f"task {task_id} is a {task.kind} task: use decide()")
         project = cached_project(engine, task.project_id, conn)
@@ -185,6 +189,21 @@ def submit(engine: Engine, task_id: int, user: UserRef, labels: list[str], *,
                          else "tie")
                 result.item_state, result.escalated = "escalated", True
     return result
+
+
+def submit_and_next(engine: Engine, project_key: str, task_id: int, user: UserRef,
+                    labels: list[str], *, note: str | None = None,
+                    now: datetime | None = None) -> tuple[SubmitResult, TaskView | None]:
+    """Submit an answer, then lease this labeler's next task of the same project.
+
+    A labeler's working loop is answer → next; as one call it is one request instead of two
+    (the API's ``submit-and-next``). The answer is committed first, exactly as ``submit``
+    does, so a failure to lease the next task never loses it.
+    """
+    now = now or utcnow()
+    project = cached_project(engine, project_key)
+    result = submit(engine, task_id, user, labels, note=note, now=now, project_id=project.id)
+    return result, next_task(engine, project_key, user, now=now)
 
 
 def skip(engine: Engine, task_id: int, user: UserRef, *, reason: str | None = None,

@@ -27,32 +27,45 @@ class LabelerLog:
 
 
 def _labeler(engine: Any, project: str, user_id: int, deadline: float, seed: int,
-             log: LabelerLog) -> None:
+             log: LabelerLog, chained: bool) -> None:
+    """Loop next → submit; ``chained`` uses ``submit_and_next`` (answer and next lease in one
+    call, as the API's submit-and-next route does), else two calls per pair."""
     import random
 
-    from modops.queue import next_task, submit
+    from modops.queue import next_task, submit, submit_and_next
 
     rng = random.Random(seed)
+    task = None
     while time.monotonic() < deadline:
         t0 = time.perf_counter()
         try:
-            task = next_task(engine, project, user_id)
             if task is None:
-                return
+                task = next_task(engine, project, user_id)
+                if task is None:
+                    return
             label = LABELS[0] if rng.random() < 0.7 else rng.choice(LABELS)
-            submit(engine, task.task_id, user_id, [label])
+            done = task
+            if chained:
+                task = submit_and_next(engine, project, done.task_id, user_id, [label])[1]
+            else:
+                task = None
+                submit(engine, done.task_id, user_id, [label])
         except Exception as exc:
             log.errors.append(f"{type(exc).__name__}: {exc}")
+            task = None
             if len(log.errors) > 20:
                 return
             continue
         log.latencies_ms.append((time.perf_counter() - t0) * 1000)
-        log.tasks.append(task.task_id)
-        log.items.append(task.item.id)
+        log.tasks.append(done.task_id)
+        log.items.append(done.item.id)
+        if chained and task is None:
+            return
 
 
 def run_threads(url: str, project: str, user_ids: list[int], seconds: float,
-                seed: int = 0, ready: Any = None) -> tuple[list[LabelerLog], float, float]:
+                seed: int = 0, ready: Any = None, chained: bool = False) \
+        -> tuple[list[LabelerLog], float, float]:
     """One process: a thread per labeler, sharing one engine (its pool).
 
     ``ready`` (a barrier shared with the other processes) holds the start until every process
@@ -72,7 +85,7 @@ def run_threads(url: str, project: str, user_ids: list[int], seconds: float,
     deadline = time.monotonic() + seconds
     logs = [LabelerLog(u) for u in user_ids]
     threads = [threading.Thread(target=_labeler, args=(engine, project, u, deadline,
-                                                       seed * 1000 + i, log))
+                                                       seed * 1000 + i, log, chained))
                for i, (u, log) in enumerate(zip(user_ids, logs, strict=True))]
     for t in threads:
         t.start()
@@ -84,24 +97,28 @@ def run_threads(url: str, project: str, user_ids: list[int], seconds: float,
 
 
 def _process_main(url: str, project: str, user_ids: list[int], seconds: float, seed: int,
-                  ready: Any, results: Any) -> None:
-    results.put(run_threads(url, project, user_ids, seconds, seed, ready))
+                  ready: Any, results: Any, chained: bool) -> None:
+    results.put(run_threads(url, project, user_ids, seconds, seed, ready, chained))
 
 
 def run_labelers(url: str, project: str, user_ids: list[int], *, processes: int = 4,
-                 seconds: float = 600.0) -> tuple[list[LabelerLog], float]:
+                 seconds: float = 600.0, chained: bool = False) \
+        -> tuple[list[LabelerLog], float]:
     """Spread labelers over ``processes`` processes; return every log and the wall time, from
-    the moment all processes are ready to the moment the last labeler stops."""
+    the moment all processes are ready to the moment the last labeler stops.
+
+    ``chained``: each answer and the next lease go in one ``submit_and_next`` call."""
     processes = max(1, min(processes, len(user_ids)))
     groups = [user_ids[i::processes] for i in range(processes)]
     if processes == 1:
-        logs, started, ended = run_threads(url, project, groups[0], seconds)
+        logs, started, ended = run_threads(url, project, groups[0], seconds, chained=chained)
         return logs, ended - started
     ctx = mp.get_context("spawn")
     ready = ctx.Barrier(processes)
     results = ctx.Queue()
     workers = [ctx.Process(target=_process_main,
-                           args=(url, project, group, seconds, n, ready, results))
+                           args=(url, project, group, seconds, n, ready, results,
+                                 chained))
                for n, group in enumerate(groups)]
     for worker in workers:
         worker.start()

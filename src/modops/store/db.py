@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -52,6 +53,17 @@ def _sqlite_begin(conn: Any) -> None:
     # SQLAlchemy's pysqlite driver defers BEGIN; emit it ourselves so transactions are real.
     mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
     conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+_url_keys: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+
+def store_key(engine: Engine) -> str:
+    """The engine's URL as a cache key, rendered once (rendering costs ~0.1 ms per call)."""
+    key = _url_keys.get(engine)
+    if key is None:
+        key = _url_keys.setdefault(engine, engine.url.render_as_string(hide_password=False))
+    return key
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:

@@ -77,6 +77,34 @@ async def submit(task_id: int, body: schemas.SubmitIn, request: Request,
     return await run_in_threadpool(_submit_answer, engine_of(request), p, task_id, body)
 
 
+def _submit_and_lease(engine: Engine, p: Principal, key: str, task_id: int,
+                      body: schemas.SubmitIn) -> Response:
+    policies.project_id(engine, p, key, "task.work")
+    policies.own_leased_task(engine, p, task_id)
+    try:
+        result, view = q.submit_and_next(engine, key, task_id, p.id, body.labels, note=body.note)
+    except PermissionDenied as exc:  # the lease ran out and went to someone else meanwhile
+        raise NotFound(f"no task {task_id}") from exc
+    finally:
+        policies.forget_lease(engine, task_id)
+    if view is not None:
+        policies.remember_lease(engine, view.task_id, p.id,
+                                (view.lease_expires_at - view.leased_at).total_seconds())
+    out = schemas.SubmitAndNextOut(
+        submitted=schemas.SubmitResultOut.model_validate(asdict(result)),
+        next=None if view is None else schemas.TaskOut.model_validate(view))
+    return _json(out.model_dump_json())
+
+
+@router.post("/projects/{key}/tasks/{task_id}/submit-and-next",
+             response_model=schemas.SubmitAndNextOut)
+async def submit_and_next(key: str, task_id: int, body: schemas.SubmitIn, request: Request,
+                          p: Principal = Depends(current)) -> Response:
+    """Submit the answer to a leased task and lease the next one of the project, in one request:
+    a labeling client's loop at half the requests. ``next`` is null when the queue is empty."""
+    return await run_in_threadpool(_submit_and_lease, engine_of(request), p, key, task_id, body)
+
+
 @router.post("/tasks/{task_id}/skip", status_code=204)
 def skip(task_id: int, request: Request, p: Principal = Depends(current),
          body: schemas.SkipIn | None = None) -> None:
