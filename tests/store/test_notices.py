@@ -113,3 +113,27 @@ def test_remote_events_are_not_sent_to_webhooks_twice(engine: Engine) -> None:
     assert deliveries() == 1
     handle(events.DECISION, {"project": "kr-web", "item_id": 1, "remote": True})
     assert deliveries() == 1
+
+
+def test_a_connection_that_does_not_pass_notices_back_is_not_trusted(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Behind a proxy that drops notifications (PgBouncer in transaction mode) the listener
+    never hears its own ping, so caches keep their short expiry."""
+    monkeypatch.setattr(notices, "CHECK_EVERY_S", 0.5)
+
+    class Deaf(notices.Listener):
+        def _send_ping(self, dbapi: Any) -> None:
+            self._pong.clear()  # the ping goes nowhere
+
+    deaf = Deaf(engine)
+    deaf.start()
+    try:
+        assert not deaf.wait_connected(2.0)
+        assert notices.ttl(store_key(engine), 1.0) == 1.0
+    finally:
+        deaf.stop()
+
+
+def test_notices_can_be_switched_off(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODOPS_NOTICES", "off")
+    assert notices.start_listener(engine) is None

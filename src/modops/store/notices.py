@@ -20,6 +20,8 @@ while disconnected are lost.
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import threading
 import time
 from typing import Any
@@ -36,7 +38,8 @@ log = logging.getLogger(__name__)
 CHANNEL = "modops_changes"
 LONG_TTL_S = 30.0
 RETRY_S = 2.0
-CHECK_EVERY_S = 5.0  # a connection that died silently is noticed within this
+CHECK_EVERY_S = 5.0  # the listener pings itself this often; a ping not heard back ends trust
+PING = "ping"
 ANNOUNCED = (events.PROJECT_CHANGED, events.USER_CHANGED)
 _listening: set[str] = set()  # stores (``store_key``) whose changes this process hears
 
@@ -64,7 +67,13 @@ def publish_change(db: Session | Connection, event: str, payload: dict[str, Any]
 
 
 class Listener(threading.Thread):
-    """Hears notices on ``CHANNEL`` and republishes them as local events (marked ``remote``)."""
+    """Hears notices on ``CHANNEL`` and republishes them as local events (marked ``remote``).
+
+    It trusts its connection only while it hears its own pings: one when it connects, then one
+    every ``CHECK_EVERY_S``. A connection that died quietly, or one behind a proxy that does
+    not pass notifications on (PgBouncer in transaction mode), fails the check and the caches
+    fall back to their short expiry.
+    """
 
     def __init__(self, engine: Engine) -> None:
         super().__init__(name="modops-notices", daemon=True)
@@ -72,12 +81,15 @@ class Listener(threading.Thread):
         self.store = store_key(engine)
         self._halt = threading.Event()
         self._connected = threading.Event()
+        self._ping = ""
+        self._pong = threading.Event()
 
     def wait_connected(self, timeout_s: float) -> bool:
         return self._connected.wait(timeout_s)
 
     def stop(self) -> None:
         self._halt.set()
+        _listening.discard(self.store)
         self.join(timeout=5)
 
     def run(self) -> None:
@@ -91,6 +103,22 @@ class Listener(threading.Thread):
                 _listening.discard(self.store)
             self._halt.wait(RETRY_S)
 
+    def _send_ping(self, dbapi: Any) -> None:
+        self._ping = secrets.token_hex(8)
+        self._pong.clear()
+        body = orjson.dumps({"event": PING, "payload": {"token": self._ping}}).decode()
+        dbapi.execute("SELECT pg_notify(%s, %s)", (CHANNEL, body))
+
+    def _hear(self, dbapi: Any, seconds: float, *, until_pong: bool = False) -> None:
+        """Deliver notices for ``seconds`` (in short slices, so ``stop`` is prompt)."""
+        deadline = time.monotonic() + seconds
+        while not self._halt.is_set() and not (until_pong and self._pong.is_set()):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            for notice in dbapi.notifies(timeout=min(left, 0.5)):
+                self._deliver(notice.payload)
+
     def _listen(self) -> None:
         raw = self.engine.raw_connection()
         raw.detach()  # a connection of its own for as long as it lives, not a pooled one
@@ -99,36 +127,41 @@ class Listener(threading.Thread):
             assert dbapi is not None
             dbapi.autocommit = True
             dbapi.execute(f"LISTEN {CHANNEL}")
+            self._send_ping(dbapi)
+            self._hear(dbapi, CHECK_EVERY_S, until_pong=True)
+            if not self._pong.is_set():
+                raise ConnectionError("change notices do not come back on this connection")
             # Whatever changed while nobody was listening: forget it all once.
             for event in ANNOUNCED:
                 events.publish(event, {"remote": True, "reconnected": True})
             self._connected.set()
             _listening.add(self.store)
-            checked = time.monotonic()
             while not self._halt.is_set():
-                for notice in dbapi.notifies(timeout=1.0):
-                    self._deliver(notice.payload)
-                if time.monotonic() - checked > CHECK_EVERY_S:  # a dead link raises here
-                    dbapi.execute("SELECT 1")
-                    checked = time.monotonic()
+                self._send_ping(dbapi)
+                self._hear(dbapi, CHECK_EVERY_S)
+                if not self._pong.is_set() and not self._halt.is_set():
+                    raise ConnectionError(f"no ping heard back within {CHECK_EVERY_S} s")
         finally:
             raw.close()
 
-    @staticmethod
-    def _deliver(body: str) -> None:
+    def _deliver(self, body: str) -> None:
         try:
             message = orjson.loads(body)
             event, payload = message["event"], dict(message.get("payload") or {})
         except (orjson.JSONDecodeError, KeyError, TypeError):
             log.warning("ignoring a malformed change notice: %.200s", body)
             return
-        if event in ANNOUNCED:
+        if event == PING:
+            if payload.get("token") == self._ping:
+                self._pong.set()
+        elif event in ANNOUNCED:
             events.publish(event, {**payload, "remote": True})
 
 
 def start_listener(engine: Engine) -> Listener | None:
-    """Start hearing change notices (PostgreSQL); None where there is nothing to listen to."""
-    if engine.dialect.name != "postgresql":
+    """Start hearing change notices (PostgreSQL); None where there is nothing to listen to, or
+    when ``MODOPS_NOTICES=off``."""
+    if engine.dialect.name != "postgresql" or os.environ.get("MODOPS_NOTICES", "") == "off":
         return None
     listener = Listener(engine)
     listener.start()
