@@ -35,7 +35,8 @@ REPO = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("MODOPS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-def prepare(store: str, slots: int, labelers: int, tmp: Path) -> tuple[str, list[int], object]:
+def prepare(store: str, slots: int, labelers: int, tmp: Path, tag: str = "") \
+        -> tuple[str, list[int], object]:
     from sqlalchemy import text
     from sqlalchemy.pool import NullPool
 
@@ -46,7 +47,7 @@ def prepare(store: str, slots: int, labelers: int, tmp: Path) -> tuple[str, list
     from modops.store import make_engine, session_scope, upgrade
 
     if store == "sqlite":
-        path = tmp / f"dispense-{labelers}.db"
+        path = tmp / f"dispense-{labelers}{tag}.db"
         url = f"sqlite:///{path}"
         cleanup = None
     else:
@@ -88,7 +89,7 @@ def run_case(store: str, labelers: int, slots: int, seconds: float, tmp: Path,
              processes: int, chained: bool) -> list[dict]:
     from modops.simulate.load import run_labelers
 
-    url, users, cleanup = prepare(store, slots, labelers, tmp)
+    url, users, cleanup = prepare(store, slots, labelers, tmp, "-chained" if chained else "")
     try:
         logs, wall = run_labelers(url, "kr-comments", users, processes=min(processes, labelers),
                                   seconds=seconds, chained=chained)
