@@ -154,3 +154,37 @@ def test_webhook_url_must_be_http(app_client: TestClient, token_for) -> None:
     r = app_client.post("/api/v1/webhooks", headers=token_for("manager"),
                         json={"url": "javascript:alert(1)", "project": "kr-web"})
     assert r.status_code == 422
+
+
+@pytest.mark.parametrize("store_name", ["sqlite"])
+def test_an_event_is_queued_even_while_another_writer_holds_sqlite(engine) -> None:  # type: ignore[no-untyped-def]
+    """Another writer (the dispatcher, a labeler's submit) commits while the event is being
+    queued: the queueing waits for the write lock instead of failing on a stale read, so the
+    event is not lost."""
+    from sqlalchemy import func, select
+
+    from modops.domain import events
+    from modops.notify.webhooks import create_webhook, subscriber
+    from modops.projects import get_project
+    from modops.store import session_scope
+    from modops.store.models_web import WebhookDelivery
+    from tests.conftest import make_project
+
+    make_project(engine, "kr-web")
+    with session_scope(engine) as s:
+        create_webhook(s, url="http://127.0.0.1:9/hook", project_id=get_project(s, "kr-web").id,
+                       events=None, created_by_id=None)
+    handle = subscriber(engine)
+    handle(events.DECISION, {"project": "kr-web", "item_id": 0})  # warm the hook cache
+    other = engine.raw_connection()
+    other.driver_connection.execute("BEGIN IMMEDIATE")
+    other.driver_connection.execute("UPDATE webhooks SET secret = secret")
+    release = threading.Timer(0.3, other.driver_connection.commit)
+    release.start()
+    try:
+        handle(events.DECISION, {"project": "kr-web", "item_id": 1})
+    finally:
+        release.join()
+        other.close()
+    with session_scope(engine) as s:
+        assert s.scalar(select(func.count()).select_from(WebhookDelivery)) == 2

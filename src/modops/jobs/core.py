@@ -274,7 +274,7 @@ def execute(engine: Engine, job_id: int, *, worker: str | None = None,
 
 def retry(engine: Engine, job_id: int, *, actor: User | str | None = None) -> None:
     """A manager's retry of a failed job: back to queued with a fresh attempt budget."""
-    with session_scope(engine) as s:
+    with session_scope(engine, immediate=True) as s:  # reads, then writes
         job = s.get(Job, job_id)
         if job is None:
             raise NotFound(f"no job {job_id}")

@@ -122,7 +122,7 @@ def evaluate_and_record(engine: Engine, project_key: str,
     """Evaluate every enabled rule at ``now`` and keep the result (see module docstring)."""
     at = now or utcnow()
     alerts = evaluate_alerts(engine, project_key, at)
-    with session_scope(engine) as s:
+    with session_scope(engine, immediate=True) as s:  # reads, then writes (see webhooks.emit)
         project = s.scalars(select(Project).where(Project.key == project_key)).one()
         return record_alerts(s, project, alerts, at)
 

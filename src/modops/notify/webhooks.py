@@ -57,7 +57,11 @@ def create_webhook(
 
 
 def emit(session: Session, project_id: int, event: str, payload: dict[str, Any]) -> int:
-    """Queue ``event`` for every active webhook of the project (and global ones)."""
+    """Queue ``event`` for every active webhook of the project (and global ones).
+
+    It reads, then writes: on SQLite give it a ``session_scope(..., immediate=True)``, or a
+    writer that commits in between makes the upgrade fail at once ("database is locked")
+    instead of waiting, and the event is lost."""
     hooks = session.scalars(select(Webhook).where(
         Webhook.active.is_(True),
         or_(Webhook.project_id == project_id, Webhook.project_id.is_(None)))).all()
@@ -84,7 +88,7 @@ def deliver_due(engine: Engine, client: httpx.Client, *, max_attempts: int = 5,
         ).order_by(WebhookDelivery.next_attempt_at).limit(limit)).scalars().all()
     attempted = 0
     for delivery_id in due:
-        with session_scope(engine) as s:
+        with session_scope(engine, immediate=True) as s:
             # Claim: push the next attempt past the timeout; only one dispatcher wins.
             claimed = s.execute(update(WebhookDelivery).where(
                 WebhookDelivery.id == delivery_id, WebhookDelivery.state == "pending",
@@ -116,7 +120,7 @@ def deliver_due(engine: Engine, client: httpx.Client, *, max_attempts: int = 5,
                 error = f"HTTP {status}: {resp.text[:200]}"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
-        with session_scope(engine) as s:
+        with session_scope(engine, immediate=True) as s:
             d = s.get(WebhookDelivery, delivery_id)
             assert d is not None
             d.attempts += 1
@@ -209,7 +213,7 @@ def subscriber(engine: Engine, *, ttl_s: float = 2.0) -> Any:
         pid = project_ids[key]
         if not any((p is None or p == pid) and (not ev or event in ev) for p, ev in hooks):
             return
-        with session_scope(engine) as s:
+        with session_scope(engine, immediate=True) as s:
             emit(s, pid, event, payload)
 
     def refresh() -> None:
