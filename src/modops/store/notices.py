@@ -6,8 +6,9 @@ made elsewhere (another worker, the CLI, a job) those copies must expire every s
 the labelers' hot path re-reading them cost about a third of the server's CPU (issue 4's
 benchmark: 5.8 → 4.1 ms per pair with long-lived copies).
 
-So a change also goes out as a notice: ``announce`` adds ``pg_notify`` to the transaction that
-makes the change, and PostgreSQL delivers it to every listener when (and only if) it commits.
+So a change also goes out as a notice: ``publish_change`` adds ``pg_notify`` to the
+transaction that makes the change, and PostgreSQL delivers it to every listener when (and only
+if) it commits.
 A ``Listener`` thread per process turns each notice back into the local event
 (``events.PROJECT_CHANGED``, ``events.USER_CHANGED``) that the caches already clear on.
 
@@ -50,20 +51,14 @@ def ttl(store: str, short_s: float) -> float:
     return LONG_TTL_S if store in _listening else short_s
 
 
-def announce(db: Session | Connection, event: str, payload: dict[str, Any]) -> None:
-    """Tell every process of ``event`` when the current transaction commits (PostgreSQL only;
-    an embedded SQLite deployment is one process, whose caches hear the local event)."""
-    if db.get_bind().dialect.name != "postgresql":
-        return
-    body = orjson.dumps({"event": event, "payload": payload}).decode()
-    db.execute(text("SELECT pg_notify(:channel, :body)"), {"channel": CHANNEL, "body": body})
-
-
 def publish_change(db: Session | Connection, event: str, payload: dict[str, Any]) -> None:
-    """A configuration change: this process's caches hear it now, every other process's when
-    the transaction commits."""
+    """A configuration change: this process's caches hear it now; on PostgreSQL every other
+    process's hear it when the transaction commits (``pg_notify`` is delivered only then). An
+    embedded SQLite deployment is one process, whose caches hear the local event."""
     events.publish(event, payload)
-    announce(db, event, payload)
+    if db.get_bind().dialect.name == "postgresql":
+        body = orjson.dumps({"event": event, "payload": payload}).decode()
+        db.execute(text("SELECT pg_notify(:channel, :body)"), {"channel": CHANNEL, "body": body})
 
 
 class Listener(threading.Thread):
