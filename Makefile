@@ -10,7 +10,8 @@ export MODOPS_TEST_PG_URL ?= $(PG_URL)
 
 .PHONY: install system-deps services demo serve test lint bench fuzz clean
 
-$(STAMP): pyproject.toml
+# vpdq builds against FFmpeg's libraries: the Debian packages come first (order-only).
+$(STAMP): pyproject.toml | system-deps
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
@@ -18,12 +19,21 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian packages the browser tests and the PDF reports need (installed only when missing).
+# Debian packages the browser tests, the PDF reports and media (probe, keyframes, Korean OCR,
+# building vpdq) need (installed only when missing).
+MEDIA_DEV_LIBS := libavcodec-dev libavformat-dev libavfilter-dev libavdevice-dev libavutil-dev \
+  libswscale-dev libswresample-dev
 system-deps:
 	@missing=""; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	test -d /usr/share/fonts/truetype/nanum || missing="$$missing fonts-nanum"; \
 	command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
+	command -v ffmpeg >/dev/null || missing="$$missing ffmpeg"; \
+	command -v tesseract >/dev/null || missing="$$missing tesseract-ocr"; \
+	test -f /usr/share/tesseract-ocr/5/tessdata/kor.traineddata || missing="$$missing tesseract-ocr-kor"; \
+	command -v pkg-config >/dev/null || missing="$$missing pkg-config"; \
+	for lib in $(MEDIA_DEV_LIBS); do \
+	  dpkg -s $$lib >/dev/null 2>&1 || missing="$$missing $$lib"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
