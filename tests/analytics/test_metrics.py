@@ -10,7 +10,7 @@ from datetime import datetime
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from modops.analytics import (
     METHODOLOGY_VERSION,
@@ -300,3 +300,33 @@ def test_sqlite_quantiles_match_numpy(n: int) -> None:
         got_n, got = quantiles(conn, Dialect("sqlite"), "v.x", "FROM v WHERE 1=1", {}, qs)
     assert got_n == n
     assert got == pytest.approx([float(q) for q in np.quantile(values, qs)], rel=1e-12)
+
+
+def test_multi_label_agreement_in_the_database(engine: Engine, day: dict[str, int]) -> None:
+    """The hand-computed case of tests/quality (U1 {a}/{a,b}, U2 {b}/{b}, U3 {a}/{c}) stored as
+    annotations on another day: alpha uses the MASI distance (2/7), binary alpha per label."""
+    from modops.store import session_scope
+    from modops.store.models import Annotation, Project, User
+
+    with session_scope(engine) as s:
+        pid = s.scalar(select(Project.id).where(Project.key == "kr-comments"))
+        uid = dict(s.execute(select(User.username, User.id)).all())
+        at = datetime(2026, 11, 25, 12)
+        for item, who, labels in [("I1", "kim", ["profanity"]),
+                                  ("I1", "lee", ["profanity", "hate.gender"]),
+                                  ("I3", "kim", ["hate.gender"]), ("I3", "lee", ["hate.gender"]),
+                                  ("I5", "kim", ["profanity"]), ("I5", "lee", ["spam"]),
+                                  ("I8", "kim", ["spam"])]:
+            s.add(Annotation(project_id=pid, item_id=day[item], labeler_id=uid[who],
+                             kind="label", labels=labels, submitted_at=at, handle_ms=1000))
+    ms = compute_metrics(engine, Period.parse("2026-11-25"), F, now=NOW)
+    a = ms["krippendorff_alpha"]
+    assert a.value == pytest.approx(2 / 7)
+    assert a.detail["distance"] == "masi"
+    assert a.detail["alpha_jaccard"] == pytest.approx(7 / 22)
+    assert a.detail["alpha_nominal_sets"] == pytest.approx(3 / 13)
+    assert a.detail["per_label"] == pytest.approx(
+        {"profanity": 4 / 9, "hate.gender": 4 / 9, "spam": 0.0})
+    # single-label days keep the nominal coefficient (MASI equals it there)
+    assert compute_metrics(engine, DAY, F, now=NOW)["krippendorff_alpha"].detail[
+        "distance"] == "nominal"

@@ -193,3 +193,55 @@ def test_perfect_and_degenerate_agreement() -> None:
     # one category only: chance agreement is 1, coefficients undefined
     assert np.isnan(krippendorff_alpha(items, workers, np.zeros_like(labels)))
     assert np.isnan(fleiss_kappa(items, workers, np.zeros_like(labels)))
+
+
+# --------------------------------------------------------------------------- label sets
+def test_masi_and_jaccard_distances_by_hand() -> None:
+    from modops.quality import masi_distance
+    from modops.quality.agreement import jaccard_distance
+    a, ab, b, bc = (frozenset(x) for x in ("a", "ab", "b", "bc"))
+    assert masi_distance(ab, ab) == 0.0
+    assert masi_distance(a, b) == 1.0
+    assert masi_distance(a, ab) == pytest.approx(1 - 0.5 * 2 / 3)   # subset: J = 1/2, M = 2/3
+    assert masi_distance(ab, bc) == pytest.approx(1 - (1 / 3) * (1 / 3))  # overlap: J = 1/3
+    assert jaccard_distance(ab, bc) == pytest.approx(2 / 3)
+
+
+def test_multi_label_alpha_by_hand() -> None:
+    """Three items, two labelers each: U1 {a} vs {a,b}; U2 {b} vs {b}; U3 {a} vs {c}.
+
+    Coincidences (m_u = 2, so each ordered pair weighs 1): o({a},{a,b}) = o({a},{c}) = 1 both
+    ways, o({b},{b}) = 2. Totals n_{a} = 2, n_{a,b} = 1, n_{b} = 2, n_{c} = 1, n = 6.
+    MASI: δ({a},{a,b}) = δ({b},{a,b}) = 1 − ½·⅔ = ⅔, every other distinct pair is disjoint (1).
+      observed Σ o δ = 2·⅔ + 2·1 = 10/3; expected Σ n_S n_T δ (ordered) = 2·(2·⅔ + 4 + 2 + 2·⅔
+      + 1 + 2) = 70/3; α = 1 − 5·(10/3)/(70/3) = 2/7.
+    Jaccard: the two ⅔ become ½: observed 3, expected 2·11 = 22; α = 1 − 15/22 = 7/22.
+    Nominal (each set one category): observed 4, expected 2·13 = 26; α = 1 − 20/26 = 3/13.
+    Binary per label: a disagrees only on U3 (D = 2), n_a = 3: 1 − 5·2/(2·3·3) = 4/9; b only
+    on U1, n_b = 3: 4/9; c on U3, n_c = 1: 1 − 5·2/(2·1·5) = 0.
+    """
+    from modops.quality import krippendorff_alpha_per_label_sets, krippendorff_alpha_sets
+    items = [1, 1, 2, 2, 3, 3, 4]  # item 4 has one answer: not pairable
+    labelers = ["x", "y", "x", "y", "x", "y", "x"]
+    sets = [["a"], ["a", "b"], "b", ("b",), "a", "c", ["a"]]
+    assert krippendorff_alpha_sets(items, labelers, sets) == pytest.approx(2 / 7)
+    assert krippendorff_alpha_sets(items, labelers, sets, "jaccard") == pytest.approx(7 / 22)
+    assert krippendorff_alpha_sets(items, labelers, sets, "nominal") == pytest.approx(3 / 13)
+    assert krippendorff_alpha_per_label_sets(items, labelers, sets) == pytest.approx(
+        {"a": 4 / 9, "b": 4 / 9, "c": 0.0})
+    # partial credit: the nominal coefficient on joined keys is the lowest of the three
+    assert krippendorff_alpha(items, labelers, [",".join(sorted(s)) for s in sets]) == \
+        pytest.approx(3 / 13)
+
+
+def test_set_alpha_equals_nominal_alpha_on_single_labels() -> None:
+    from modops.quality import krippendorff_alpha_per_label_sets, krippendorff_alpha_sets
+    rng = np.random.default_rng(7)
+    items = rng.integers(0, 40, 300)
+    labels = rng.choice(["a", "b", "c"], 300, p=[0.6, 0.3, 0.1])
+    nominal = krippendorff_alpha(items, None, labels)
+    for d in ("masi", "jaccard", "nominal"):
+        assert krippendorff_alpha_sets(items, None, [[x] for x in labels], d) == \
+            pytest.approx(nominal)
+    assert krippendorff_alpha_per_label_sets(items, None, labels.tolist()) == pytest.approx(
+        krippendorff_alpha_per_label(items, None, labels))

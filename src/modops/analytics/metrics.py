@@ -23,7 +23,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, text
 
 from modops.quality import pairwise_cohen_kappa, wilson_interval
-from modops.quality.agreement import PairwiseKappa
+from modops.quality.agreement import PairwiseKappa, as_label_set, set_agreement
 from modops.store import utcnow
 
 from ._sql import ACTIONED, HUMAN_SOURCES, Dialect, Scope, quantiles, run
@@ -267,6 +267,38 @@ def agreement_histogram(conn: Connection, sc: Scope, p: Period) -> list[tuple[st
     return sorted((str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in rows)  # fixed order
 
 
+def _is_multi_label(hist: list[tuple[str, int, int, int]]) -> bool:
+    return any(len(as_label_set(h[0])) > 1 for h in hist)
+
+
+def agreement_coincidences(conn: Connection, sc: Scope, p: Period
+                           ) -> tuple[list[frozenset[str]], np.ndarray]:
+    """The coincidence matrix of the period's distinct label sets (``modops.quality``'s
+    ``set_coincidences``, summed in the database): ``o_ST = Σ_u n_uS (n_uT − [S=T]) /
+    (m_u − 1)``. A self-join per item, so it runs only when some answer holds two labels."""
+    cat = sc.d.labels_text("a.labels")
+    rows = run(conn, f"""
+        WITH c AS (
+          SELECT a.item_id, {cat} AS cat, COUNT(*) AS n
+          FROM annotations a
+          WHERE a.kind = 'label' AND a.submitted_at >= :start AND a.submitted_at < :end
+            AND {sc.annotations('a')}
+          GROUP BY a.item_id, {cat}),
+        m AS (SELECT item_id, SUM(n) AS m FROM c GROUP BY item_id HAVING SUM(n) >= 2)
+        SELECT c1.cat, c2.cat,
+               SUM(CAST(c1.n * (c2.n - CASE WHEN c1.cat = c2.cat THEN 1 ELSE 0 END) AS FLOAT)
+                   / (m.m - 1))
+        FROM c c1 JOIN c c2 ON c2.item_id = c1.item_id JOIN m ON m.item_id = c1.item_id
+        GROUP BY c1.cat, c2.cat""", {**sc.params, "start": p.start, "end": p.end}).all()
+    ids: dict[frozenset[str], int] = {}
+    cells = [(ids.setdefault(as_label_set(str(a)), len(ids)),
+              ids.setdefault(as_label_set(str(b)), len(ids)), float(v)) for a, b, v in rows]
+    o = np.zeros((len(ids), len(ids)))
+    for i, j, v in cells:
+        o[i, j] += v
+    return list(ids), o
+
+
 def agreement_from_histogram(hist: list[tuple[str, int, int, int]]) -> dict[str, Any]:
     """Krippendorff's nominal alpha (Krippendorff 2011, §C), Fleiss' kappa (Fleiss 1971, with
     ``modops.quality``'s variable-n extension) and one-vs-rest alpha per category.
@@ -308,12 +340,30 @@ def agreement_from_histogram(hist: list[tuple[str, int, int, int]]) -> dict[str,
             "units": round(units), "values": int(total), "percent_agreement": p_bar}
 
 
-def _agreement_metrics(hist: list[tuple[str, int, int, int]]) -> list[Metric]:
+def _agreement_job(conn: Connection, sc: Scope, p: Period) -> tuple[Any, Any]:
+    hist = agreement_histogram(conn, sc, p)
+    return hist, (agreement_coincidences(conn, sc, p) if _is_multi_label(hist) else None)
+
+
+def _agreement_metrics(hist: list[tuple[str, int, int, int]],
+                       coincidences: tuple[list[frozenset[str]], np.ndarray] | None = None
+                       ) -> list[Metric]:
+    """Nominal alpha on single-label data; on multi-label data (some answer holds two labels)
+    alpha with the MASI distance and binary alpha per label, which give partial credit where
+    the nominal coefficient on whole sets counts {a, b} vs {a} as a full disagreement."""
     ag = agreement_from_histogram(hist)
     detail = {"pairable_items": ag["units"], "values": ag["values"]}
+    alpha, alpha_detail = ag["alpha"], {**detail, "per_label": ag["per_label"],
+                                        "distance": "nominal"}
+    if coincidences is not None:
+        sa = set_agreement(*coincidences)
+        alpha = sa["alpha_masi"]
+        alpha_detail = {**detail, "per_label": sa["per_label"], "distance": "masi",
+                        "alpha_jaccard": sa["alpha_jaccard"],
+                        "alpha_nominal_sets": sa["alpha_nominal"]}
     return [
-        plain("krippendorff_alpha", ag["alpha"], "coefficient", den=ag["units"],
-              detail={**detail, "per_label": ag["per_label"]}),
+        plain("krippendorff_alpha", alpha, "coefficient", den=ag["units"],
+              detail=alpha_detail),
         plain("fleiss_kappa", ag["fleiss"], "coefficient", den=ag["units"], detail=detail),
         plain("percent_agreement", ag.get("percent_agreement"), "share", den=ag["units"]),
     ]
@@ -582,7 +632,7 @@ def compute_metrics(engine: Engine, period: Period | str, filters: Filters | Non
         # independent scans, the longest first; on PostgreSQL they run side by side
         n = (workers if workers is not None else DEFAULT_WORKERS) if pg else 1
         jobs: dict[str, Callable[[Connection], Any]] = {
-            "agreement": lambda c: agreement_histogram(c, sc, p),
+            "agreement": lambda c: _agreement_job(c, sc, p),
             "items": lambda c: (_item_metrics(c, sc, p, thr), _appeal_counts(c, sc, p)),
             "totals": lambda c: _annotation_totals(c, sc, p),
             "labeler_hours": lambda c: _labeler_hours(c, sc, p),
@@ -596,7 +646,7 @@ def compute_metrics(engine: Engine, period: Period | str, filters: Filters | Non
     ann, cost, uncosted = _annotation_metrics(got["totals"], got["labeler_hours"],
                                               out[0].value or 0.0)
     (items, decided, actioned), appeals = got["items"]
-    agreement = _agreement_metrics(got["agreement"])
+    agreement = _agreement_metrics(*got["agreement"])
     out += ann + agreement + items + got["prevalence"] + got["audit"]
     out += _appeal_metrics(appeals, actioned)
     out.append(ratio("cost_per_item", cost, decided, "currency/item",

@@ -11,6 +11,8 @@ labelers, which is why the formulas are re-implemented here.
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -332,3 +334,129 @@ def agreement_report(items: ArrayLike, labelers: ArrayLike, labels: ArrayLike) -
         mean_pairwise_cohen_kappa=pairwise_cohen_kappa(t, w, lab).mean() if len(a) else
         float("nan"),
     )
+
+
+# --------------------------------------------------------------------------- label sets
+# Multi-label answers ("hate.gender" + "profanity") are sets. Scoring a set as one nominal
+# category counts {hate.gender, profanity} vs {hate.gender} as total disagreement; the
+# coefficients below give partial credit. Everything derives from the coincidence matrix of
+# the distinct sets, o_ST = Σ_u n_uS·(n_uT − [S=T]) / (m_u − 1) over pairable units
+# (Krippendorff 2011, §C), which the SQL route in modops.analytics computes in the database.
+def as_label_set(value: Any) -> frozenset[str]:
+    """A label answer as a set: a list/tuple/set of labels, a JSON list, or "a,b" text."""
+    if isinstance(value, frozenset):
+        return value
+    if isinstance(value, str):
+        s = value.strip()
+        if s.startswith("["):
+            return frozenset(str(x) for x in json.loads(s))
+        return frozenset(x.strip() for x in s.split(",") if x.strip())
+    return frozenset(str(x) for x in value)
+
+
+def masi_distance(a: frozenset[str], b: frozenset[str]) -> float:
+    """MASI distance (Passonneau 2006): ``1 − J·M`` with Jaccard ``J = |A∩B|/|A∪B|`` and
+    monotonicity ``M`` = 1 (equal), 2/3 (one contains the other), 1/3 (they overlap), 0.
+
+    Passonneau, R. (2006). Measuring agreement on set-valued items (MASI) for semantic and
+    pragmatic annotation. *LREC 2006*. (NLTK rounds 2/3 and 1/3 to 0.67 and 0.33.)
+    """
+    if a == b:
+        return 0.0
+    inter, union = len(a & b), len(a | b)
+    if inter == 0:
+        return 1.0
+    m = 2.0 / 3.0 if (a <= b or b <= a) else 1.0 / 3.0
+    return 1.0 - (inter / union) * m
+
+
+def jaccard_distance(a: frozenset[str], b: frozenset[str]) -> float:
+    """``1 − |A∩B| / |A∪B|`` (0 for two empty sets)."""
+    union = len(a | b)
+    return 0.0 if union == 0 else 1.0 - len(a & b) / union
+
+
+SET_DISTANCES = {"masi": masi_distance, "jaccard": jaccard_distance,
+                 "nominal": lambda a, b: float(a != b)}
+
+
+def set_coincidences(items: ArrayLike, label_sets: ArrayLike
+                     ) -> tuple[list[frozenset[str]], FloatArray]:
+    """Distinct label sets and their coincidence matrix ``o`` (see the section comment).
+
+    Missing answers (None/NaN) are dropped; an empty set is a value ("no label applies").
+    """
+    raw = list(label_sets)
+    item_arr = np.asarray(items, dtype=object)
+    keep = np.array([not (v is None or (isinstance(v, float) and math.isnan(v))) for v in raw],
+                    dtype=bool)
+    sets = [as_label_set(v) for v, k in zip(raw, keep, strict=True) if k]
+    if not sets:
+        return [], np.zeros((0, 0))
+    ids: dict[frozenset[str], int] = {}
+    s_codes = np.fromiter((ids.setdefault(v, len(ids)) for v in sets), dtype=np.int64,
+                          count=len(sets))
+    u_codes, _ = factorize(item_arr[keep])
+    k = len(ids)
+    unit, lab, n_uc, m_u = _unit_counts(u_codes, s_codes, k)
+    pair = m_u >= 2
+    unit, lab, n_uc, m_u = unit[pair], lab[pair], n_uc[pair], m_u[pair]
+    o = np.zeros((k, k))
+    np.add.at(o, (lab, lab), n_uc * (n_uc - 1.0) / (m_u - 1.0))
+    order = np.argsort(unit, kind="stable")
+    unit, lab, n_uc, m_u = unit[order], lab[order], n_uc[order], m_u[order]
+    i, j = _within_item_pairs(unit)
+    w = n_uc[i] * n_uc[j] / (m_u[i] - 1.0)
+    np.add.at(o, (lab[i], lab[j]), w)
+    np.add.at(o, (lab[j], lab[i]), w)
+    return list(ids), o
+
+
+def set_agreement(sets: list[frozenset[str]], o: ArrayLike) -> dict[str, Any]:
+    """Every label-set coefficient from the coincidence matrix of the distinct ``sets``.
+
+    * ``alpha_<distance>`` for MASI, Jaccard and nominal distances:
+      ``α = 1 − (n − 1) Σ_ST o_ST δ_ST / Σ_ST n_S n_T δ_ST`` with ``n_S = Σ_T o_ST``.
+      On single-label data (every set a singleton) all three equal nominal alpha.
+    * ``per_label``: binary alpha for each label ``c`` (has ``c`` or not):
+      ``α_c = 1 − (n − 1) D_c / (2 n_c (n − n_c))`` with ``D_c = Σ_ST o_ST [c∈S ≠ c∈T]``.
+    """
+    o = np.asarray(o, dtype=np.float64)
+    nan = float("nan")
+    out: dict[str, Any] = {"values": 0, "per_label": {}}
+    if len(sets) == 0 or o.sum() == 0:
+        return {**out, **{f"alpha_{d}": nan for d in SET_DISTANCES}}
+    n_s = o.sum(axis=1)
+    n = float(n_s.sum())
+    out["values"] = round(n)
+    expected = np.outer(n_s, n_s)
+    for name, dist in SET_DISTANCES.items():
+        delta = np.array([[dist(a, b) for b in sets] for a in sets])
+        d_e = float((expected * delta).sum())
+        out[f"alpha_{name}"] = (1.0 - (n - 1.0) * float((o * delta).sum()) / d_e
+                                if d_e > 0 else nan)
+    labels = sorted(set().union(*sets))
+    has = np.array([[c in s for s in sets] for c in labels], dtype=bool)  # labels × sets
+    for c, h in zip(labels, has, strict=True):
+        diff = h[:, None] != h[None, :]
+        n_c = float(n_s[h].sum())
+        d_e = 2.0 * n_c * (n - n_c)
+        out["per_label"][c] = (1.0 - (n - 1.0) * float(o[diff].sum()) / d_e
+                               if d_e > 0 else nan)
+    return out
+
+
+def krippendorff_alpha_sets(items: ArrayLike, labelers: ArrayLike | None,
+                            label_sets: ArrayLike, distance: str = "masi") -> float:
+    """Krippendorff's alpha for set-valued (multi-label) answers with the MASI, Jaccard or
+    nominal distance; ``labelers`` is accepted for a uniform signature."""
+    if distance not in SET_DISTANCES:
+        raise ValueError(f"distance must be one of {sorted(SET_DISTANCES)}")
+    return float(set_agreement(*set_coincidences(items, label_sets))[f"alpha_{distance}"])
+
+
+def krippendorff_alpha_per_label_sets(items: ArrayLike, labelers: ArrayLike | None,
+                                      label_sets: ArrayLike) -> dict[str, float]:
+    """Binary alpha per label on multi-label answers: "was *profanity* applied reliably",
+    with every answer that contains the label counting as a yes."""
+    return dict(set_agreement(*set_coincidences(items, label_sets))["per_label"])
