@@ -243,6 +243,18 @@ def _annotation_metrics(totals: tuple[float, ...], lab_rows: list[tuple[int, flo
 
 
 # --------------------------------------------------------------------------- agreement
+def _item_category_counts(sc: Scope) -> str:
+    """``WITH c AS (item_id, cat, n)``: the period's label-slot answers per item and label list
+    (the list's canonical text is the category), opening both agreement queries."""
+    cat = sc.d.labels_text("a.labels")
+    return f"""WITH c AS (
+          SELECT a.item_id, {cat} AS cat, COUNT(*) AS n
+          FROM annotations a
+          WHERE a.kind = 'label' AND a.submitted_at >= :start AND a.submitted_at < :end
+            AND {sc.annotations('a')}
+          GROUP BY a.item_id, {cat}),"""
+
+
 def agreement_histogram(conn: Connection, sc: Scope, p: Period) -> list[tuple[str, int, int, int]]:
     """``(category, m_u, n_uc, units)``: how many units with ``m_u`` label-slot answers gave
     category ``c`` exactly ``n_uc`` times. Both coefficients are sums over this tiny table,
@@ -252,15 +264,8 @@ def agreement_histogram(conn: Connection, sc: Scope, p: Period) -> list[tuple[st
     grouping by it is ~10% cheaper than hashing ``jsonb``, and label lists are lists of
     strings, so the groups are the same). One scan: splitting the items in two halves to run
     side by side cost 40% more CPU than it saved on a 2-core database."""
-    d = sc.d
-    cat = d.labels_text("a.labels")
     sql = f"""
-        WITH c AS (
-          SELECT a.item_id, {cat} AS cat, COUNT(*) AS n
-          FROM annotations a
-          WHERE a.kind = 'label' AND a.submitted_at >= :start AND a.submitted_at < :end
-            AND {sc.annotations('a')}
-          GROUP BY a.item_id, {cat}),
+        {_item_category_counts(sc)}
         m AS (SELECT c.cat, c.n, SUM(c.n) OVER (PARTITION BY c.item_id) AS m FROM c)
         SELECT cat, m, n, COUNT(*) FROM m WHERE m >= 2 GROUP BY cat, m, n"""
     rows = run(conn, sql, {**sc.params, "start": p.start, "end": p.end}).all()
@@ -276,14 +281,8 @@ def agreement_coincidences(conn: Connection, sc: Scope, p: Period
     """The coincidence matrix of the period's distinct label sets (``modops.quality``'s
     ``set_coincidences``, summed in the database): ``o_ST = Σ_u n_uS (n_uT − [S=T]) /
     (m_u − 1)``. A self-join per item, so it runs only when some answer holds two labels."""
-    cat = sc.d.labels_text("a.labels")
     rows = run(conn, f"""
-        WITH c AS (
-          SELECT a.item_id, {cat} AS cat, COUNT(*) AS n
-          FROM annotations a
-          WHERE a.kind = 'label' AND a.submitted_at >= :start AND a.submitted_at < :end
-            AND {sc.annotations('a')}
-          GROUP BY a.item_id, {cat}),
+        {_item_category_counts(sc)}
         m AS (SELECT item_id, SUM(n) AS m FROM c GROUP BY item_id HAVING SUM(n) >= 2)
         SELECT c1.cat, c2.cat,
                SUM(CAST(c1.n * (c2.n - CASE WHEN c1.cat = c2.cat THEN 1 ELSE 0 END) AS FLOAT)
