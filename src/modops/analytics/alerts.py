@@ -221,9 +221,13 @@ def korean_nouns(texts: list[str], tags: tuple[str, ...] = ("NNP", "NNG"),
     """
     if not texts:
         return []
+    from modops.machine.normalise import normalise_many
+
     distinct = list(dict.fromkeys(texts))
+    # read through the shared normaliser: "토 토", "ｔｏｔｏ" and "토😀토" burst as one keyword
     nouns = {text: frozenset(t.form for t in toks if t.tag in tags and len(t.form) >= min_chars)
-             for text, toks in zip(distinct, _kiwi().tokenize(distinct), strict=True)}
+             for text, toks in zip(distinct, _kiwi().tokenize(normalise_many(distinct)),
+                                   strict=True)}
     return [set(nouns[text]) for text in texts]
 
 

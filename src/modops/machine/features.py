@@ -2,7 +2,8 @@
 
 Three views of the same text, each turned into character n-grams:
 
-* **syllables** — the normalized text itself (``시발``, ``틀딱``): the strongest single view.
+* **syllables** — the normalised text itself (``machine.normalise``; ``시발``, ``틀딱``):
+  the strongest single view.
 * **jamo** — every Hangul syllable decomposed into compatibility jamo (``시발`` → ``ㅅㅣㅂㅏㄹ``),
   so spelling variants that share consonant/vowel sequences (``씨발``/``시발``) share features.
 * **initials** — only the initial consonant of each syllable (``시발`` → ``ㅅㅂ``), which makes the
@@ -20,6 +21,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
+
+from modops.machine.normalise import normalise_many
 
 _S_BASE = 0xAC00
 _N_SYLLABLES = 11172
@@ -46,16 +49,13 @@ def _build_tables() -> tuple[dict[int, str], dict[int, str | None]]:
 
 _JAMO_TABLE, _INITIAL_TABLE = _build_tables()
 _NOT_INITIAL = re.compile(r"[^ㄱ-ㅎ\s]+")
-_REPEAT = re.compile(r"(.)\1{2,}")
 _SPACES = re.compile(r"\s+")
 _URL = re.compile(r"https?://\S+")
 
 
 def normalize(text: str) -> str:
-    """Lower-case, collapse runs of a repeated char to two (``ㅋㅋㅋㅋ`` → ``ㅋㅋ``) and spaces."""
-    text = _URL.sub(" URL ", text.lower())
-    text = _REPEAT.sub(r"\1\1", text)
-    return _SPACES.sub(" ", text).strip()
+    """The detection form of one text: URLs to one token, then ``normalise.normalise``."""
+    return normalize_all([text])[0]
 
 
 def to_jamo(text: str) -> str:
@@ -104,7 +104,9 @@ def initials_analyzer(text: str) -> list[str]:
 
 
 def normalize_all(texts: Iterable[str]) -> list[str]:
-    return [normalize(t) for t in texts]
+    """URLs become one token (their letters are noise to the model; the URL extractor of the
+    signal banks reads them), then the shared normaliser undoes evasion (``normalise``)."""
+    return normalise_many([_URL.sub(" URL ", t) for t in texts])
 
 
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
