@@ -33,7 +33,7 @@ def _setup(client: TestClient, token_for: Callable[[str], dict[str, str]]) -> di
         held = client.post("/api/v1/projects/kr-web/tasks/next", headers=h).json()
         ids[f"{who}_task"] = held["task_id"]
     hook = client.post("/api/v1/webhooks", headers=token_for("manager"),
-                       json={"url": "http://127.0.0.1:9/hook", "project": "kr-web"})
+                       json={"url": "https://hooks.example.com/hook", "project": "kr-web"})
     assert hook.status_code == 201, hook.text
     ids["hook"] = hook.json()["id"]
     return ids
@@ -82,9 +82,9 @@ MATRIX: list[tuple[str, str, Any, tuple[Any, ...]]] = [
      (401, 403, 403, 403, 201, 403, 403)),
     ("GET", "/api/v1/teams", None, (401, 403, 403, 200, 200, 403, 200)),
     ("GET", "/api/v1/webhooks", None, (401, 403, 403, 200, 200, 403, 200)),
-    ("POST", "/api/v1/webhooks", {"url": "http://127.0.0.1:9/x", "project": "kr-web"},
+    ("POST", "/api/v1/webhooks", {"url": "https://hooks.example.com/x", "project": "kr-web"},
      (401, 403, 403, 201, 201, 403, 404)),
-    ("POST", "/api/v1/webhooks", {"url": "http://127.0.0.1:9/all"},
+    ("POST", "/api/v1/webhooks", {"url": "https://hooks.example.com/all"},
      (401, 403, 403, 403, 201, 403, 403)),
     ("GET", "/api/v1/webhooks/{hook}/deliveries", None, (401, 403, 403, 200, 200, 403, 404)),
     # Background jobs (managers of the project, admins) and reviewers' audited PII unmask.

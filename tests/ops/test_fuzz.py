@@ -72,7 +72,7 @@ def _work(client: TestClient, tokens: dict[str, str]) -> None:
                     json={"kind": "export", "params": {}})
     assert r.status_code == 202, r.text
     r = client.post("/api/v1/webhooks", headers=_bearer(tokens["admin"]),
-                    json={"url": "http://127.0.0.1:9/hook", "project": PROJECT})
+                    json={"url": "https://hooks.example.com/hook", "project": PROJECT})
     assert r.status_code == 201, r.text
 
 

@@ -92,26 +92,30 @@ def test_a_change_made_by_another_process_refreshes_the_cached_project(
 
 
 def test_remote_events_are_not_sent_to_webhooks_twice(engine: Engine) -> None:
-    """The process that made a change already turned it into webhook deliveries; hearing it
-    again from another process must not add a second delivery."""
+    """The process that made a change wrote its webhook deliveries in the change's own
+    transaction (the outbox); hearing the event again from another process adds none."""
     from sqlalchemy import func, select
 
-    from modops.notify.webhooks import create_webhook, subscriber
+    from modops.net.outbound import OutboundPolicy
+    from modops.notify.webhooks import create_webhook
+    from modops.queue.core import write_tx
+    from modops.store import outbox
     from modops.store.models_web import WebhookDelivery
 
     make_project(engine, "kr-web")
     with session_scope(engine) as s:
         create_webhook(s, url="http://127.0.0.1:9/hook", project_id=get_project(s, "kr-web").id,
-                       events=None, created_by_id=None)
-    handle = subscriber(engine)
+                       events=None, created_by_id=None, policy=OutboundPolicy.parse("loopback"))
+    outbox.forget_webhooks()
 
     def deliveries() -> int:
         with session_scope(engine) as s:
             return s.scalar(select(func.count()).select_from(WebhookDelivery)) or 0
 
-    handle(events.DECISION, {"project": "kr-web", "item_id": 1})
+    with write_tx(engine) as (_conn, pending):
+        pending.append((events.DECISION, {"project": "kr-web", "item_id": 1}))
     assert deliveries() == 1
-    handle(events.DECISION, {"project": "kr-web", "item_id": 1, "remote": True})
+    events.publish(events.DECISION, {"project": "kr-web", "item_id": 1, "remote": True})
     assert deliveries() == 1
 
 

@@ -16,8 +16,8 @@ from modops.api import errors
 from modops.api.limits import Limits
 from modops.api.routers import admin, auth, ops, projects, work
 from modops.api.settings import Settings
-from modops.domain import events
-from modops.notify.webhooks import Dispatcher, subscriber
+from modops.net.outbound import OutboundPolicy
+from modops.notify.webhooks import Dispatcher
 from modops.store import ensure_schema, make_engine, notices
 
 STATIC = Path(__file__).resolve().parents[1] / "web" / "static"
@@ -95,14 +95,13 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        handler = events.subscribe(subscriber(engine))
-        app.state.webhook_subscriber = handler
         dispatcher = None
         if settings.webhook_dispatch:
             dispatcher = Dispatcher(engine, max_attempts=settings.webhook_max_attempts,
                                     backoff_s=settings.webhook_backoff_s,
                                     timeout_s=settings.webhook_timeout_s,
-                                    poll_s=settings.webhook_poll_s)
+                                    poll_s=settings.webhook_poll_s,
+                                    policy=OutboundPolicy.parse(settings.outbound_allow))
             dispatcher.start()
         app.state.dispatcher = dispatcher
         from modops import jobs
@@ -114,7 +113,6 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         finally:
             if listener is not None:
                 listener.stop()
-            events.unsubscribe(handler)
             if job_runner is not None:
                 job_runner.stop()
             if dispatcher is not None:

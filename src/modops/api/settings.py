@@ -28,6 +28,10 @@ class Settings:
     webhook_backoff_s: float = 2.0
     webhook_timeout_s: float = 5.0
     webhook_poll_s: float = 0.5
+    # Outbound requests (webhooks, media fetches) reach public addresses only; this re-opens
+    # networks, e.g. "loopback" for development and tests (modops.net.outbound, security.md).
+    outbound_allow: str = field(default_factory=lambda: os.environ.get("MODOPS_OUTBOUND_ALLOW",
+                                                                       ""))
     # Upload limit for /import (bytes).
     max_upload_bytes: int = 512 * 2**20
     # Any other request body (bytes), and the per-caller rate limit (requests/s, burst).

@@ -1,7 +1,8 @@
 """Webhooks: decision and appeal events POSTed to configured URLs, signed, retried, visible.
 
 Each event becomes one ``webhook_deliveries`` row per matching webhook, written in the same
-transaction as the change it reports (an outbox: no event is lost if the process dies). A
+transaction as the change it reports (``modops.store.outbox``: no event is lost if the process
+dies, none is sent for a change that rolled back). A
 background thread delivers due rows; a row is claimed with a conditional UPDATE so several
 app processes can run dispatchers without double-sending. Failures back off exponentially
 (base × 2^attempt) and after ``max_attempts`` the row is marked ``failed`` and stays listed.
@@ -23,15 +24,16 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from modops.domain import ValidationError
-from modops.store import session_scope, utcnow
+from modops.net.outbound import GuardedClient, OutboundPolicy, OutboundRefused
+from modops.store import outbox, session_scope, utcnow
 from modops.store.models_web import Webhook, WebhookDelivery
 
 log = logging.getLogger("modops.webhooks")
-EVENTS = ("decision", "appeal.opened", "appeal.resolved", "alert")
+EVENTS = outbox.WEBHOOK_EVENTS
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -41,10 +43,16 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 def create_webhook(
     session: Session, *, url: str, project_id: int | None, events: list[str] | None,
-    created_by_id: int | None,
+    created_by_id: int | None, policy: OutboundPolicy | None = None,
 ) -> Webhook:
-    if not url.startswith(("http://", "https://")) or len(url) > 2000:
-        raise ValidationError("webhook url must be an http(s) URL")
+    """Register ``url``; refused (``ValidationError``, HTTP 422) unless it is an http(s) URL
+    the outbound policy lets ModOps reach (``modops.net.outbound``)."""
+    if len(url) > 2000:
+        raise ValidationError("webhook url must be at most 2000 characters")
+    try:
+        (policy or OutboundPolicy.from_env()).vet(url, require_resolution=False)
+    except OutboundRefused as exc:
+        raise ValidationError(f"webhook url refused: {exc}") from None
     unknown = [e for e in events or [] if e not in EVENTS]
     if unknown:
         raise ValidationError(f"unknown event {unknown[0]!r}; known: {', '.join(EVENTS)}")
@@ -57,28 +65,22 @@ def create_webhook(
 
 
 def emit(session: Session, project_id: int, event: str, payload: dict[str, Any]) -> int:
-    """Queue ``event`` for every active webhook of the project (and global ones).
-
-    It reads, then writes: on SQLite give it a ``session_scope(..., immediate=True)``, or a
-    writer that commits in between makes the upgrade fail at once ("database is locked")
-    instead of waiting, and the event is lost."""
-    hooks = session.scalars(select(Webhook).where(
-        Webhook.active.is_(True),
-        or_(Webhook.project_id == project_id, Webhook.project_id.is_(None)))).all()
-    now = utcnow()
-    n = 0
-    body = {"event": event, "at": now.isoformat() + "Z", **payload}
-    for hook in hooks:
-        if hook.events and event not in hook.events:
-            continue
-        session.add(WebhookDelivery(webhook_id=hook.id, event=event, payload=body,
-                                    state="pending", attempts=0, next_attempt_at=now,
-                                    created_at=now))
-        n += 1
-    return n
+    """Queue ``event`` for every active webhook of the project (and global ones), in the
+    session's transaction (``modops.store.outbox``)."""
+    return outbox.enqueue_webhooks(session, event, payload, project=project_id)
 
 
-def deliver_due(engine: Engine, client: httpx.Client, *, max_attempts: int = 5,
+def retire_webhook(session: Session, hook: Webhook) -> int:
+    """Deactivate ``hook`` and cancel its pending deliveries; returns how many were cancelled.
+    (Rows stay in the log as ``cancelled``; one already claimed by a dispatcher may still go
+    out once.)"""
+    hook.active = False
+    return session.execute(update(WebhookDelivery).where(
+        WebhookDelivery.webhook_id == hook.id, WebhookDelivery.state == "pending",
+    ).values(state="cancelled", next_attempt_at=None)).rowcount
+
+
+def deliver_due(engine: Engine, client: GuardedClient, *, max_attempts: int = 5,
                 backoff_s: float = 2.0, timeout_s: float = 5.0, limit: int = 50) -> int:
     """Try every due delivery once; returns how many were attempted."""
     now = utcnow()
@@ -98,7 +100,10 @@ def deliver_due(engine: Engine, client: httpx.Client, *, max_attempts: int = 5,
                 continue
             d = s.get(WebhookDelivery, delivery_id)
             hook = s.get(Webhook, d.webhook_id) if d else None
-            if d is None or hook is None:
+            if d is None:
+                continue
+            if hook is None or not hook.active:  # deleted meanwhile: never sent
+                d.state, d.next_attempt_at = "cancelled", None
                 continue
             url, secret, payload, event = hook.url, hook.secret, d.payload, d.event
         attempted += 1
@@ -117,9 +122,12 @@ def deliver_due(engine: Engine, client: httpx.Client, *, max_attempts: int = 5,
             })
             status = resp.status_code
             if not 200 <= status < 300:
-                error = f"HTTP {status}: {resp.text[:200]}"
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:500]
+                # Never the body: the log must not become a way to read internal services.
+                error = f"HTTP {status}"
+        except OutboundRefused as exc:
+            error = f"refused: {exc}"[:500]
+        except httpx.HTTPError as exc:  # the kind of failure only, not the peer's words
+            error = type(exc).__name__
         with session_scope(engine, immediate=True) as s:
             d = s.get(WebhookDelivery, delivery_id)
             assert d is not None
@@ -144,8 +152,9 @@ class Dispatcher:
     """A daemon thread that delivers due webhooks until stopped."""
 
     def __init__(self, engine: Engine, *, max_attempts: int, backoff_s: float, timeout_s: float,
-                 poll_s: float) -> None:
+                 poll_s: float, policy: OutboundPolicy | None = None) -> None:
         self.engine = engine
+        self.policy = policy or OutboundPolicy.from_env()
         self.kw = {"max_attempts": max_attempts, "backoff_s": backoff_s, "timeout_s": timeout_s}
         self.poll_s = poll_s
         self._stop = threading.Event()
@@ -161,7 +170,7 @@ class Dispatcher:
             self._thread.join(timeout=10)
 
     def _run(self) -> None:
-        with httpx.Client() as client:
+        with GuardedClient(self.policy) as client:
             while not self._stop.is_set():
                 try:
                     n = deliver_due(self.engine, client, **self.kw)
@@ -170,55 +179,3 @@ class Dispatcher:
                     n = 0
                 if not n:
                     self._stop.wait(self.poll_s)
-
-
-def subscriber(engine: Engine, *, ttl_s: float = 2.0) -> Any:
-    """An event-bus handler that turns queue events into pending deliveries for ``engine``.
-
-    It runs in the request thread right after the queue commits, so it must be cheap when no
-    webhook wants the event: the active webhooks are cached for ``ttl_s`` seconds (a new
-    webhook starts receiving events within that time) and project ids forever (keys never
-    change).
-    """
-    from modops.store.models import Project
-
-    project_ids: dict[str, int] = {}
-    cache: dict[str, Any] = {"until": 0.0, "hooks": []}
-    lock = threading.Lock()
-
-    def active_hooks() -> list[tuple[int | None, list[str]]]:
-        now = time.monotonic()
-        with lock:
-            if cache["until"] <= now:
-                with session_scope(engine) as s:
-                    cache["hooks"] = [(p, list(ev or [])) for p, ev in s.execute(
-                        select(Webhook.project_id, Webhook.events)
-                        .where(Webhook.active.is_(True)))]
-                cache["until"] = now + ttl_s
-            return cache["hooks"]
-
-    def handle(event: str, payload: dict[str, Any]) -> None:
-        if payload.get("remote"):  # heard from another process, which emitted it already
-            return
-        hooks = active_hooks()
-        if not hooks:
-            return
-        key = str(payload.get("project"))
-        if key not in project_ids:
-            with session_scope(engine) as s:
-                pid = s.scalar(select(Project.id).where(Project.key == key))
-            if pid is None:
-                return
-            project_ids[key] = pid
-        pid = project_ids[key]
-        if not any((p is None or p == pid) and (not ev or event in ev) for p, ev in hooks):
-            return
-        with session_scope(engine, immediate=True) as s:
-            emit(s, pid, event, payload)
-
-    def refresh() -> None:
-        with lock:
-            cache["until"] = 0.0
-
-    handle.refresh = refresh  # type: ignore[attr-defined]
-    return handle

@@ -18,7 +18,7 @@ from modops.projects.taxonomy import LabelInfo, TaxonomyRules
 from modops.queue.config import ProjectConfig
 from modops.queue.config import dumps as dumps
 from modops.queue.config import loads as loads
-from modops.store import notices
+from modops.store import notices, outbox
 from modops.store.db import store_key
 from modops.store.models import User
 
@@ -154,6 +154,8 @@ def write_tx(engine: Engine) -> Iterator[tuple[Connection, list[tuple[str, dict[
         try:
             with conn.begin():
                 yield conn, pending
+                for event, payload in pending:  # the outbox: webhook rows commit with the change
+                    outbox.enqueue_webhooks(conn, event, payload)
         finally:
             if lock is not None:
                 conn.execution_options(sqlite_begin="DEFERRED")

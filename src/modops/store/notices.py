@@ -28,10 +28,11 @@ import time
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from modops.domain import events
+from modops.store import outbox
 from modops.store.db import store_key
 
 log = logging.getLogger(__name__)
@@ -51,11 +52,11 @@ def ttl(store: str, short_s: float) -> float:
     return LONG_TTL_S if store in _listening else short_s
 
 
-def publish_change(db: Session | Connection, event: str, payload: dict[str, Any]) -> None:
-    """A configuration change: this process's caches hear it now; on PostgreSQL every other
-    process's hear it when the transaction commits (``pg_notify`` is delivered only then). An
-    embedded SQLite deployment is one process, whose caches hear the local event."""
-    events.publish(event, payload)
+def publish_change(db: Session, event: str, payload: dict[str, Any]) -> None:
+    """A configuration change: this process's caches hear it when the session commits
+    (``modops.store.outbox``); on PostgreSQL every other process's too (``pg_notify`` is
+    delivered only then). An embedded SQLite deployment is one process."""
+    outbox.add(db, event, payload)
     if db.get_bind().dialect.name == "postgresql":
         body = orjson.dumps({"event": event, "payload": payload}).decode()
         db.execute(text("SELECT pg_notify(:channel, :body)"), {"channel": CHANNEL, "body": body})

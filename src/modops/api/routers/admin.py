@@ -8,10 +8,11 @@ from sqlalchemy import select
 from modops.accounts import add_user, list_users
 from modops.api import policies, schemas
 from modops.api.auth import Principal, current
-from modops.api.routers.common import engine_of
+from modops.api.routers.common import engine_of, settings_of
 from modops.domain import NotFound
-from modops.notify.webhooks import create_webhook
-from modops.store import session_scope
+from modops.net.outbound import OutboundPolicy
+from modops.notify.webhooks import create_webhook, retire_webhook
+from modops.store import outbox, session_scope
 from modops.store.models import Team, User
 from modops.store.models_web import Webhook, WebhookDelivery
 
@@ -73,25 +74,19 @@ def new_webhook(body: schemas.WebhookIn, request: Request,
         if body.project:
             project_id = policies.project(s, p, body.project, "project.manage").id
         policies.webhook_scope(s, p, project_id)
-        hook = create_webhook(s, url=body.url, project_id=project_id, events=body.events,
-                              created_by_id=p.id)
+        hook = create_webhook(
+            s, url=body.url, project_id=project_id, events=body.events, created_by_id=p.id,
+            policy=OutboundPolicy.parse(settings_of(request).outbound_allow))
         out = schemas.NewWebhookOut.model_validate(hook)
-    _refresh_hooks(request)
+    outbox.forget_webhooks()
     return out  # type: ignore[return-value]
-
-
-def _refresh_hooks(request: Request) -> None:
-    """This process sees webhook changes at once; other workers within the cache TTL."""
-    handler = getattr(request.app.state, "webhook_subscriber", None)
-    if handler is not None:
-        handler.refresh()
 
 
 @router.delete("/webhooks/{hook_id}", status_code=204, tags=["webhooks"])
 def delete_webhook(hook_id: int, request: Request, p: Principal = Depends(current)) -> None:
     with session_scope(engine_of(request)) as s:
-        _visible_hook(s, p, hook_id).active = False
-    _refresh_hooks(request)
+        retire_webhook(s, _visible_hook(s, p, hook_id))
+    outbox.forget_webhooks()  # this process at once; other workers within outbox.HOOKS_TTL_S
 
 
 @router.get("/webhooks/{hook_id}/deliveries", response_model=list[schemas.DeliveryOut],

@@ -1,0 +1,1 @@
+"""Talking to other machines: every outbound request goes through ``modops.net.outbound``."""
