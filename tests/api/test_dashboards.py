@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from modops import analytics as an
-from modops.api.routers.analytics import KPIS, SPARK_PERIODS
+from modops.analytics.readmodels import KPIS, SPARK_PERIODS
 from modops.store import session_scope
 from modops.store.models_alerts import AlertRecord
 from modops.store.models_web import WebhookDelivery

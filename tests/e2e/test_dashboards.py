@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from modops.analytics import Filters, compute_metrics
-from modops.api.routers.analytics import KPIS
+from modops.analytics.readmodels import KPIS
 from modops.web.dashboards import PAGES, fmt
 from tests.analytics.conftest import build_day
 from tests.e2e.conftest import Live, shot, sign_in

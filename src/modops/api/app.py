@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modops.api import errors
 from modops.api.limits import Limits
-from modops.api.routers import admin, auth, ops, projects, work
+from modops.api.routers import admin, analytics, auth, ops, projects, work
 from modops.api.settings import Settings
 from modops.net.outbound import OutboundPolicy
 from modops.notify.webhooks import Dispatcher
@@ -141,13 +141,14 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     # Routes are matched one by one in this order: the labelers' queue routes (most of the
     # traffic) come first. No two routers share a method and path, so the order changes nothing
     # else.
-    for r in (work.router, auth.router, projects.router, admin.router, ops.router):
+    for r in (work.router, auth.router, projects.router, admin.router, ops.router,
+              analytics.router):
         app.include_router(r, responses=ERROR_RESPONSES)
 
     from modops.web import dashboards, views  # the UI is optional for API-only deployments
 
     app.include_router(views.router)
-    app.include_router(dashboards.router)  # dashboard pages + analytics JSON API
+    app.include_router(dashboards.router)
     errors.install(app, render_page=views.render_error)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

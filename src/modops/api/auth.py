@@ -14,11 +14,11 @@ import hmac
 import time
 from dataclasses import dataclass
 
-from fastapi import Request
-from sqlalchemy import Engine
+from fastapi import Request, Response
+from sqlalchemy import Engine, select
 from starlette.concurrency import run_in_threadpool
 
-from modops.accounts import session_user, token_user
+from modops.accounts import session_user, start_session, token_user, verify_password
 from modops.accounts.credentials import digest
 from modops.api.errors import CsrfFailed, NotAuthenticated
 from modops.domain import Role, events
@@ -174,3 +174,17 @@ async def current(request: Request) -> Principal:
         raise NotAuthenticated("sign in or send an API token (Authorization: Bearer …)")
     await check_csrf(request, principal)
     return principal
+
+
+def password_sign_in(request: Request, response: Response, username: str, password: str) -> str:
+    """Check the password and set the session cookie; returns the new session's CSRF token."""
+    settings = request.app.state.settings
+    with session_scope(request.app.state.engine) as s:
+        user = s.scalar(select(User).where(User.username == username))
+        if user is None or not verify_password(user, password):
+            raise NotAuthenticated("wrong username or password")
+        new = start_session(s, user, user_agent=request.headers.get("user-agent"))
+    response.set_cookie(
+        SESSION_COOKIE, sign(settings.secret_key, new.token), max_age=settings.session_hours * 3600,
+        httponly=True, samesite="lax", secure=settings.cookie_secure, path="/")
+    return new.csrf_token

@@ -1,9 +1,10 @@
 """Dashboard pages: overview, trends, quality, machine, alerts, staffing for one project.
 
-The numbers come from the builders of ``modops.api.routers.analytics`` (which call
-``modops.analytics`` directly), so a page and the JSON API always agree; this module only
-formats and charts them. Managers of the project and admins (``project.analytics``). Charts
-are server-rendered SVG with Korean text; no script, no inline style.
+The numbers come from the read models of ``modops.analytics.readmodels``, the same builders
+the JSON API (``modops.api.routers.analytics``) serves, so a page and the API always agree;
+this module only formats and charts them. Managers of the project and admins
+(``project.analytics``). Charts are server-rendered SVG with Korean text; no script, no inline
+style.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
+from modops.analytics import Period
+from modops.analytics import readmodels as rm
+from modops.api import policies
 from modops.api.auth import Principal, current
-from modops.api.routers import analytics as api
-from modops.api.routers.common import engine_of
+from modops.api.deps import engine_of
 from modops.notify.alerts import evaluate_and_record, stored_alerts
 from modops.projects import KNOWN_PRODUCTS
 from modops.store import session_scope
@@ -26,7 +29,6 @@ from modops.web.i18n import translate
 from modops.web.views import _locale, render
 
 router = APIRouter(include_in_schema=False)
-router.include_router(api.router)
 
 PAGES = ("overview", "trends", "quality", "machine", "alerts", "staffing")
 SHARE_UNITS = {"share", "share of views"}
@@ -85,18 +87,18 @@ def _query(period: str, product: str | None, **extra: str) -> str:
 def _context(request: Request, p: Principal, key: str, page: str, period: str | None,
              kind: str | None, product: str | None) -> dict[str, Any]:
     """What every dashboard page needs: the project, the parsed period and the picker."""
-    now = api.as_of(None)
+    now = rm.as_of(None)
     with session_scope(engine_of(request)) as s:
-        project = api.project_for(s, p, key)
-        product = api.check_product(project, product)
-        per = api.parse_period(period, kind, now)
+        project = policies.project(s, p, key, "project.analytics")
+        product = rm.check_product(project, product)
+        per = rm.parse_period(period, kind, now)
         products = [x.key for x in project.products]
         labels = {lab.key: (lab.name_ko, lab.name_en) for lab in project.taxonomy.labels}
         name = project.name
     locale = _locale(request, p)
-    prev, nxt = per.previous(), api.an.Period.containing(per.kind, per.end)
-    kinds = {k: api.an.Period.containing(k, min(per.start, now)).label  # type: ignore[arg-type]
-             for k in api.PERIOD_KINDS}
+    prev, nxt = per.previous(), Period.containing(per.kind, per.end)
+    kinds = {k: Period.containing(k, min(per.start, now)).label  # type: ignore[arg-type]
+             for k in rm.PERIOD_KINDS}
     return {"key": key, "page": page, "pages": PAGES, "project_name": name, "period": per,
             "product": product, "products": products, "now": now, "locale": locale,
             "q": lambda **kw: _query(kw.pop("period", per.label), product, **kw),
@@ -123,10 +125,10 @@ def overview_page(key: str, request: Request, p: Principal = Depends(current),
                   product: str | None = None) -> Response:
     """KPIs with period-over-period deltas and sparklines, plus the backlog by age."""
     ctx = _context(request, p, key, "overview", period, kind, product)
-    data = api.overview(engine_of(request), key, ctx["period"], ctx["product"], ctx["now"])
+    data = rm.overview(engine_of(request), key, ctx["period"], ctx["product"], ctx["now"])
     locale = ctx["locale"]
     kpis = []
-    for name, lower in api.KPIS:
+    for name, lower in rm.KPIS:
         m = data["metrics"][name]
         spark = data["sparklines"][name]
         kpis.append({"name": name, "m": m, "tone": tone(m["delta"], lower),
@@ -144,14 +146,14 @@ def trends_page(key: str, request: Request, p: Principal = Depends(current),
     """Per-policy-label daily volume, and the delta of every metric to the period before."""
     ctx = _context(request, p, key, "trends", period, kind, product)
     engine = engine_of(request)
-    series = api.label_series(engine, key, ctx["period"], ctx["product"])
+    series = rm.label_series(engine, key, ctx["period"], ctx["product"])
     locale = ctx["locale"]
     names = {k: ctx["label_name"](k) for k in series["counts"]}
     chart = lines_svg(series["days"], series["counts"], names,
                       title=translate(locale, "dash.label_volume"),
                       x_label=translate(locale, "dash.day_utc"),
                       y_label=translate(locale, "dash.items"))
-    data = api.overview(engine, key, ctx["period"], ctx["product"], ctx["now"])
+    data = rm.overview(engine, key, ctx["period"], ctx["product"], ctx["now"])
     return _page(request, p, "trends.html", ctx, chart=chart, series=series, data=data)
 
 
@@ -162,15 +164,15 @@ def quality_page(key: str, request: Request, p: Principal = Depends(current),
     ctx = _context(request, p, key, "quality", period, kind, product)
     engine = engine_of(request)
     with session_scope(engine) as s:
-        project = api.project_for(s, p, key)
-        data = api.quality(engine, s, project, ctx["period"], ctx["product"], ctx["now"])
+        project = policies.project(s, p, key, "project.analytics")
+        data = rm.quality(engine, s, project, ctx["period"], ctx["product"], ctx["now"])
     locale = ctx["locale"]
     rows = [(u, m["value"], tuple(m["interval"]) if m["interval"] else None,
              f"{fmt(m['value'], 'share', locale)} (n={m['denominator']:.0f})")
             for u, m in data["gold_accuracy_by_labeler"].items()]
     chart = hbars_svg(rows, title=translate(locale, "dash.gold_by_labeler")) if rows else None
     return _page(request, p, "quality.html", ctx, data=data, chart=chart,
-                 team_metrics=api.TEAM_METRICS)
+                 team_metrics=rm.TEAM_METRICS)
 
 
 @router.get("/manage/{key}/analytics/machine")
@@ -178,7 +180,7 @@ def machine_page(key: str, request: Request, p: Principal = Depends(current),
                  period: str | None = None, kind: str | None = None,
                  product: str | None = None) -> Response:
     ctx = _context(request, p, key, "machine", period, kind, product)
-    data = api.machine(engine_of(request), key, ctx["period"], ctx["product"], ctx["now"])
+    data = rm.machine(engine_of(request), key, ctx["period"], ctx["product"], ctx["now"])
     locale = ctx["locale"]
     rows = [(translate(locale, f"metric.{n}"), m["value"],
              tuple(m["interval"]) if m["interval"] else None, fmt(m["value"], m["unit"], locale))
@@ -197,7 +199,7 @@ def alerts_page(key: str, request: Request, p: Principal = Depends(current),
     """Stored alert episodes (open first) with their numbers; a button evaluates now."""
     ctx = _context(request, p, key, "alerts", period, kind, product)
     with session_scope(engine_of(request)) as s:
-        project = api.project_for(s, p, key)
+        project = policies.project(s, p, key, "project.analytics")
         rows = [{"id": r.id, "rule": r.rule, "severity": r.severity, "subject": r.subject,
                  "message": r.message_ko if ctx["locale"] == "ko" else r.message_en,
                  "observed": r.observed, "expected": r.expected, "threshold": r.threshold,
@@ -212,7 +214,7 @@ def alerts_page(key: str, request: Request, p: Principal = Depends(current),
 def alerts_evaluate(key: str, request: Request, p: Principal = Depends(current)) -> Response:
     """Evaluate on demand (CSRF-checked by ``current``), store, webhook, back to the list."""
     with session_scope(engine_of(request)) as s:
-        api.project_for(s, p, key)
+        policies.project(s, p, key, "project.analytics")
     rec = evaluate_and_record(engine_of(request), key)
     return RedirectResponse(f"/manage/{key}/analytics/alerts?evaluated={len(rec.raised)}",
                             status_code=303)
@@ -228,6 +230,6 @@ def staffing_page(key: str, request: Request, p: Principal = Depends(current),
     ctx = _context(request, p, key, "staffing", period, kind, product)
     sl = min(max(target_service_level, 0.01), 0.999)
     answer = max(target_answer_seconds, 1.0)
-    data = api.staffing(engine_of(request), key, ctx["now"], live_product, sl, answer)
+    data = rm.staffing(engine_of(request), key, ctx["now"], live_product, sl, answer)
     return _page(request, p, "staffing.html", ctx, data=data, live_product=live_product,
                  target_service_level=sl, target_answer_seconds=answer)

@@ -21,12 +21,18 @@ from sqlalchemy import select
 from modops import queue as q
 from modops.accounts import add_user, end_session, list_users
 from modops.api import policies
-from modops.api.auth import LOCALE_COOKIE, LOGIN_CSRF_COOKIE, SESSION_COOKIE, Principal, current
+from modops.api.auth import (
+    LOCALE_COOKIE,
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    Principal,
+    current,
+    password_sign_in,
+)
 from modops.api.auth import resolve as resolve_principal
+from modops.api.deps import engine_of, settings_of
 from modops.api.errors import NotAuthenticated
 from modops.api.readmodels import dashboard, labeler_stats
-from modops.api.routers.auth import password_sign_in
-from modops.api.routers.common import engine_of, settings_of
 from modops.domain import ModOpsError, ProjectStatus, Role, ValidationError
 from modops.projects import KNOWN_PRODUCTS, get_project, project_settings, update_project
 from modops.store import session_scope

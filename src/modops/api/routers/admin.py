@@ -8,7 +8,7 @@ from sqlalchemy import select
 from modops.accounts import add_user, list_users
 from modops.api import policies, schemas
 from modops.api.auth import Principal, current
-from modops.api.routers.common import engine_of, settings_of
+from modops.api.deps import engine_of, settings_of
 from modops.domain import NotFound
 from modops.net.outbound import OutboundPolicy
 from modops.notify.webhooks import create_webhook, retire_webhook

@@ -3,42 +3,19 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import select
 
-from modops.accounts import (
-    create_token,
-    end_session,
-    list_tokens,
-    revoke_token,
-    start_session,
-    verify_password,
-)
+from modops.accounts import create_token, end_session, list_tokens, revoke_token
 from modops.accounts import get_user as _get_user
 from modops.api import policies, schemas
-from modops.api.auth import SESSION_COOKIE, Principal, current, forget_tokens, sign
-from modops.api.errors import NotAuthenticated
+from modops.api.auth import SESSION_COOKIE, Principal, current, forget_tokens, password_sign_in
+from modops.api.deps import engine_of
 from modops.api.readmodels import labeler_stats
-from modops.api.routers.common import engine_of, settings_of
 from modops.domain import NotFound, Role
 from modops.store import session_scope
 from modops.store.models import User
 from modops.store.models_web import ApiToken
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
-
-
-def password_sign_in(request: Request, response: Response, username: str, password: str) -> str:
-    """Check the password and set the session cookie; returns the new session's CSRF token."""
-    settings = settings_of(request)
-    with session_scope(engine_of(request)) as s:
-        user = s.scalar(select(User).where(User.username == username))
-        if user is None or not verify_password(user, password):
-            raise NotAuthenticated("wrong username or password")
-        new = start_session(s, user, user_agent=request.headers.get("user-agent"))
-    response.set_cookie(
-        SESSION_COOKIE, sign(settings.secret_key, new.token), max_age=settings.session_hours * 3600,
-        httponly=True, samesite="lax", secure=settings.cookie_secure, path="/")
-    return new.csrf_token
 
 
 @router.post("/auth/login", response_model=schemas.MeOut)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from modops import jobs
 from modops.api import policies
 from modops.api.auth import Principal, current
-from modops.api.routers.common import engine_of
+from modops.api.deps import engine_of
 from modops.api.schemas import UtcDateTime
 from modops.domain import NotFound
 from modops.privacy import TEXT_FIELDS

@@ -18,8 +18,8 @@ from sqlalchemy import select
 
 from modops.api import policies, schemas
 from modops.api.auth import Principal, current
+from modops.api.deps import engine_of, settings_of
 from modops.api.readmodels import dashboard
-from modops.api.routers.common import engine_of, settings_of
 from modops.domain import ValidationError
 from modops.io import EXPORT_FORMATS, FORMATS, ImportFailed, export_project, import_file
 from modops.projects import create_project, project_settings, update_project

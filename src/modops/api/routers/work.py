@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from modops import queue as q
 from modops.api import policies, schemas
 from modops.api.auth import Principal, current
-from modops.api.routers.common import engine_of
+from modops.api.deps import engine_of
 from modops.domain import NotFound, PermissionDenied
 from modops.store import session_scope
 from modops.store.models import Annotation, Task

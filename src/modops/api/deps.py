@@ -1,4 +1,4 @@
-"""Helpers shared by the routers."""
+"""What a request handler (API route or web page) gets from the app: its engine and settings."""
 
 from __future__ import annotations
 
