@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import orjson
 
 from modops.domain import ItemState, ValidationError
-from modops.io.readers import READERS
+from modops.io.readers import MAX_ROWS, READERS
 from modops.io.records import ItemRecord, RowValidator
 from modops.projects.taxonomy import TaxonomyRules
 
@@ -184,6 +184,10 @@ class _Parser:
         n = 0
         for raw in self.reader.rows():
             n += 1
+            if n > MAX_ROWS:
+                fail(raw.line, f"more than {MAX_ROWS:,} rows; an import takes at most that "
+                               "many (MODOPS_IMPORT_MAX_ROWS)")
+                break
             if raw.error is not None:
                 fail(raw.line, raw.error)
             else:

@@ -3,12 +3,24 @@
 Readers never hold the whole file: JSONL and CSV go line by line, Parquet batch by batch, and a
 Label Studio JSON array element by element (``split_json_array``). A row that cannot be parsed
 is reported with its line and the reader carries on, so one pass lists every bad row.
+
+Hostile files (issue 23, finding 7: a 1,339-byte Parquet file that inflates to 476 MiB took
+the server from 0.67 to 2.32 GB) are refused before memory is committed:
+
+- one row may take at most ``MAX_ROW_BYTES`` (a JSONL line, a CSV record or field, a Label
+  Studio task, a Parquet row's share of its row group — checked from the footer *before* a
+  row group is decompressed, and again on each decoded batch in case the footer lied);
+- a file may hold at most ``MAX_ROWS`` rows and inflate to at most ``MAX_INFLATED_BYTES``;
+- a UTF-8 byte order mark is skipped at the start of every text format (JSONL, CSV, JSON);
+- CSV quoting is strict: an unclosed quote is a ``FILE:LINE`` error, never a field that
+  swallows the rows after it (finding 14).
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,7 +29,40 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from modops.io.records import MAX_METADATA_BYTES, MAX_TEXT_CHARS, TEXT_FIELDS
+
 FORMATS = ("jsonl", "csv", "parquet", "labelstudio")
+
+# The largest valid row is every text field and media_url at the character limit in 4-byte
+# UTF-8 plus full metadata (_VALID_ROW_BYTES, 2.5 MB). Anything beyond 16 MiB cannot be
+# valid; between the two the validator names the field that is too long.
+_VALID_ROW_BYTES = (len(TEXT_FIELDS) + 1) * MAX_TEXT_CHARS * 4 + MAX_METADATA_BYTES
+MAX_ROW_BYTES = 16 * 2**20
+assert MAX_ROW_BYTES > 4 * _VALID_ROW_BYTES
+MAX_ROWS = int(os.environ.get("MODOPS_IMPORT_MAX_ROWS", 20_000_000))
+MAX_INFLATED_BYTES = int(os.environ.get("MODOPS_IMPORT_MAX_INFLATED_BYTES", 16 * 2**30))
+
+
+class TooBig(Exception):
+    """A line, record or element beyond ``MAX_ROW_BYTES``: reported, and the file not read on
+    (its framing can no longer be trusted)."""
+
+
+def _skip_bom(f: BinaryIO) -> int:
+    """Skip a UTF-8 byte order mark at the start of ``f``; returns the bytes skipped."""
+    if f.read(3) == codecs.BOM_UTF8:
+        return 3
+    f.seek(0)
+    return 0
+
+
+def _bounded_lines(f: BinaryIO) -> Iterator[bytes]:
+    """Physical lines of ``f``, none longer than ``MAX_ROW_BYTES`` (else ``TooBig``)."""
+    limit = MAX_ROW_BYTES
+    while raw := f.readline(limit + 1):
+        if len(raw) > limit:
+            raise TooBig(f"a line longer than {limit // 2**20} MiB (the limit for one row)")
+        yield raw
 
 
 @dataclass(slots=True)
@@ -50,7 +95,18 @@ class JsonlReader(Reader):
     def rows(self) -> Iterator[RawRow]:
         loads = orjson.loads
         with self.path.open("rb") as f:
-            for n, raw in enumerate(f, 1):
+            self.position = _skip_bom(f)
+            n = 0
+            lines = _bounded_lines(f)
+            while True:
+                try:
+                    raw = next(lines)
+                except StopIteration:
+                    return
+                except TooBig as exc:
+                    yield RawRow(n + 1, None, str(exc))
+                    return
+                n += 1
                 self.position += len(raw)
                 if not raw.strip():
                     continue
@@ -85,7 +141,7 @@ class _LineCountingDecoder:
         self.error: str | None = None
 
     def __iter__(self) -> Iterator[str]:
-        for raw in self.f:
+        for raw in _bounded_lines(self.f):
             self.line += 1
             self.reader.position += len(raw)
             try:
@@ -100,18 +156,18 @@ class CsvReader(Reader):
     REQUIRED = ("external_id", "product")
 
     def rows(self) -> Iterator[RawRow]:
-        csv.field_size_limit(1 << 30)  # our own per-field limit gives the clear message
+        # A quoted field may span lines: bound it too (the validator's per-field limits give
+        # the precise message for anything smaller).
+        csv.field_size_limit(MAX_ROW_BYTES)
         with self.path.open("rb") as f:
-            head = f.read(3)
-            if head != codecs.BOM_UTF8:
-                f.seek(0)
+            self.position = _skip_bom(f)
             lines = _LineCountingDecoder(f, self)
-            reader = csv.reader(lines)
+            reader = csv.reader(lines, strict=True)
             try:
                 header = next(reader)
             except StopIteration:
                 return
-            except csv.Error as exc:
+            except (csv.Error, TooBig) as exc:
                 yield RawRow(1, None, f"unreadable CSV header: {exc}")
                 return
             missing = [c for c in self.REQUIRED if c not in header]
@@ -134,7 +190,14 @@ class CsvReader(Reader):
                     cells = next(reader)
                 except StopIteration:
                     return
+                except TooBig as exc:
+                    yield RawRow(lines.line + 1, None, str(exc))
+                    return
                 except csv.Error as exc:
+                    if "unexpected end of data" in str(exc):  # strict: the quote never closed
+                        yield RawRow(start, None, "malformed CSV: a quoted field is not closed "
+                                                  "(its quote opens on this line)")
+                        return
                     yield RawRow(start, None, f"malformed CSV: {exc}")
                     continue
                 if lines.error:
@@ -166,15 +229,46 @@ class ParquetReader(Reader):
         if missing:
             yield RawRow(1, None, f"missing required column {missing[0]!r}")
             return
+        too_big = _parquet_too_big(pf.metadata)
+        if too_big is not None:
+            yield RawRow(*too_big)
+            return
         n = 0
         per_row = self.total / max(1, pf.metadata.num_rows)
         for batch in pf.iter_batches(batch_size=self.BATCH):
+            if batch.nbytes > max(1, batch.num_rows) * MAX_ROW_BYTES:  # the footer lied
+                yield RawRow(n + 1, None, f"rows {n + 1}-{n + batch.num_rows} inflate to "
+                             f"{batch.nbytes:,} bytes, more than {MAX_ROW_BYTES // 2**20} MiB "
+                             "per row")
+                return
             for data in batch.to_pylist():
                 n += 1
                 self.position = int(n * per_row)
                 yield RawRow(n, data)
 
 
+def _parquet_too_big(meta: Any) -> tuple[int, None, str] | None:
+    """From the footer alone: (first row, None, why) if decompressing would exceed a limit."""
+    if meta.num_rows > MAX_ROWS:
+        return 1, None, f"{meta.num_rows:,} rows; an import takes at most {MAX_ROWS:,}"
+    first, total = 1, 0
+    for i in range(meta.num_row_groups):
+        rg = meta.row_group(i)
+        inflated = max(rg.total_byte_size, sum(
+            rg.column(c).total_uncompressed_size for c in range(rg.num_columns)))
+        total += inflated
+        if inflated > max(1, rg.num_rows) * MAX_ROW_BYTES:
+            return first, None, (f"rows {first}-{first + rg.num_rows - 1} inflate to "
+                                 f"{inflated:,} bytes, more than {MAX_ROW_BYTES // 2**20} MiB "
+                                 "per row (a decompression bomb?)")
+        if total > MAX_INFLATED_BYTES:
+            return first, None, (f"the file inflates to more than {MAX_INFLATED_BYTES:,} bytes "
+                                 "(MODOPS_IMPORT_MAX_INFLATED_BYTES)")
+        first += rg.num_rows
+    return None
+
+
+_TASK_TOO_BIG = f"a task larger than {MAX_ROW_BYTES // 2**20} MiB (the limit for one row)"
 _JSON_TOKENS = re.compile(rb'["\\{}\[\]\n]')
 
 
@@ -193,7 +287,8 @@ def split_json_array(
     started = False
     elem_line = 0
     parts: list[bytes] = []
-    base = 0  # absolute offset of the current chunk
+    held = 0  # bytes of the current element kept from earlier chunks
+    base = _skip_bom(f)  # absolute offset of the current chunk
     while chunk := f.read(chunk_size):
         if on_progress:
             on_progress(len(chunk))
@@ -224,17 +319,24 @@ def split_json_array(
                     continue
                 depth += 1
                 if depth == 2:
-                    elem_line, seg_start, parts = line, pos, []
+                    elem_line, seg_start, parts, held = line, pos, [], 0
             elif ch in b"}]":
                 depth -= 1
                 if depth == 1:
+                    if held + pos + 1 - seg_start > MAX_ROW_BYTES:
+                        yield elem_line, None, _TASK_TOO_BIG
+                        return
                     parts.append(chunk[seg_start : pos + 1])
                     yield elem_line, b"".join(parts), None
-                    parts, seg_start = [], -1
+                    parts, seg_start, held = [], -1, 0
                 elif depth == 0:
                     return
         if depth >= 2 and seg_start >= 0:
             parts.append(chunk[seg_start:])
+            held += len(chunk) - seg_start
+            if held > MAX_ROW_BYTES:
+                yield elem_line, None, _TASK_TOO_BIG
+                return
         base += len(chunk)
     if started and depth != 0:
         yield line, None, "the JSON array is not closed (truncated file?)"

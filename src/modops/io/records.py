@@ -22,6 +22,10 @@ TEXT_FIELDS = ("title", "caption", "comment", "transcript", "text")
 MAX_TEXT_CHARS = 100_000
 MAX_EXTERNAL_ID = 200
 MAX_METADATA_BYTES = 64 * 1024
+# Integers are stored as 64-bit (BIGINT on PostgreSQL, INTEGER on SQLite): larger ones are a
+# FILE:LINE error, not an overflow in the writer (issue 23: 2**70 gave a traceback, exit 1).
+MAX_INT = 2**63 - 1
+ANNOTATION_FIELDS = frozenset({"labeler", "labels", "submitted_at", "started_at", "note", "kind"})
 
 # Fields that exports add for people to read; imports ignore them (they are recomputed).
 EXPORT_ONLY_FIELDS = frozenset(
@@ -141,6 +145,9 @@ def _int(value: Any, name: str, *, lenient: bool) -> int:
         raise ValidationError(f"{name} must be an integer, got {type(value).__name__} {shown}")
     if out < 0:
         raise ValidationError(f"{name} must not be negative, got {out}")
+    if out > MAX_INT:
+        raise ValidationError(f"{name} must be at most {MAX_INT:,} (64-bit), got "
+                              f"{str(out)[:30]}{'…' if len(str(out)) > 30 else ''}")
     return out
 
 
@@ -261,7 +268,12 @@ class RowValidator:
                 for k, v in raw.items()
                 if k not in _ALL_FIELDS and v is not None and not (lenient and v == "")
             }
-            if extra:
+            if extra:  # unknown fields are kept in metadata (docs/security.md)
+                clash = next((k for k in extra if meta and k in meta and meta[k] != extra[k]),
+                             None)
+                if clash is not None:
+                    raise ValidationError(f"unknown field {clash!r} is kept in metadata, which "
+                                          f"already has a different {clash!r}")
                 meta = {**(meta or {}), **extra}
         if meta is not None:
             rec.metadata_json = orjson.dumps(meta)
@@ -278,7 +290,7 @@ class RowValidator:
             rec.created_at = parse_time(created, "created_at")
         views = get("view_count")
         if views is not None and views != "":
-            rec.view_count = (views if type(views) is int and views >= 0
+            rec.view_count = (views if type(views) is int and 0 <= views <= MAX_INT
                               else _int(views, "view_count", lenient=lenient))
         reported = get("user_reported")
         if reported is not None and reported != "":
@@ -316,6 +328,10 @@ class RowValidator:
         where = f"annotation {n}"
         if not isinstance(raw, dict):
             raise ValidationError(f"{where} must be an object")
+        unknown = next((k for k in raw if k not in ANNOTATION_FIELDS), None)
+        if unknown is not None:
+            raise ValidationError(f"{where}: unknown field {str(unknown)[:40]!r} (known: "
+                                  f"{', '.join(sorted(ANNOTATION_FIELDS))})")
         labeler = raw.get("labeler")
         if not isinstance(labeler, str) or not labeler:
             raise ValidationError(f"{where}: labeler (a username) is required")

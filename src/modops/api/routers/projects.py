@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import queue
 import re
 import tempfile
@@ -179,6 +180,13 @@ def import_upload(key: str, file: UploadFile, request: Request,
         return _run_import(request, key, path, format, p.username, name)
 
 
+def _jsonl_line(row: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(row) + b"\n"
+    except orjson.JSONEncodeError:  # JSON allows integers beyond 64 bits: the validator
+        return json.dumps(row, ensure_ascii=False).encode() + b"\n"  # names them, FILE:LINE
+
+
 @router.post("/{key}/items", response_model=schemas.ImportOut)
 def push_items(key: str, rows: list[dict[str, Any]], request: Request,
                p: Principal = Depends(current)) -> schemas.ImportOut:
@@ -189,10 +197,7 @@ def push_items(key: str, rows: list[dict[str, Any]], request: Request,
         raise ValidationError("push at most 50,000 items per request; upload a file for more")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "request.jsonl"
-        try:
-            path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
-        except orjson.JSONEncodeError as exc:  # JSON allows integers no store can hold
-            raise ValidationError(f"rows: {exc}") from None
+        path.write_bytes(b"".join(_jsonl_line(r) for r in rows))
         return _run_import(request, key, path, "jsonl", p.username, "request")
 
 
