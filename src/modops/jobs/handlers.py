@@ -168,3 +168,30 @@ def sleep(ctx: JobContext) -> dict[str, Any]:
     if ctx.params.get("fail"):
         raise JobFailed(str(ctx.params.get("message", "failed on purpose")))
     return {"slept": steps}
+
+
+@handler("media_fetch")
+def media_fetch(ctx: JobContext) -> dict[str, Any]:
+    """Fetch a media URL through the guarded client (size and time limits), then process it."""
+    from modops.media.pipeline import fetch_media
+
+    return fetch_media(ctx.engine, int(ctx.params["item_media_id"]))
+
+
+@handler("media_process")
+def media_process(ctx: JobContext) -> dict[str, Any]:
+    """Probe, keyframes, hashes, OCR of one stored file; bank matches and routing of the items
+    that carry it. Idempotent: a file done at this pipeline version is not redone."""
+    from modops.media.pipeline import process_media
+
+    ctx.progress(0.05, "processing")
+    return process_media(ctx.engine, int(ctx.params["media_id"]),
+                         force=bool(ctx.params.get("force")))
+
+
+@handler("text_clusters")
+def text_clusters(ctx: JobContext) -> dict[str, Any]:
+    """Recompute the project's near-duplicate text clusters (MinHash LSH)."""
+    from modops.media.clusters import cluster_texts
+
+    return cluster_texts(ctx.engine, _need_project(ctx), progress=ctx.progress)

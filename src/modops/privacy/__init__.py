@@ -99,7 +99,7 @@ def mask_value(value: Any, kinds: Iterable[str] | None = None) -> Any:
     return value
 
 
-TEXT_FIELDS = ("title", "caption", "comment", "transcript", "text")
+TEXT_FIELDS = ("title", "caption", "comment", "transcript", "text", "ocr_text")
 
 
 def mask_item_fields(item: Any, kinds: Iterable[str] | None = None) -> None:

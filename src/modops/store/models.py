@@ -190,6 +190,9 @@ class Item(Base):
     transcript: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str | None] = mapped_column(Text)  # any other body text (e.g. Label Studio "text")
     media_url: Mapped[str | None] = mapped_column(Text)
+    # Korean text read off the item's images and keyframes (modops.media.pipeline); scored
+    # with the other text fields
+    ocr_text: Mapped[str | None] = mapped_column(Text)
     meta: Mapped[dict[str, Any] | None] = mapped_column("metadata", Json)
     language: Mapped[str] = mapped_column(String(10), default="ko")
     created_at: Mapped[datetime]
