@@ -81,7 +81,7 @@ def test_metrics_api_equals_compare_periods(app_client: TestClient, token_for, w
     assert body["metrics"]["sla_attainment"]["denominator"] == 12
     assert body["metrics"]["tasks_finalized"]["value"] == 21
     # Sparklines: oldest → current; the last two points are compare_periods' own.
-    for name, _ in KPIS:
+    for name in KPIS:
         spark = body["sparklines"][name]
         assert len(spark["values"]) == SPARK_PERIODS
         assert spark["periods"][-2:] == ["2026-W46", WEEK]
@@ -177,14 +177,14 @@ def test_overview_page_shows_the_same_numbers(app_client: TestClient, world, day
     assert page.status_code == 200
     html = page.text
     ms = an.compute_metrics(world.engine, WEEK, F)  # the page's "now" is the clock
-    for name, _ in KPIS:
+    for name in KPIS:
         m = ms[name]
         block = re.search(rf'data-kpi="{name}".*?class="kpi-value" data-value="([^"]*)">'
                           r"([^<]*)<", html, re.S)
         assert block, name
         assert close(float(block.group(1)) if block.group(1) else None, m.value), name
         assert block.group(2) == fmt(m.value, m.unit, "ko"), name
-    assert "SLA 달성률" in html and "91.7%" in html
+    assert "SLA 준수율" in html and "91.7%" in html
     assert 'font-family="NanumGothic' in html  # sparklines name a Korean font
     for sub in ("trends", "quality", "machine", "alerts", "staffing"):
         r = app_client.get(f"/manage/kr-web/analytics/{sub}?period={WEEK}")
@@ -266,7 +266,6 @@ def test_dashboard_catalogue_is_complete(tmp_path: Path) -> None:
     used |= {f"dash.page.{p}" for p in ("overview", "trends", "quality", "machine", "alerts",
                                        "staffing")}
     used |= {f"dash.kind.{k}" for k in ("day", "week", "month")}
-    used |= {f"metric.{name}" for name in _metric_names(tmp_path)}
     used |= {f"alert.{r}" for r in ("backlog_past_sla", "backlog_forecast_breach",
                                     "label_spike", "keyword_burst", "gold_accuracy_drop",
                                     "model_drift")}
@@ -274,6 +273,19 @@ def test_dashboard_catalogue_is_complete(tmp_path: Path) -> None:
     for locale in ("ko", "en"):
         missing = {k for k in used if not k.endswith(".") and k not in MESSAGES[locale]}
         assert not missing, (locale, missing)
+
+
+def test_metric_catalogue_names_every_metric_once(tmp_path: Path) -> None:
+    """The catalogue has exactly the metrics compute_metrics returns, with the unit each one
+    carries, and a Korean and an English name and definition for every one."""
+    from modops.analytics.catalogue import SPECS, UNITS
+
+    names = _metric_names(tmp_path)
+    assert set(SPECS) == names
+    for s in SPECS.values():
+        assert s.unit in UNITS, s.name
+        assert all((s.name_ko, s.name_en, s.definition_ko, s.definition_en)), s.name
+        assert re.search("[가-힣]", s.name_ko + s.definition_ko), s.name
 
 
 def _metric_names(tmp: Path) -> set[str]:

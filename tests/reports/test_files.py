@@ -28,7 +28,7 @@ from .conftest import NOW, PERIOD, approx_equal
 F = Filters(project="kr-comments")
 # openpyxl does not read Excel 2010 data-bar extensions; XlsxWriter writes them on purpose
 pytestmark = pytest.mark.filterwarnings("ignore:.*extension is not supported:UserWarning")
-SECTIONS_KO = ["요약", "처리량 및 백로그", "SLA 및 조치 시간", "품질", "프리밸런스",
+SECTIONS_KO = ["요약", "처리량 및 백로그", "SLA 및 조치 시간", "품질", "유병률",
                "모델 품질 및 자동화", "정책별 추이", "경보", "인력 예측"]
 
 
@@ -76,7 +76,7 @@ def test_xlsx_summary_matches_analytics(reports, cmp) -> None:
 def test_xlsx_every_section_has_tables_and_native_charts(reports, cmp) -> None:
     wb = load_workbook(reports[("ko", "xlsx")])
     charts = {name: len(wb[name]._charts) for name in wb.sheetnames}
-    for name in ("요약", "처리량 및 백로그", "SLA 및 조치 시간", "품질", "프리밸런스",
+    for name in ("요약", "처리량 및 백로그", "SLA 및 조치 시간", "품질", "유병률",
                  "모델 품질 및 자동화", "정책별 추이"):
         assert charts[name] >= 1, name
         assert wb[name].tables, name
@@ -107,7 +107,7 @@ def test_xlsx_english(reports) -> None:
 def test_docx_headings_tables_and_korean_font(reports, cmp) -> None:
     d = open_docx(str(reports[("ko", "docx")]))
     headings = [p.text for p in d.paragraphs if p.style.name.startswith("Heading")]
-    for title in ("핵심 요약", "처리량 및 백로그", "품질", "프리밸런스", "정책별 추이",
+    for title in ("핵심 요약", "처리량 및 백로그", "품질", "유병률", "정책별 추이",
                   "인력 예측"):
         assert title in headings
     assert "주요 변화" in headings
@@ -132,7 +132,7 @@ def test_pdf_embeds_korean_font_and_text(reports, cmp) -> None:
     assert "Helvetica" not in fonts  # nothing drawn in a non-embedded base font
     first = subprocess.run(["pdftotext", "-l", "1", "-layout", str(path), "-"],
                            capture_output=True, text=True, check=True).stdout
-    for words in ("운영 리포트", "핵심 요약", "SLA 준수율", "프리밸런스", "주요 변화"):
+    for words in ("운영 리포트", "핵심 요약", "SLA 준수율", "유병률", "주요 변화"):
         assert words in first, words
     assert fmt(cmp.current["sla_attainment"].value, "pct", "ko") in first
     everything = subprocess.run(["pdftotext", str(path), "-"], capture_output=True,
@@ -143,7 +143,7 @@ def test_pdf_embeds_korean_font_and_text(reports, cmp) -> None:
 def test_html_self_contained(reports) -> None:
     html = reports[("ko", "html")].read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and 'lang="ko"' in html
-    assert "프리밸런스" in html and "data:image/png;base64," in html
+    assert "유병률" in html and "data:image/png;base64," in html
     assert not re.search(r"""(src|href)=["']https?:""", html)  # no CDN, no remote fonts
     assert "<script" not in html
 

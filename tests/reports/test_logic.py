@@ -57,7 +57,7 @@ def test_narrative_prevalence_sentence() -> None:
         deltas={"prevalence": Delta("prevalence", cur, prev, 0.004, 0.004 / 0.012)}))
     ch = _metric_change("prevalence", pd, ("전주", "week over week"))  # type: ignore[arg-type]
     assert ch is not None
-    assert ch.sentence_ko == "프리밸런스가 전주 대비 0.4%p 상승했습니다 (1.2% → 1.6%)."
+    assert ch.sentence_ko == "유병률이 전주 대비 0.4%p 상승했습니다 (1.2% → 1.6%)."
     assert ch.sentence_en == "Prevalence rose 0.4 pt week over week (1.2% → 1.6%)."
     small = Metric("prevalence", 0.0125, 12, 1000, None, "share")
     pd.comparison.deltas["prevalence"] = Delta("prevalence", small, prev, 0.0005, 0.04)

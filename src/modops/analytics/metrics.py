@@ -3,8 +3,9 @@
 Each group of metrics is one set-based query (aggregates with ``CASE`` sums), so a week of
 1M tasks / 3M annotations is a handful of scans, not a Python loop. Percentiles use
 ``percentile_cont`` on PostgreSQL and ``numpy.quantile`` (same linear interpolation) on SQLite.
-Definitions are documented, with numerator and denominator, in ``docs/metrics.md``; change a
-definition only together with :data:`METHODOLOGY_VERSION`.
+Names, units and definitions are in the metric catalogue (``modops.analytics.catalogue``, from
+which ``docs/metrics.md`` is generated); change a definition only together with
+:data:`METHODOLOGY_VERSION`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from modops.quality.agreement import PairwiseKappa, as_label_set, set_agreement
 from modops.store import utcnow
 
 from ._sql import ACTIONED, HUMAN_SOURCES, Dialect, Scope, quantiles, run
+from .catalogue import unit_of
 from .period import Filters, Period
 
 METHODOLOGY_VERSION = "2026.1"
@@ -85,22 +87,23 @@ def _f(v: Any) -> float:
     return float(v) if v is not None else 0.0
 
 
-def ratio(name: str, num: float, den: float, unit: str = "share", *, ci: bool = False,
+def ratio(name: str, num: float, den: float, *, ci: bool = False,
           detail: dict[str, Any] | None = None) -> Metric:
-    """``num / den`` (None when the denominator is 0), with a 95% Wilson interval if asked."""
+    """``num / den`` (None when the denominator is 0), with a 95% Wilson interval if asked.
+    The unit is the catalogue's (``modops.analytics.catalogue``)."""
     num, den = float(num), float(den)
     value = num / den if den > 0 else None
     interval = None
     if ci and den > 0 and 0 <= num <= den:
         interval = wilson_interval(round(num), round(den))
-    return Metric(name, value, num, den, interval, unit, detail=detail or {})
+    return Metric(name, value, num, den, interval, unit_of(name), detail=detail or {})
 
 
-def plain(name: str, value: float | None, unit: str, num: float | None = None,
+def plain(name: str, value: float | None, num: float | None = None,
           den: float | None = None, detail: dict[str, Any] | None = None) -> Metric:
     if value is not None and isinstance(value, float) and math.isnan(value):
         value = None
-    return Metric(name, value, num, den, None, unit, detail=detail or {})
+    return Metric(name, value, num, den, None, unit_of(name), detail=detail or {})
 
 
 def _pct(d: Dialect, expr: str, where: str | None = None) -> str:
@@ -159,17 +162,18 @@ def _task_metrics(conn: Connection, sc: Scope, p: Period, as_of: datetime,
     hours = max((min(p.end, as_of) - p.start).total_seconds() / 3600.0, 0.0)
     rate = recent_done / recent_hours
     out = [
-        plain("tasks_finalized", done, "tasks"),
-        ratio("throughput_per_hour", done, hours, "tasks/hour"),
-        ratio("throughput_per_day", done, hours / 24.0, "tasks/day"),
-        ratio("arrivals_per_hour", created, hours, "tasks/hour"),
-        plain("backlog_open", open_n, "tasks"),
-        plain("backlog_oldest_age_h", oldest_s / 3600.0 if open_n else None, "hours"),
+        plain("tasks_finalized", done),
+        ratio("throughput_per_hour", done, hours),
+        ratio("throughput_per_day", done, hours / 24.0),
+        ratio("arrivals_per_hour", created, hours),
+        plain("backlog_open", open_n),
+        plain("backlog_oldest_age_h", oldest_s / 3600.0 if open_n else None),
         Metric("backlog_forecast_clear_h", open_n / rate if rate > 0 else
-               (0.0 if open_n == 0 else None), open_n, rate, None, "hours",
+               (0.0 if open_n == 0 else None), open_n, rate, None,
+               unit_of("backlog_forecast_clear_h"),
                detail={"recent_hours": recent_hours, "recent_done": recent_done}),
     ]
-    out += [plain(name, _f(v), "tasks") for (name, _, _), v in zip(BACKLOG_BUCKETS, row[5:],
+    out += [plain(name, _f(v)) for (name, _, _), v in zip(BACKLOG_BUCKETS, row[5:],
                                                                     strict=True)]
     return out
 
@@ -227,16 +231,16 @@ def _annotation_metrics(totals: tuple[float, ...], lab_rows: list[tuple[int, flo
     uncosted_hours = labeler_hours - sum(h for h, _ in costed)
     on_task_h = ht_sum_ms / 3_600_000.0
     out = [
-        plain("annotations", n_ann, "annotations"),
-        plain("handle_time_median_s", ht_med / 1000.0 if n_ht else None, "seconds", den=n_ht),
-        plain("handle_time_p90_s", ht_p90 / 1000.0 if n_ht else None, "seconds", den=n_ht),
-        ratio("handle_time_mean_s", ht_sum_ms / 1000.0, ht_n, "seconds"),
-        plain("labeler_hours", labeler_hours, "hours",
+        plain("annotations", n_ann),
+        plain("handle_time_median_s", ht_med / 1000.0 if n_ht else None, den=n_ht),
+        plain("handle_time_p90_s", ht_p90 / 1000.0 if n_ht else None, den=n_ht),
+        ratio("handle_time_mean_s", ht_sum_ms / 1000.0, ht_n),
+        plain("labeler_hours", labeler_hours,
               detail={"labelers": len(lab_rows)}),
-        ratio("productivity", tasks_done, labeler_hours, "tasks/labeler-hour"),
-        ratio("utilization", on_task_h, labeler_hours, "share"),
-        ratio("gold_accuracy", gold_ok, gold_n, "share", ci=True),
-        plain("labor_cost", cost, "currency",
+        ratio("productivity", tasks_done, labeler_hours),
+        ratio("utilization", on_task_h, labeler_hours),
+        ratio("gold_accuracy", gold_ok, gold_n, ci=True),
+        plain("labor_cost", cost,
               detail={"uncosted_labeler_hours": uncosted_hours}),
     ]
     return out, cost, uncosted_hours
@@ -361,10 +365,10 @@ def _agreement_metrics(hist: list[tuple[str, int, int, int]],
                         "alpha_jaccard": sa["alpha_jaccard"],
                         "alpha_nominal_sets": sa["alpha_nominal"]}
     return [
-        plain("krippendorff_alpha", alpha, "coefficient", den=ag["units"],
+        plain("krippendorff_alpha", alpha, den=ag["units"],
               detail=alpha_detail),
-        plain("fleiss_kappa", ag["fleiss"], "coefficient", den=ag["units"], detail=detail),
-        plain("percent_agreement", ag.get("percent_agreement"), "share", den=ag["units"]),
+        plain("fleiss_kappa", ag["fleiss"], den=ag["units"], detail=detail),
+        plain("percent_agreement", ag.get("percent_agreement"), den=ag["units"]),
     ]
 
 
@@ -429,19 +433,19 @@ def _item_metrics(conn: Connection, sc: Scope, p: Period,
                 detail={"score_threshold": score_threshold})
     f1 = (2 * tp / (2 * tp + fp + fn)) if (2 * tp + fp + fn) > 0 else None
     out = [
-        plain("items_finalized", decided, "items"),
+        plain("items_finalized", decided),
         ratio("sla_attainment", sla_n, decided, ci=True),
         ratio("proactive_rate", proactive, actioned, ci=True),
         ratio("zero_view_removal_rate", rm_zero, rm_views_known, ci=True),
         ratio("removal_within_24h", rm_24h, removed, ci=True),
-        plain("time_to_action_median_h", tta_med / 3600.0 if n_tta else None, "hours",
+        plain("time_to_action_median_h", tta_med / 3600.0 if n_tta else None,
               den=n_tta),
-        plain("time_to_action_p90_h", tta_p90 / 3600.0 if n_tta else None, "hours", den=n_tta),
-        ratio("views_before_action", act_views, act_views_known, "views/item"),
+        plain("time_to_action_p90_h", tta_p90 / 3600.0 if n_tta else None, den=n_tta),
+        ratio("views_before_action", act_views, act_views_known),
         ratio("automated_share", automated, with_decision, ci=True),
         ratio("escalation_rate", escalated, human_n, ci=True),
         prec, rec,
-        Metric("machine_f1", f1, 2 * tp, 2 * tp + fp + fn, None, "score",
+        Metric("machine_f1", f1, 2 * tp, 2 * tp + fp + fn, None, unit_of("machine_f1"),
                detail={"tp": tp, "fp": fp, "fn": fn, "tn": scored - tp - fp - fn,
                        "score_threshold": score_threshold}),
     ]
@@ -474,10 +478,11 @@ def _prevalence_metrics(conn: Connection, sc: Scope, p: Period, margin: float) -
     interval = None
     if pv is not None and n_eff > 0:
         interval = wilson_interval(pv * n_eff, n_eff)
-    pview = Metric("prevalence_views", pv, vviews, views, interval, "share of views",
+    pview = Metric("prevalence_views", pv, vviews, views, interval,
+                   unit_of("prevalence_views"),
                    detail={"effective_n": n_eff, "interval_method": "wilson, Kish n_eff"})
     return [prev, pview,
-            plain("prevalence_sample_needed", need, "items", num=n,
+            plain("prevalence_sample_needed", need, num=n,
                   detail={"target_margin": margin})]
 
 
@@ -563,7 +568,7 @@ def _appeal_counts(conn: Connection, sc: Scope, p: Period) -> tuple[float, float
 
 def _appeal_metrics(counts: tuple[float, float, float], actioned: float) -> list[Metric]:
     opened, resolved, overturned = counts
-    return [ratio("appeal_rate", opened, actioned, "appeals/actioned item"),
+    return [ratio("appeal_rate", opened, actioned),
             ratio("appeal_overturn_rate", overturned, resolved, ci=True)]
 
 
@@ -648,7 +653,7 @@ def compute_metrics(engine: Engine, period: Period | str, filters: Filters | Non
     agreement = _agreement_metrics(*got["agreement"])
     out += ann + agreement + items + got["prevalence"] + got["audit"]
     out += _appeal_metrics(appeals, actioned)
-    out.append(ratio("cost_per_item", cost, decided, "currency/item",
+    out.append(ratio("cost_per_item", cost, decided,
                      detail={"uncosted_labeler_hours": uncosted}))
     return MetricSet(p, f, as_of, {m.name: m for m in out})
 
@@ -677,8 +682,8 @@ def arrivals_and_handle_time(engine: Engine, period: Period | str,
             WHERE a.submitted_at >= :start AND a.submitted_at < :end
               AND {sc.annotations('a')}""", params).one())
         conn.rollback()
-    return (ratio("arrivals_per_hour", created, hours, "tasks/hour"),
-            ratio("handle_time_mean_s", ht_sum_ms / 1000.0, ht_n, "seconds"))
+    return (ratio("arrivals_per_hour", created, hours),
+            ratio("handle_time_mean_s", ht_sum_ms / 1000.0, ht_n))
 
 
 # --------------------------------------------------------------------------- breakdowns
@@ -710,8 +715,8 @@ def throughput_by(engine: Engine, period: Period | str, by: str,
             GROUP BY {key} ORDER BY {key}""",
                    {**sc.params, "start": p.start, "end": p.end}).all()
         conn.rollback()
-    return {str(k) if k is not None else "(none)": ratio("throughput_per_hour", n, hours,
-                                                         "tasks/hour") for k, n in rows}
+    return {str(k) if k is not None else "(none)": ratio("throughput_per_hour", n, hours)
+            for k, n in rows}
 
 
 def throughput_breakdowns(engine: Engine, period: Period | str, bys: Sequence[str],
@@ -752,7 +757,7 @@ def throughput_breakdowns(engine: Engine, period: Period | str, bys: Sequence[st
             key = names[by].get(r[column[by]])
             k = str(key) if key is not None else "(none)"
             counts[k] = counts.get(k, 0.0) + float(r[3])
-        out[by] = {k: ratio("throughput_per_hour", n, hours, "tasks/hour")
+        out[by] = {k: ratio("throughput_per_hour", n, hours)
                    for k, n in sorted(counts.items())}
     return out
 

@@ -23,6 +23,7 @@ from modops.domain import ValidationError
 from modops.store import utcnow
 from modops.store.models import Project, ProjectTeam, Team
 
+from .catalogue import KPIS
 from .metrics import METHODOLOGY_VERSION, Metric, MetricSet, compute_metrics
 from .metrics import gold_accuracy_by_labeler as _gold_by_labeler
 from .metrics import pairwise_agreement as _pairwise
@@ -33,18 +34,6 @@ from .trends import compare_periods, label_volume_series
 
 PERIOD_KINDS = ("day", "week", "month")
 SPARK_PERIODS = 6  # current period and the five before it
-# The overview's KPIs, in display order; ``lower`` = a fall is good news (colours the delta).
-KPIS: tuple[tuple[str, bool], ...] = (
-    ("throughput_per_day", False),
-    ("backlog_open", True),
-    ("sla_attainment", False),
-    ("gold_accuracy", False),
-    ("krippendorff_alpha", False),
-    ("prevalence", True),
-    ("automated_share", False),
-    ("time_to_action_median_h", True),
-    ("appeal_overturn_rate", True),
-)
 MACHINE_METRICS = ("machine_precision", "machine_recall", "machine_f1", "auto_action_precision",
                    "automated_share", "audit_error_rate_machine", "audit_error_rate_human",
                    "escalation_rate")
@@ -136,12 +125,12 @@ def overview(engine: Engine, key: str, period: Period, product: str | None,
                          "previous": d.previous.value, "delta": d.delta,
                          "relative": d.relative}
     sparks = {name: {"periods": [s.period.label for s in sets],
-                     "values": [s[name].value for s in sets]} for name, _ in KPIS}
+                     "values": [s[name].value for s in sets]} for name in KPIS}
     return plain({"project": key, "period": period_out(period),
                   "previous_period": period_out(cmp.previous.period),
                   "as_of": cmp.current.as_of, "filters": asdict(f),
                   "methodology_version": METHODOLOGY_VERSION,
-                  "kpis": [name for name, _ in KPIS], "metrics": metrics,
+                  "kpis": list(KPIS), "metrics": metrics,
                   "sparklines": sparks})
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from modops.analytics import METHODOLOGY_VERSION, Metric
+from modops.analytics.catalogue import direction
 
 from .data import ProjectData, ReportData, Target
 from .i18n import RULES, SEVERITY, Lang, fmt, metric_name, pick, t, unit_kind
@@ -45,15 +46,6 @@ MACHINE = ("machine_precision", "machine_recall", "machine_f1", "auto_action_pre
            "audit_error_rate_machine", "automated_share", "proactive_rate")
 MACHINE_RATES = ("machine_precision", "machine_recall", "auto_action_precision",
                  "automated_share", "proactive_rate")
-GOOD_UP = {"sla_attainment", "gold_accuracy", "krippendorff_alpha", "fleiss_kappa",
-           "percent_agreement", "proactive_rate", "machine_precision", "machine_recall",
-           "machine_f1", "auto_action_precision", "throughput_per_hour", "throughput_per_day",
-           "tasks_finalized", "items_finalized", "productivity", "removal_within_24h",
-           "zero_view_removal_rate"}
-GOOD_DOWN = {"backlog_open", "backlog_forecast_clear_h", "backlog_oldest_age_h",
-             "time_to_action_median_h", "time_to_action_p90_h", "audit_error_rate",
-             "audit_error_rate_machine", "audit_error_rate_human", "appeal_overturn_rate",
-             "cost_per_item", "prevalence", "prevalence_views", "views_before_action"}
 TOP_LABELS = 6  # labels drawn in the daily chart (the table has them all)
 EMPTY_LABEL = ("(라벨 없음)", "(no label)")  # an answer with an empty label list
 
@@ -73,13 +65,11 @@ def change_of(pd: ProjectData, name: str) -> tuple[float | None, str]:
 
 
 def tone_of(name: str, change: float | None) -> Tone | None:
-    if change is None or change == 0:
+    """Good or bad news by the metric's direction in the catalogue."""
+    way = direction(name)
+    if change is None or change == 0 or way == "none":
         return None
-    if name in GOOD_UP:
-        return "good" if change > 0 else "bad"
-    if name in GOOD_DOWN:
-        return "bad" if change > 0 else "good"
-    return None
+    return "good" if (change > 0) == (way == "up") else "bad"
 
 
 def target_text(tg: Target | None, kind: str, lang: Lang) -> str:

@@ -45,25 +45,22 @@ from modops.analytics import (
     plan_from_metrics,
     throughput_breakdowns,
 )
+from modops.analytics.catalogue import default_targets
 from modops.domain import NotFound
 from modops.quality import wilson_interval
 from modops.store import utcnow
 
 T = TypeVar("T")
 
-# Default targets: (direction, green threshold, amber threshold). "min": higher is better.
-# A project overrides them with settings["report"]["targets"][metric] = {"green": …, "amber": …}.
+# Default targets: (direction, green threshold, amber threshold), "min" = higher is better,
+# from the metric catalogue. A project overrides them with
+# settings["report"]["targets"][metric] = {"green": …, "amber": …}. Targets marked ``sla``
+# (the backlog forecast) are the project's SLA: green within it, amber within 2 × SLA.
 DEFAULT_TARGETS: dict[str, tuple[str, float, float]] = {
-    "sla_attainment": ("min", 0.95, 0.90),
-    "gold_accuracy": ("min", 0.90, 0.85),
-    "krippendorff_alpha": ("min", 0.80, 0.667),  # Krippendorff (2004): ≥ .800, tentative .667
-    "audit_error_rate": ("max", 0.05, 0.10),
-    "auto_action_precision": ("min", 0.95, 0.90),
-    "appeal_overturn_rate": ("max", 0.10, 0.20),
-    "proactive_rate": ("min", 0.80, 0.60),
-}
-# the backlog target depends on the project's SLA: green within SLA, amber within 2 × SLA
-BACKLOG_TARGET = "backlog_forecast_clear_h"
+    name: ("min" if m.direction == "up" else "max", m.target.green, m.target.amber)
+    for name, m in default_targets().items() if m.target is not None and not m.target.sla}
+SLA_TARGETS = tuple(name for name, m in default_targets().items()
+                    if m.target is not None and m.target.sla)
 
 
 @dataclass(frozen=True)
@@ -184,7 +181,7 @@ def targets_for(settings: dict[str, Any], sla_minutes: int) -> dict[str, Target]
     custom = (settings.get("report") or {}).get("targets") or {}
     sla_h = sla_minutes / 60.0
     base: dict[str, tuple[str, float, float]] = {
-        **DEFAULT_TARGETS, BACKLOG_TARGET: ("max", sla_h, 2 * sla_h)}
+        **DEFAULT_TARGETS, **{name: ("max", sla_h, 2 * sla_h) for name in SLA_TARGETS}}
     out: dict[str, Target] = {}
     for name, (direction, green, amber) in base.items():
         c = custom.get(name) or {}

@@ -19,7 +19,7 @@ from xlsxwriter.workbook import Format, Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from .fonts import OFFICE_FONT_KO, OFFICE_FONT_LATIN
-from .i18n import EXCEL_FORMATS, is_missing, t
+from .i18n import Lang, excel_format, is_missing, t
 from .model import Chart, Document, Para, Section, Table
 
 STATUS_FILL = {"green": "#C6EFCE", "amber": "#FFEB9C", "red": "#FFC7CE"}
@@ -34,8 +34,8 @@ CHART_TYPES = {"column": {"type": "column"}, "bar": {"type": "bar"},
 class _Formats:
     """One cached Format per (kind, bold, font colour, fill)."""
 
-    def __init__(self, wb: Workbook, font: str) -> None:
-        self.wb, self.font = wb, font
+    def __init__(self, wb: Workbook, font: str, lang: Lang) -> None:
+        self.wb, self.font, self.lang = wb, font, lang
         self.cache: dict[tuple[Any, ...], Format] = {}
 
     def get(self, kind: str = "text", **props: Any) -> Format:
@@ -43,7 +43,7 @@ class _Formats:
         if key not in self.cache:
             spec: dict[str, Any] = {"font_name": self.font, "font_size": 10, **props}
             if kind != "text":
-                spec["num_format"] = EXCEL_FORMATS.get(kind, "General")
+                spec["num_format"] = excel_format(kind, self.lang)
             self.cache[key] = self.wb.add_format(spec)
         return self.cache[key]
 
@@ -220,7 +220,7 @@ def write_xlsx(doc: Document, path: Path, generated_at: datetime) -> Path:
         "nan_inf_to_errors": True})
     wb.set_properties({"title": doc.title, "subject": doc.subtitle, "author": "ModOps",
                        "comments": doc.generated, "created": generated_at})
-    fm = _Formats(wb, font)
+    fm = _Formats(wb, font, doc.lang)
     for i, section in enumerate(doc.sections):
         w = _SheetWriter(wb, fm, doc, section)
         if i == 0:

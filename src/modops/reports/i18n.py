@@ -1,68 +1,19 @@
 """Report wording in Korean and English, and number formatting shared by every format.
 
 Only labels live here: every number a report prints comes from ``modops.analytics`` (or
-``modops.quality``). Metric names missing from :data:`METRIC_NAMES` print as their key, so a
-metric added to the analytics module later still shows up instead of breaking a report.
+``modops.quality``). Metric names, units and their formatting come from the metric catalogue
+(``modops.analytics.catalogue``), the same the dashboards use.
 """
 
 from __future__ import annotations
 
-import math
-from typing import Literal
+from modops.analytics.catalogue import UNITS, format_number
+from modops.analytics.catalogue import Lang as Lang
+from modops.analytics.catalogue import is_missing as is_missing
+from modops.analytics.catalogue import metric_name as metric_name
+from modops.analytics.catalogue import unit_kind as unit_kind
 
-Lang = Literal["ko", "en"]
 LANGS: tuple[Lang, ...] = ("ko", "en")
-
-# metric key -> (Korean, English)
-METRIC_NAMES: dict[str, tuple[str, str]] = {
-    "tasks_finalized": ("완료 작업 수", "Tasks finalized"),
-    "throughput_per_hour": ("시간당 처리량", "Throughput per hour"),
-    "throughput_per_day": ("일 처리량", "Throughput per day"),
-    "arrivals_per_hour": ("시간당 유입 작업", "Arrivals per hour"),
-    "backlog_open": ("미처리 작업 (백로그)", "Open backlog"),
-    "backlog_age_lt_1h": ("1시간 미만", "< 1 h"),
-    "backlog_age_1_4h": ("1–4시간", "1–4 h"),
-    "backlog_age_4_24h": ("4–24시간", "4–24 h"),
-    "backlog_age_1_3d": ("1–3일", "1–3 d"),
-    "backlog_age_gt_3d": ("3일 초과", "> 3 d"),
-    "backlog_oldest_age_h": ("최장 대기 시간 (시간)", "Oldest open task (h)"),
-    "backlog_forecast_clear_h": ("백로그 해소 예상 (시간)", "Forecast time to clear (h)"),
-    "annotations": ("제출된 라벨 수", "Annotations submitted"),
-    "handle_time_median_s": ("처리 시간 중앙값 (초)", "Handle time, median (s)"),
-    "handle_time_p90_s": ("처리 시간 p90 (초)", "Handle time, p90 (s)"),
-    "handle_time_mean_s": ("처리 시간 평균 (초)", "Handle time, mean (s)"),
-    "labeler_hours": ("라벨러 작업 시간", "Labeler-hours (active)"),
-    "productivity": ("생산성 (작업/라벨러·시간)", "Productivity (tasks/labeler-hour)"),
-    "utilization": ("가동률", "Utilization"),
-    "gold_accuracy": ("골드 정확도", "Gold accuracy"),
-    "labor_cost": ("인건비", "Labor cost"),
-    "krippendorff_alpha": ("크리펜도르프 알파", "Krippendorff's alpha"),
-    "fleiss_kappa": ("플라이스 카파", "Fleiss' kappa"),
-    "percent_agreement": ("라벨 일치율", "Percent agreement"),
-    "machine_precision": ("모델 정밀도", "Model precision"),
-    "machine_recall": ("모델 재현율", "Model recall"),
-    "machine_f1": ("모델 F1", "Model F1"),
-    "items_finalized": ("최종 결정 콘텐츠 수", "Items finalized"),
-    "sla_attainment": ("SLA 준수율", "SLA attainment"),
-    "proactive_rate": ("선제 탐지율", "Proactive rate"),
-    "zero_view_removal_rate": ("조회 0회 삭제 비율", "Zero-view removal rate"),
-    "removal_within_24h": ("24시간 내 삭제 비율", "Removed within 24 h"),
-    "time_to_action_median_h": ("조치 소요 시간 중앙값 (시간)", "Time to action, median (h)"),
-    "time_to_action_p90_h": ("조치 소요 시간 p90 (시간)", "Time to action, p90 (h)"),
-    "views_before_action": ("조치 전 평균 조회수", "Views before action (per item)"),
-    "automated_share": ("자동 처리 비율", "Automated share"),
-    "escalation_rate": ("에스컬레이션 비율", "Escalation rate"),
-    "prevalence": ("프리밸런스", "Prevalence"),
-    "prevalence_views": ("조회 가중 프리밸런스", "View-weighted prevalence"),
-    "prevalence_sample_needed": ("필요 표본 수 (±0.5%p)", "Sample needed (±0.5 pt)"),
-    "audit_error_rate": ("감사 오류율", "Audit error rate"),
-    "audit_error_rate_machine": ("감사 오류율 (자동 결정)", "Audit error rate (machine)"),
-    "audit_error_rate_human": ("감사 오류율 (사람 결정)", "Audit error rate (human)"),
-    "auto_action_precision": ("자동 조치 정밀도", "Auto-action precision"),
-    "appeal_rate": ("이의 제기율", "Appeal rate"),
-    "appeal_overturn_rate": ("이의 제기 번복률", "Appeal overturn rate"),
-    "cost_per_item": ("건당 비용", "Cost per item"),
-}
 
 # UI strings: key -> (Korean, English)
 TEXT: dict[str, tuple[str, str]] = {
@@ -96,7 +47,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "sec_throughput": ("처리량 및 백로그", "Throughput and backlog"),
     "sec_sla": ("SLA 및 조치 시간", "SLA and time to action"),
     "sec_quality": ("품질", "Quality"),
-    "sec_prevalence": ("프리밸런스", "Prevalence"),
+    "sec_prevalence": ("유병률", "Prevalence"),
     "sec_machine": ("모델 품질 및 자동화", "Machine quality and automation"),
     "sec_policy": ("정책별 추이", "Per-policy trends"),
     "sec_alerts": ("경보", "Alerts"),
@@ -144,7 +95,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "live_plan": ("LIVE 대기열 인력 (얼랭 C)", "LIVE queue staffing (Erlang C)"),
     "item": ("항목", "Item"),
     "value": ("값", "Value"),
-    "prevalence_ci": ("프리밸런스와 95% 신뢰구간", "Prevalence with 95% intervals"),
+    "prevalence_ci": ("유병률과 95% 신뢰구간", "Prevalence with 95% intervals"),
     "machine_vs_prev": ("모델 품질: 이번 기간과 이전 기간", "Machine quality: current vs previous"),
     "gold_by_team": ("팀별 골드 정확도 (95% 구간)", "Gold accuracy by team (95% interval)"),
     "kpi_chart": ("핵심 비율 지표: 이번 기간과 이전 기간", "Key rates: current vs previous"),
@@ -205,13 +156,6 @@ def t(key: str, lang: Lang, **kw: object) -> str:
     return s.format(**kw) if kw else s
 
 
-def metric_name(key: str, lang: Lang) -> str:
-    pair = METRIC_NAMES.get(key)
-    if pair is None:
-        return key
-    return pair[0] if lang == "ko" else pair[1]
-
-
 def pick(pair: tuple[str, str], lang: Lang) -> str:
     return pair[0] if lang == "ko" else pair[1]
 
@@ -228,13 +172,23 @@ EXCEL_FORMATS: dict[str, str] = {
     "pp": '+0.0"%p";-0.0"%p";0.0"%p"',
     "signed_pct": "+0.0%;-0.0%;0.0%",
     "signed_float": "+#,##0.00;-#,##0.00;0.00",
-    "money": "#,##0.00",
     "text": "@",
 }
 
 
-def is_missing(v: object) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v))
+def excel_format(kind: str, lang: Lang) -> str:
+    """The Excel number format of a column kind; unit kinds show what :func:`fmt` shows
+    (hours and seconds with their suffix, money in won without decimals)."""
+    if kind in EXCEL_FORMATS:
+        return EXCEL_FORMATS[kind]
+    u = next((u for u in UNITS.values() if u.kind == kind), None)
+    if u is None:
+        return "General"
+    i = 0 if lang == "ko" else 1
+    body = "#,##0" if kind == "money" else "#,##0.0"
+    pre = f'"{u.prefix[i]}"' if u.prefix[i] else ""
+    suf = f'"{u.suffix[i]}"' if u.suffix[i] else ""
+    return pre + body + suf
 
 
 def fmt(v: object, kind: str, lang: Lang) -> str:
@@ -248,7 +202,9 @@ def fmt(v: object, kind: str, lang: Lang) -> str:
         return f"{x:,.0f}"
     if kind == "float1":
         return f"{x:,.1f}"
-    if kind in ("float2", "money"):
+    if kind in ("hours", "seconds", "money"):
+        return format_number(x, kind, lang)
+    if kind == "float2":
         return f"{x:,.2f}"
     if kind == "float3":
         return f"{x:.3f}"
@@ -269,21 +225,6 @@ def fmt(v: object, kind: str, lang: Lang) -> str:
 def _nz(x: float, digits: int) -> float:
     """0.0 instead of -0.0 when a tiny negative change rounds to zero."""
     return 0.0 if round(x, digits) == 0 else x
-
-
-def unit_kind(unit: str) -> str:
-    """Column kind for a metric unit (``Metric.unit`` from the analytics module)."""
-    if unit.startswith("share"):
-        return "pct"
-    if unit in ("coefficient", "score"):
-        return "float3"
-    if unit in ("tasks", "items", "annotations"):
-        return "int"
-    if unit in ("currency", "currency/item"):
-        return "money"
-    if unit in ("hours", "seconds"):
-        return "float1"
-    return "float2"
 
 
 def josa(word: str, with_final: str, without_final: str) -> str:

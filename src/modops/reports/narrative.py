@@ -30,7 +30,6 @@ LABEL_REL = 0.20
 LABEL_MIN = 20  # decisions in either period before a label's change is worth a sentence
 MAX_CHANGES = 6
 BIG = 3.0  # changes at least this many thresholds large rank first, in the declared order
-UNIT_SUFFIX = {"seconds": ("초", " s"), "hours": ("시간", " h")}
 
 
 @dataclass(frozen=True)
@@ -73,9 +72,8 @@ def _metric_change(name: str, pd: ProjectData, phrase: tuple[str, str]) -> Chang
     up = d.delta > 0
     ko_n, en_n = _short(metric_name(name, "ko")), _short(metric_name(name, "en"))
     subj = f"{ko_n}{josa(ko_n, '이', '가')}"
-    sk, se = UNIT_SUFFIX.get(d.current.unit, ("", ""))
-    vals_ko = f"({fmt(prev, kind, 'ko')}{sk} → {fmt(cur, kind, 'ko')}{sk})"
-    vals_en = f"({fmt(prev, kind, 'en')}{se} → {fmt(cur, kind, 'en')}{se})"
+    vals_ko = f"({fmt(prev, kind, 'ko')} → {fmt(cur, kind, 'ko')})"
+    vals_en = f"({fmt(prev, kind, 'en')} → {fmt(cur, kind, 'en')})"
     if kind == "pct":
         pp = abs(d.delta) * 100
         thr = PREVALENCE_PP if name.startswith("prevalence") else SHARE_PP
@@ -135,14 +133,13 @@ def _target_misses(pd: ProjectData, lang: Lang) -> list[str]:
         kind = unit_kind(m.unit)
         sign = "≥" if tg.direction == "min" else "≤"
         goal = f"{sign} {fmt(tg.green, kind, lang)}"
-        sk, se = UNIT_SUFFIX.get(m.unit, ("", ""))
         if lang == "ko":
-            v = f"{fmt(m.value, kind, lang)}{sk}"
+            v = fmt(m.value, kind, lang)
             out.append(f"{_short(metric_name(name, 'ko'))} {v}{josa(v, '은', '는')} "
-                       f"목표({goal}{sk})에 미달합니다.")
+                       f"목표({goal})에 미달합니다.")
         else:
-            out.append(f"{_short(metric_name(name, 'en'))} at {fmt(m.value, kind, lang)}{se} "
-                       f"misses its target ({goal}{se}).")
+            out.append(f"{_short(metric_name(name, 'en'))} at {fmt(m.value, kind, lang)} "
+                       f"misses its target ({goal}).")
     return out
 
 

@@ -26,7 +26,7 @@ from .model import Chart, Document, Para, Table
 STATUS_FILL = {"green": "C6EFCE", "amber": "FFEB9C", "red": "FFC7CE"}
 TONE_RGB = {"good": RGBColor(0x00, 0x61, 0x00), "bad": RGBColor(0x9C, 0x00, 0x06)}
 NUMERIC_KINDS = {"int", "float1", "float2", "float3", "pct", "pct2", "pp", "signed_pct",
-                 "signed_float", "money"}
+                 "signed_float", "money", "hours", "seconds"}
 
 
 def set_east_asian(rpr_parent: object, latin: str, east_asian: str) -> None:

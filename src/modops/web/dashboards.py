@@ -18,6 +18,14 @@ from fastapi.responses import RedirectResponse, Response
 
 from modops.analytics import Period
 from modops.analytics import readmodels as rm
+from modops.analytics.catalogue import (
+    SPECS,
+    UNITS,
+    direction,
+    format_value,
+    metric_name,
+    spec,
+)
 from modops.api import policies
 from modops.api.auth import Principal, current
 from modops.api.deps import engine_of
@@ -31,29 +39,14 @@ from modops.web.views import _locale, render
 router = APIRouter(include_in_schema=False)
 
 PAGES = ("overview", "trends", "quality", "machine", "alerts", "staffing")
-SHARE_UNITS = {"share", "share of views"}
-COUNT_UNITS = {"tasks", "items", "annotations"}
+SHARE_UNITS = {u.key for u in UNITS.values() if u.kind == "pct"}
 KST = timedelta(hours=9)  # pages show Korean time; stored times stay UTC
 
 
 # --------------------------------------------------------------------------- formatting
 def fmt(value: float | None, unit: str, locale: str) -> str:
-    """A metric value as people read it: shares as %, counts with separators, units."""
-    if value is None:
-        return "—"
-    if unit in SHARE_UNITS:
-        return f"{value * 100:.1f}%"
-    if unit in ("coefficient", "score"):
-        return f"{value:.3f}"
-    if unit == "hours":
-        return f"{value:,.1f}" + ("시간" if locale == "ko" else " h")
-    if unit == "seconds":
-        return f"{value:,.0f}" + ("초" if locale == "ko" else " s")
-    if unit in COUNT_UNITS:
-        return f"{value:,.0f}"
-    if unit.startswith("currency"):
-        return f"{value:,.1f}"
-    return f"{value:,.2f}"
+    """A metric value as people read it: the catalogue's one formatter per unit."""
+    return format_value(value, unit, locale)
 
 
 def fmt_delta(delta: float | None, unit: str, locale: str) -> str:
@@ -72,10 +65,11 @@ def fmt_interval(interval: list[float] | None, unit: str, locale: str) -> str | 
     return f"{fmt(interval[0], unit, locale)} – {fmt(interval[1], unit, locale)}"
 
 
-def tone(delta: float | None, lower_is_better: bool) -> str:
-    if not delta:
+def tone(delta: float | None, direction: str) -> str:
+    """``good``/``bad`` by the metric's direction in the catalogue; ``flat`` otherwise."""
+    if not delta or direction == "none":
         return "flat"
-    return "good" if (delta < 0) == lower_is_better else "bad"
+    return "good" if (delta < 0) == (direction == "down") else "bad"
 
 
 # --------------------------------------------------------------------------- page context
@@ -109,7 +103,8 @@ def _context(request: Request, p: Principal, key: str, page: str, period: str | 
             "fmt": lambda v, u: fmt(v, u, locale),
             "fmt_delta": lambda v, u: fmt_delta(v, u, locale),
             "fmt_interval": lambda v, u: fmt_interval(v, u, locale),
-            "metric_name": lambda n: translate(locale, f"metric.{n}")}
+            "metric_name": lambda n: metric_name(n, locale),
+            "metric_definition": lambda n: spec(n).definition(locale) if n in SPECS else ""}
 
 
 def _page(request: Request, p: Principal, template: str, ctx: dict[str, Any],
@@ -128,12 +123,12 @@ def overview_page(key: str, request: Request, p: Principal = Depends(current),
     data = rm.overview(engine_of(request), key, ctx["period"], ctx["product"], ctx["now"])
     locale = ctx["locale"]
     kpis = []
-    for name, lower in rm.KPIS:
+    for name in rm.KPIS:
         m = data["metrics"][name]
         spark = data["sparklines"][name]
-        kpis.append({"name": name, "m": m, "tone": tone(m["delta"], lower),
+        kpis.append({"name": name, "m": m, "tone": tone(m["delta"], direction(name)),
                      "spark": sparkline_svg(spark["values"], title=translate(
-                         locale, "dash.spark", metric=translate(locale, f"metric.{name}"),
+                         locale, "dash.spark", metric=metric_name(name, locale),
                          n=len(spark["values"])))})
     buckets = [n for n in data["metrics"] if n.startswith("backlog_age_")]
     return _page(request, p, "overview.html", ctx, data=data, kpis=kpis, buckets=buckets)
@@ -182,7 +177,7 @@ def machine_page(key: str, request: Request, p: Principal = Depends(current),
     ctx = _context(request, p, key, "machine", period, kind, product)
     data = rm.machine(engine_of(request), key, ctx["period"], ctx["product"], ctx["now"])
     locale = ctx["locale"]
-    rows = [(translate(locale, f"metric.{n}"), m["value"],
+    rows = [(metric_name(n, locale), m["value"],
              tuple(m["interval"]) if m["interval"] else None, fmt(m["value"], m["unit"], locale))
             for n, m in data["metrics"].items()
             if n in ("machine_precision", "machine_recall", "machine_f1",
