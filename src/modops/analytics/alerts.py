@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from modops.domain.fields import TEXT_FIELDS
 from modops.quality import wilson_interval
 
 from ._sql import ACTIONED, HUMAN_SOURCES, Scope, run
@@ -231,9 +232,7 @@ def korean_nouns(texts: list[str], tags: tuple[str, ...] = ("NNP", "NNG"),
     return [set(nouns[text]) for text in texts]
 
 
-_TEXT = "COALESCE(i.title, '') || ' ' || COALESCE(i.caption, '') || ' ' || " \
-        "COALESCE(i.comment, '') || ' ' || COALESCE(i.transcript, '') || ' ' || " \
-        "COALESCE(i.text, '')"
+_TEXT = " || ' ' || ".join(f"COALESCE(i.{name}, '')" for name in TEXT_FIELDS)
 
 
 def _windows_texts(ctx: _Ctx, windows: int, cap: int) -> list[list[str]]:

@@ -136,6 +136,9 @@ class SummaryOut(BaseModel):
 
 
 class ItemOut(Out):
+    """An item as a person working on it sees it: ``id`` and the item field spec's shown
+    fields (``modops.domain.fields.SHOWN_FIELDS``; checked by tests/io/test_field_spec.py)."""
+
     id: int
     external_id: str
     product: Any = None

@@ -25,14 +25,14 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from modops.domain import ValidationError
+from modops.domain.fields import EXPORT_FIELDS, ITEM_FIELDS, FieldKind, select_list
 from modops.io.labelstudio import row_to_task
-from modops.io.records import IMPORT_FIELDS, TEXT_FIELDS
 from modops.projects.service import get_project
 
 EXPORT_FORMATS = ("jsonl", "csv", "parquet", "labelstudio")
-CSV_COLUMNS = (*IMPORT_FIELDS, "state", "route", "final_action", "decided_at",
-               "model_version")
-JSON_COLUMNS = ("metadata", "gold_labels", "final_labels", "annotations")
+CSV_COLUMNS = EXPORT_FIELDS
+JSON_COLUMNS = tuple(f.name for f in ITEM_FIELDS if f.exported and f.kind in (
+    FieldKind.JSON, FieldKind.LABELS, FieldKind.ANNOTATIONS))
 PAGE = 10_000
 CHUNK = 50_000  # items per read transaction (JSONL: per range built in parallel)
 
@@ -65,11 +65,12 @@ def _iso(value: Any) -> str | None:
     return value.isoformat(timespec="microseconds") + "Z"
 
 
-_ITEM_COLUMNS = (
-    "id, external_id, product_id, title, caption, comment, transcript, text, media_url, "
-    "metadata, language, created_at, view_count, user_reported, reported_at, machine_score, "
-    "is_gold, gold_labels, final_labels, state, route, final_action, decided_at, model_version"
-)
+# The stored fields of an export row, each with how its stored value becomes the exported one
+# (times as ISO 8601 with Z, JSON text parsed, SQLite's 0/1 as booleans).
+_ROW_FIELDS = tuple(f for f in ITEM_FIELDS if f.exported and f.column is not None)
+_CONVERT: dict[FieldKind, Callable[[Any], Any]] = {
+    FieldKind.TIME: _iso, FieldKind.JSON: _json, FieldKind.LABELS: _json, FieldKind.BOOL: bool}
+_ITEM_COLUMNS = "i.id, " + select_list(tuple(f.name for f in _ROW_FIELDS))
 _ANN_COLUMNS = "item_id, labeler_id, kind, labels, note, started_at, submitted_at"
 
 
@@ -166,74 +167,47 @@ def _read_ahead(engine: Engine, pages: Iterator[Any]) -> Iterator[Any]:
     return pages if engine.dialect.name == "sqlite" else _prefetched(pages)
 
 
-def _lookups(engine: Engine, project_key: str) -> tuple[int, dict[int, str], dict[int, str]]:
+def _lookups(engine: Engine, project_key: str) -> tuple[int, dict[int, str]]:
     with Session(engine) as s:
         project_id = get_project(s, project_key).id
-        products = {p.id: p.key for p in s.execute(text("SELECT id, key FROM products"))}
         users = dict(s.execute(text("SELECT id, username FROM users")).all())
-    return project_id, products, users
+    return project_id, users
 
 
 def iter_export_rows(engine: Engine, project_key: str) -> Iterator[dict[str, Any]]:
-    """Yield one dict per item, in id order, with annotations (oldest first) attached."""
-    project_id, products, users = _lookups(engine, project_key)
-    item_sql = f"SELECT {_ITEM_COLUMNS} FROM items i"
+    """Yield one dict per item, in id order, with annotations (oldest first) attached: the
+    fields of ``EXPORT_FIELDS`` in their order."""
+    project_id, users = _lookups(engine, project_key)
+    item_sql = f"SELECT {_ITEM_COLUMNS} FROM items i JOIN products p ON p.id = i.product_id"
     ann_sql = f"SELECT {_ANN_COLUMNS} FROM annotations a"
+    converters = [(f.name, _CONVERT.get(f.kind)) for f in _ROW_FIELDS]
+    annotations_at = EXPORT_FIELDS.index("annotations")
+    head, tail = converters[:annotations_at], converters[annotations_at:]
     for items, by_item in _read_ahead(engine, _pages(engine, project_id, item_sql, ann_sql)):
-        for (
-            item_id, ext, product_id, title, caption, comment, transcript, body, media, meta_v,
-            lang, created, views, reported, reported_at, score, is_gold, gold, final, state,
-            route, action, decided, model_version,
-        ) in items:
-            yield {
-                "external_id": ext,
-                "product": products[product_id],
-                "title": title,
-                "caption": caption,
-                "comment": comment,
-                "transcript": transcript,
-                "text": body,
-                "media_url": media,
-                "metadata": _json(meta_v),
-                "language": lang,
-                "created_at": _iso(created),
-                "view_count": views,
-                "user_reported": bool(reported),
-                "reported_at": _iso(reported_at),
-                "machine_score": score,
-                "is_gold": bool(is_gold),
-                "gold_labels": _json(gold),
-                "final_labels": _json(final),
-                "annotations": [
-                    {"labeler": users.get(labeler_id, str(labeler_id)), "labels": _json(labels),
-                     "submitted_at": _iso(submitted), "started_at": _iso(started),
-                     "note": note, "kind": kind}
-                    for _, labeler_id, kind, labels, note, started, submitted
-                    in by_item.get(item_id, ())
-                ],
-                "state": state,
-                "route": route,
-                "final_action": action,
-                "decided_at": _iso(decided),
-                "model_version": model_version,
-            }
+        for item_id, *values in items:
+            row = {name: value if convert is None else convert(value)
+                   for (name, convert), value in zip(head, values, strict=False)}
+            row["annotations"] = [
+                {"labeler": users.get(labeler_id, str(labeler_id)), "labels": _json(labels),
+                 "submitted_at": _iso(submitted), "started_at": _iso(started),
+                 "note": note, "kind": kind}
+                for _, labeler_id, kind, labels, note, started, submitted
+                in by_item.get(item_id, ())
+            ]
+            row.update((name, value if convert is None else convert(value))
+                       for (name, convert), value in zip(tail, values[annotations_at:],
+                                                         strict=True))
+            yield row
 
 
 # JSON Lines are assembled by the database: each item's fields (all but the machine score and
 # the annotations, spliced in below) arrive as one JSON text, so Python only joins strings.
 # On PostgreSQL that work runs in the server process, beside the Python that writes the file.
-_ITEM_JSON_FIELDS = (  # (key, column, kind): kind says how the database renders it in JSON
-    ("external_id", "i.external_id", ""), ("product", "p.key", ""), ("title", "i.title", ""),
-    ("caption", "i.caption", ""), ("comment", "i.comment", ""),
-    ("transcript", "i.transcript", ""), ("text", "i.text", ""),
-    ("media_url", "i.media_url", ""), ("metadata", "i.metadata", "json"),
-    ("language", "i.language", ""), ("created_at", "i.created_at", "time"),
-    ("view_count", "i.view_count", ""), ("user_reported", "i.user_reported", "bool"),
-    ("reported_at", "i.reported_at", "time"), ("is_gold", "i.is_gold", "bool"),
-    ("gold_labels", "i.gold_labels", "json"), ("final_labels", "i.final_labels", "json"),
-    ("state", "i.state", ""), ("route", "i.route", ""), ("final_action", "i.final_action", ""),
-    ("decided_at", "i.decided_at", "time"), ("model_version", "i.model_version", ""),
-)
+_JSON_RENDER = {FieldKind.JSON: "json", FieldKind.LABELS: "json", FieldKind.TIME: "time",
+                FieldKind.BOOL: "bool"}
+_ITEM_JSON_FIELDS = tuple(  # (key, column, kind): kind says how the database renders it in JSON
+    (f.name, f.column, _JSON_RENDER.get(f.kind, "")) for f in ITEM_FIELDS
+    if f.exported and f.column is not None and f.name != "machine_score")
 _ANN_JSON_FIELDS = (
     ("labeler", "COALESCE(u.username, CAST(a.labeler_id AS TEXT))", ""),
     ("labels", "a.labels", "json"), ("submitted_at", "a.submitted_at", "time"),
@@ -283,7 +257,7 @@ def iter_jsonl_blocks(engine: Engine, project_key: str) -> Iterator[Block]:
     PostgreSQL, JSONL_WORKERS ranges are built at once (a server process each, on their own
     connections) and written in id order.
     """
-    project_id, _, _ = _lookups(engine, project_key)
+    project_id, _ = _lookups(engine, project_key)
     build = _pg_jsonl_chunk if engine.dialect.name == "postgresql" else _sqlite_jsonl_chunk
     ranges = _id_ranges(engine, project_id)
     # SQLite gives up the GIL for every row it steps: two threads of it spend their time
@@ -455,30 +429,10 @@ def _parquet_schema() -> Any:
     import pyarrow as pa
 
     s, ts = pa.string(), pa.timestamp("us")
-    return pa.schema(
-        [
-            ("external_id", s),
-            ("product", s),
-            *[(f, s) for f in TEXT_FIELDS],
-            ("media_url", s),
-            ("metadata", s),
-            ("language", s),
-            ("created_at", ts),
-            ("view_count", pa.int64()),
-            ("user_reported", pa.bool_()),
-            ("reported_at", ts),
-            ("machine_score", pa.float64()),
-            ("is_gold", pa.bool_()),
-            ("gold_labels", pa.list_(s)),
-            ("final_labels", pa.list_(s)),
-            ("annotations", s),
-            ("state", s),
-            ("route", s),
-            ("final_action", s),
-            ("decided_at", ts),
-            ("model_version", s),
-        ]
-    )
+    types = {FieldKind.TIME: ts, FieldKind.INT: pa.int64(), FieldKind.BOOL: pa.bool_(),
+             FieldKind.SCORE: pa.float64(), FieldKind.LABELS: pa.list_(s)}
+    # text, identifiers, and JSON (metadata, annotations) as JSON text: readable by any tool
+    return pa.schema([(f.name, types.get(f.kind, s)) for f in ITEM_FIELDS if f.exported])
 
 
 def _write_parquet(rows: Iterator[dict[str, Any]], f: IO[bytes], report: ExportReport) -> None:
@@ -487,7 +441,7 @@ def _write_parquet(rows: Iterator[dict[str, Any]], f: IO[bytes], report: ExportR
     import pyarrow.parquet as pq
 
     schema = _parquet_schema()
-    times = ("created_at", "reported_at", "decided_at")
+    times = tuple(f.name for f in ITEM_FIELDS if f.exported and f.kind is FieldKind.TIME)
     with pq.ParquetWriter(f, schema, compression="zstd") as writer:
         batch: dict[str, list[Any]] = {name: [] for name in schema.names}
 

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.orm import Session
 
 from modops.domain import DecisionSource, ModOpsError, Role, ValidationError
+from modops.domain.fields import CONTENT_FIELDS
 from modops.io.parsing import (
     RowPlan,
     RowPlanner,
@@ -43,25 +44,13 @@ from modops.store.audit import record
 from modops.store.db import utcnow
 from modops.store.models import User
 
+# The items row the store takes (``parsing._RowBuilder`` builds it in this order): the
+# content fields of the spec (the product as its id), then what the import adds.
 ITEM_COLUMNS = (
     "project_id",
-    "external_id",
-    "product_id",
-    "title",
-    "caption",
-    "comment",
-    "transcript",
-    "text",
-    "media_url",
-    "metadata",
-    "language",
-    "created_at",
+    *("product_id" if name == "product" else name for name in CONTENT_FIELDS),
     "ingested_at",
-    "view_count",
-    "user_reported",
-    "reported_at",
     "state",
-    "machine_score",
     "priority",
     "is_gold",
     "gold_labels",

@@ -13,7 +13,8 @@ from datetime import timedelta
 from typing import Any
 
 from modops.domain import ValidationError
-from modops.io.records import CONTENT_FIELDS, parse_time
+from modops.domain.fields import CONTENT_FIELDS
+from modops.io.records import parse_time
 
 ITEM_DATA_FIELDS = CONTENT_FIELDS
 

@@ -91,6 +91,8 @@ class _RowBuilder:
                         due_at = self.due_stored[due] = _fmt_time(due, sqlite)
                 if action is not None:
                     final_labels, final_action, decided_at = labels, action, now_stored
+        # ``importer.ITEM_COLUMNS`` in order, spelled out: the per-row hot path of every
+        # import (tests/io/test_field_spec.py checks it against the field spec)
         return (
             self.project_id,
             r.external_id,
@@ -104,12 +106,12 @@ class _RowBuilder:
             None if r.metadata_json is None else r.metadata_json.decode(),
             r.language,
             now_stored if r.created_at is None else _fmt_time(r.created_at, sqlite),
-            now_stored,
             r.view_count,
             int(r.user_reported) if sqlite else r.user_reported,
             None if r.reported_at is None else _fmt_time(r.reported_at, sqlite),
-            state,
             r.machine_score,
+            now_stored,
+            state,
             priority,
             int(r.is_gold) if sqlite else r.is_gold,
             None if r.gold_labels is None else _dumps(r.gold_labels),

@@ -1,7 +1,8 @@
 """The item record every import format is read into, and its row-by-row validation.
 
 One schema for all formats (JSONL, CSV, Parquet, Label Studio JSON), so a file exported in one
-format imports back identically through any other. Documented in ``docs/import-format.md``.
+format imports back identically through any other; its fields are ``modops.domain.fields``.
+Documented in ``docs/import-format.md``.
 """
 
 from __future__ import annotations
@@ -14,43 +15,24 @@ from typing import Any
 import orjson
 
 from modops.domain import ValidationError
+from modops.domain.fields import (
+    EXPORT_ONLY_FIELDS,
+    IMPORT_FIELDS,
+    MAX_EXTERNAL_ID,
+    MAX_LANGUAGE,
+    MAX_TEXT_CHARS,
+    TEXT_FIELDS,
+)
 from modops.projects.taxonomy import TaxonomyRules
 
-TEXT_FIELDS = ("title", "caption", "comment", "transcript", "text")
-# A documented limit, not an accident: one text field may hold up to 100,000 characters
-# (a long ASR transcript fits; a 10 MB blob is refused with a clear message).
-MAX_TEXT_CHARS = 100_000
-MAX_EXTERNAL_ID = 200
 MAX_METADATA_BYTES = 64 * 1024
 # Integers are stored as 64-bit (BIGINT on PostgreSQL, INTEGER on SQLite): larger ones are a
 # FILE:LINE error, not an overflow in the writer (issue 23: 2**70 gave a traceback, exit 1).
 MAX_INT = 2**63 - 1
 ANNOTATION_FIELDS = frozenset({"labeler", "labels", "submitted_at", "started_at", "note", "kind"})
 
-# Fields that exports add for people to read; imports ignore them (they are recomputed).
-EXPORT_ONLY_FIELDS = frozenset(
-    {
-        "id",
-        "state",
-        "route",
-        "final_action",
-        "decided_at",
-        "ingested_at",
-        "model_version",
-        "machine_scores",
-        "project",
-        "decision_source",
-    }
-)
-_TEXT_FIELD_SET = frozenset(TEXT_FIELDS)
-# The content of an item, in the order every format writes it.
-CONTENT_FIELDS = (
-    "external_id", "product", *TEXT_FIELDS, "media_url", "metadata", "language", "created_at",
-    "view_count", "user_reported", "reported_at", "machine_score",
-)
-# Content plus the labels an item may carry: the import schema of every format.
-IMPORT_FIELDS = (*CONTENT_FIELDS, "is_gold", "gold_labels", "final_labels", "annotations")
 KNOWN_FIELDS = frozenset(IMPORT_FIELDS)
+_NEEDS_CONTENT = (f"an item needs text ({', '.join(TEXT_FIELDS)}) or a media_url")
 
 
 _ALL_FIELDS = KNOWN_FIELDS | EXPORT_ONLY_FIELDS
@@ -68,6 +50,9 @@ class AnnotationRecord:
 
 @dataclass(slots=True)
 class ItemRecord:
+    """One imported item: ``line``, then the import fields of ``modops.domain.fields`` in
+    their order (``metadata_json`` beside ``metadata``)."""
+
     line: int
     external_id: str
     product: str
@@ -85,9 +70,9 @@ class ItemRecord:
     user_reported: bool = False
     reported_at: datetime | None = None
     machine_score: float | None = None
-    final_labels: list[str] | None = None
     is_gold: bool = False
     gold_labels: list[str] | None = None
+    final_labels: list[str] | None = None
     annotations: list[AnnotationRecord] = field(default_factory=list)
 
 
@@ -254,9 +239,7 @@ class RowValidator:
         if media is not None:
             rec.media_url = _text(media, "media_url") or None
         if not has_content and not rec.media_url:
-            raise ValidationError(
-                "an item needs text (title, caption, comment, transcript, text) or a media_url"
-            )
+            raise ValidationError(_NEEDS_CONTENT)
         meta = get("metadata")
         if meta is not None and type(meta) is not dict:
             meta = _json_field(meta, "metadata", lenient=lenient)
@@ -282,7 +265,7 @@ class RowValidator:
         rec.metadata = meta
         lang = get("language")
         if lang is not None and lang != "":
-            if not isinstance(lang, str) or len(lang) > 10:
+            if not isinstance(lang, str) or len(lang) > MAX_LANGUAGE:
                 raise ValidationError("language must be a short language code such as ko")
             rec.language = lang
         created = get("created_at")

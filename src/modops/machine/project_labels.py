@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import orjson
 from sqlalchemy import Engine, text
 
+from modops.domain.fields import SCORED_TEXT_FIELDS, select_list
 from modops.machine.scoring import item_text
 
 HUMAN_SOURCES = ("labelers", "reviewer", "appeal")
@@ -39,8 +40,8 @@ def human_labels(engine: Engine, project_key: str) -> list[HumanLabel]:
     marks = ", ".join(f"'{s}'" for s in HUMAN_SOURCES)
     with engine.connect() as conn:
         rows = conn.execute(text(
-            "SELECT i.title, i.caption, i.comment, i.transcript, i.text, i.machine_score, "
-            "d.labels, d.action FROM items i JOIN decisions d ON d.item_id = i.id "
+            f"SELECT {select_list(SCORED_TEXT_FIELDS)}, i.machine_score, d.labels, d.action "
+            "FROM items i JOIN decisions d ON d.item_id = i.id "
             "JOIN projects p ON p.id = i.project_id WHERE p.key = :k AND d.current = :true "
             f"AND d.source IN ({marks}) ORDER BY d.id"), {"k": project_key, "true": True}).all()
     out = []

@@ -14,11 +14,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from modops.domain.fields import SCORED_TEXT_FIELDS
+
 SEVERITY_LABELS: tuple[str, ...] = ("hate", "offensive", "none")
 TARGET_LABELS: tuple[str, ...] = (
     "gender", "origin", "politics", "age", "religion", "race", "physical", "other",
 )
-TEXT_FIELDS: tuple[str, ...] = ("title", "caption", "comment", "text", "transcript", "asr", "ocr")
+# The item's text fields in the order the model reads them, then the names a scorer's caller
+# may use for speech and on-screen text when it builds an item mapping itself.
+TEXT_FIELDS: tuple[str, ...] = (*SCORED_TEXT_FIELDS, "asr", "ocr")
 
 
 class ScorerUnavailable(RuntimeError):

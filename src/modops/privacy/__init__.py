@@ -18,6 +18,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from modops.domain.fields import PII_TEXT_FIELDS
+
 KINDS = ("rrn", "phone", "email", "handle")
 DEFAULT_KINDS: tuple[str, ...] = KINDS
 
@@ -99,7 +101,7 @@ def mask_value(value: Any, kinds: Iterable[str] | None = None) -> Any:
     return value
 
 
-TEXT_FIELDS = ("title", "caption", "comment", "transcript", "text", "ocr_text")
+TEXT_FIELDS = PII_TEXT_FIELDS  # ocr_text too: text read off an image is content
 
 
 def mask_item_fields(item: Any, kinds: Iterable[str] | None = None) -> None:

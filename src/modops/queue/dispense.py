@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from modops.domain import PermissionDenied, ProjectStatus, Role, TaskKind, TaskState
+from modops.domain.fields import SHOWN_FIELDS, select_list
 from modops.privacy import mask_item_fields, project_kinds
 from modops.queue.core import (
     Actor,
@@ -75,11 +76,9 @@ def _eligible(project: ProjectConfig, actor: Actor) -> None:
         raise PermissionDenied(f"project {project.key} needs the skill {missing[0]!r}")
 
 
-_ITEM_COLUMNS = (
-    "i.id AS item_id, i.external_id, p.key AS product, i.title, i.caption, i.comment, "
-    "i.transcript, i.text, i.media_url, i.metadata, i.language, i.created_at, i.view_count, "
-    "i.user_reported, i.machine_scores, i.machine_score, i.model_version"
-)
+# What a person is shown (the field spec's shown fields) and the machine's suggestion.
+_ITEM_COLUMNS = (f"i.id AS item_id, {select_list(SHOWN_FIELDS)}, "
+                 "i.machine_scores, i.machine_score, i.model_version")
 
 
 _TASK_VIEW_SQL = (
@@ -95,7 +94,8 @@ def _task_view(conn: Connection, task_id: int, project: ProjectConfig,
 
 def _view_from_row(row: Any, project: ProjectConfig, cls: type[TaskView] = TaskView) \
         -> TaskView:
-    """Build what a person is shown from a task row joined with its item (``_ITEM_COLUMNS``)."""
+    """Build what a person is shown from a task row joined with its item (``_ITEM_COLUMNS``).
+    The fields are spelled out: this runs for every task handed out (bench/dispense.py)."""
     item = ItemView(
         id=row.item_id, external_id=row.external_id, product=row.product, title=row.title,
         caption=row.caption, comment=row.comment, transcript=row.transcript, text=row.text,

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 
 from modops.domain import DecisionSource, events
+from modops.domain.fields import SCORED_TEXT_FIELDS
 from modops.io.importer import ImportContext
 from modops.queue.config import ProjectConfig
 from modops.queue.core import dumps, is_pg, load_project, loads, sql, write_tx
@@ -129,8 +130,7 @@ def _score_missing(conn: Connection, project: ProjectConfig, rows: Sequence[Any]
         scorer = get_scorer(project.scorer)
         marks = ", ".join(str(int(r.id)) for r in missing)
         text_by_id = {t.id: item_text(t._mapping) for t in conn.execute(text(
-            f"SELECT id, title, caption, comment, transcript, text FROM items WHERE id IN "
-            f"({marks})"))}
+            f"SELECT id, {', '.join(SCORED_TEXT_FIELDS)} FROM items WHERE id IN ({marks})"))}
         scores = scorer.score([text_by_id[r.id] for r in missing])
     except ScorerUnavailable as exc:
         summary.scorer_error = str(exc)

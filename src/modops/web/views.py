@@ -34,6 +34,7 @@ from modops.api.deps import engine_of, settings_of
 from modops.api.errors import NotAuthenticated
 from modops.api.readmodels import dashboard, labeler_stats
 from modops.domain import ModOpsError, ProjectStatus, Role, ValidationError
+from modops.domain.fields import TEXT_FIELDS
 from modops.projects import KNOWN_PRODUCTS, get_project, project_settings, update_project
 from modops.store import session_scope
 from modops.store.models import Appeal, Item, Team, User
@@ -60,6 +61,7 @@ def reveal_controls(value: object) -> str:
 
 
 env.filters["reveal"] = reveal_controls
+env.globals["text_fields"] = TEXT_FIELDS  # the item's text, in the order every view shows it
 
 EDITABLE = ("overlap_k", "gold_rate", "audit_rate", "sla_minutes", "lease_seconds",
             "auto_action_threshold", "auto_clear_threshold", "escalation_threshold")

@@ -42,13 +42,11 @@ def project_out(p: Project) -> schemas.ProjectOut:
 
 
 def item_detail(it: Item) -> schemas.ItemDetailOut:
-    return schemas.ItemDetailOut(
-        id=it.id, external_id=it.external_id, product=it.product.key if it.product else None,
-        title=it.title, caption=it.caption, comment=it.comment, transcript=it.transcript,
-        text=it.text, media_url=it.media_url, metadata=it.meta, language=it.language,
-        created_at=it.created_at, view_count=it.view_count, user_reported=it.user_reported,
-        state=it.state, route=it.route, machine_score=it.machine_score,
-        final_labels=it.final_labels, final_action=it.final_action, decided_at=it.decided_at)
+    # the schema's fields are the spec's shown fields (tests/io/test_field_spec.py); the ORM
+    # names metadata ``meta`` (``metadata`` is SQLAlchemy's) and holds the product's id
+    values = {name: getattr(it, "meta" if name == "metadata" else name)
+              for name in schemas.ItemDetailOut.model_fields if name != "product"}
+    return schemas.ItemDetailOut(product=it.product.key if it.product else None, **values)
 
 
 @router.get("", response_model=list[schemas.ProjectOut])
