@@ -90,9 +90,8 @@ def dispense_world(url: str, project: str, *, overlap: int, labelers: int, user_
     from sqlalchemy.pool import NullPool
 
     from modops.accounts import add_user, create_token
-    from modops.io import import_file
     from modops.projects import create_project, load_spec
-    from modops.queue import route_after_import
+    from modops.queue import ingest_file
     from modops.store import make_engine, session_scope, upgrade
 
     engine = make_engine(url, poolclass=NullPool)
@@ -116,7 +115,6 @@ def dispense_world(url: str, project: str, *, overlap: int, labelers: int, user_
         with path.open("wb") as f:
             for r in rows:
                 f.write(orjson.dumps(r) + b"\n")
-        import_file(engine, project, path, "jsonl", actor="bench",
-                    after_insert=route_after_import)
+        ingest_file(engine, project, path, "jsonl", actor="bench")
     engine.dispose()
     return tokens, manager_tokens

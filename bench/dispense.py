@@ -41,9 +41,8 @@ def prepare(store: str, slots: int, labelers: int, tmp: Path, tag: str = "") \
     from sqlalchemy.pool import NullPool
 
     from modops.accounts import add_user
-    from modops.io import import_file
     from modops.projects import create_project, get_project, load_spec, update_project
-    from modops.queue import route_after_import
+    from modops.queue import ingest_file
     from modops.store import make_engine, session_scope, upgrade
 
     if store == "sqlite":
@@ -80,7 +79,7 @@ def prepare(store: str, slots: int, labelers: int, tmp: Path, tag: str = "") \
                 f.write(orjson.dumps({"external_id": f"d-{i}", "product": "comment",
                                       "comment": f"벤치마크 댓글 {i}",
                                       "machine_score": (i * 7919 % 1000) / 1000}) + b"\n")
-    import_file(engine, "kr-comments", items, "jsonl", after_insert=route_after_import)
+    ingest_file(engine, "kr-comments", items, "jsonl")
     engine.dispose()
     return url, users, cleanup
 

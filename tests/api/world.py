@@ -14,9 +14,8 @@ import orjson
 from sqlalchemy import Engine, select
 
 from modops.accounts import add_user, hash_password
-from modops.io import import_file
 from modops.projects import create_project, load_spec
-from modops.queue import route_after_import
+from modops.queue import ingest_file
 from modops.store import session_scope
 from modops.store.models import Project
 
@@ -58,7 +57,7 @@ def import_rows(engine: Engine, key: str, rows: list[dict[str, Any]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "items.jsonl"
         path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
-        import_file(engine, key, path, "jsonl", actor="test", after_insert=route_after_import)
+        ingest_file(engine, key, path, "jsonl", actor="test")
 
 
 def comments(prefix: str, n: int) -> list[dict[str, Any]]:

@@ -26,7 +26,7 @@ def refused(engine: Engine, project: str, path: Path, fmt: str | None = None) ->
     """Import, expect refusal, check nothing changed; return the error lines."""
     before = snapshot(engine)
     with pytest.raises(ImportFailed) as info:
-        import_file(engine, project, path, fmt)
+        import_file(engine, project, path, fmt, after_insert=None)
     assert snapshot(engine) == before, "a refused import must write nothing"
     return info.value.errors
 
@@ -99,7 +99,7 @@ def test_ten_megabyte_text_field_is_refused_by_the_documented_limit(
 def test_text_at_the_limit_is_accepted(engine: Engine, project: str, tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "items.jsonl", [
         {"external_id": "t-1", "product": "short_video", "transcript": "가" * MAX_TEXT_CHARS}])
-    assert import_file(engine, project, path).inserted == 1
+    assert import_file(engine, project, path, after_insert=None).inserted == 1
 
 
 def test_duplicate_external_id_inside_one_file(engine: Engine, project: str, tmp_path: Path,
@@ -137,7 +137,7 @@ def test_every_bad_row_is_listed_up_to_the_limit(engine: Engine, project: str,
     path = write_jsonl(tmp_path / "items.jsonl", rows)
     before = snapshot(engine)
     with pytest.raises(ImportFailed) as info:
-        import_file(engine, project, path, max_errors=5)
+        import_file(engine, project, path, max_errors=5, after_insert=None)
     assert snapshot(engine) == before
     assert len(info.value.errors) == 5 and info.value.more == 45
     assert info.value.errors[0] == (f"{path}:1: an item needs text (title, caption, comment, "
@@ -162,5 +162,5 @@ def test_csv_rows_are_read_from_text_cells(engine: Engine, project: str, tmp_pat
                     "metadata", "final_labels"])
         w.writerow(["c-1", "comment", "여러 줄\n댓글, 쉼표", "42", "true",
                     '{"k": "값"}', '["profanity"]'])
-    report = import_file(engine, project, path)
+    report = import_file(engine, project, path, after_insert=None)
     assert (report.inserted, report.decisions) == (1, 1)

@@ -30,7 +30,8 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
 @pytest.mark.parametrize("fmt", EXPORT_FORMATS)
 def test_round_trip_through_every_format(engine: Engine, project: str, tmp_path: Path, rows,
                                          fmt: str) -> None:
-    report = import_file(engine, project, write_jsonl(tmp_path / "in.jsonl", rows))
+    report = import_file(engine, project, write_jsonl(tmp_path / "in.jsonl", rows),
+                         after_insert=None)
     assert (report.inserted, report.annotations, report.decisions) == (5, 4, 2)
     original = comparable(engine, project)
 
@@ -39,7 +40,7 @@ def test_round_trip_through_every_format(engine: Engine, project: str, tmp_path:
     assert (exported.items, exported.annotations) == (5, 4)
 
     copy = make_project(engine, "copy")
-    import_file(engine, copy, out, fmt)
+    import_file(engine, copy, out, fmt, after_insert=None)
     assert comparable(engine, copy) == original
     # spot-check the content survived byte for byte, hostile text included
     by_id = {r["external_id"]: r for r in original}
@@ -53,9 +54,9 @@ def test_round_trip_through_every_format(engine: Engine, project: str, tmp_path:
 
 def test_reimport_adds_nothing(engine: Engine, project: str, tmp_path: Path, rows) -> None:
     path = write_jsonl(tmp_path / "in.jsonl", rows)
-    import_file(engine, project, path)
+    import_file(engine, project, path, after_insert=None)
     before = snapshot(engine)
-    again = import_file(engine, project, path)
+    again = import_file(engine, project, path, after_insert=None)
     assert (again.inserted, again.skipped_existing, again.annotations) == (0, 5, 0)
     after = snapshot(engine)
     assert after["audit_log"] == before["audit_log"] + 1  # the import itself is audited
@@ -80,7 +81,7 @@ def test_label_studio_native_export_imports(engine: Engine, project: str, tmp_pa
     ]
     path = tmp_path / "label-studio-export.json"
     path.write_bytes(orjson.dumps(tasks))
-    report = import_file(engine, project, path, "labelstudio")
+    report = import_file(engine, project, path, "labelstudio", after_insert=None)
     assert (report.inserted, report.annotations) == (2, 1)
     assert report.new_labelers == ["ls-user-7"]
     rows = {r["external_id"]: r for r in iter_export_rows(engine, project)}
@@ -98,7 +99,7 @@ def test_export_in_small_chunks_equals_one_pass(engine: Engine, project: str, tm
     snapshot for long); chunk and page edges must not lose, repeat or misplace anything."""
     from modops.io import exporter
 
-    import_file(engine, project, write_jsonl(tmp_path / "in.jsonl", rows))
+    import_file(engine, project, write_jsonl(tmp_path / "in.jsonl", rows), after_insert=None)
     whole = comparable(engine, project)
     monkeypatch.setattr(exporter, "CHUNK", chunk)
     monkeypatch.setattr(exporter, "PAGE", page)
@@ -114,7 +115,7 @@ def test_jsonl_export_says_what_the_export_rows_say(engine: Engine, project: str
     same record the other formats are written from: every field, value and annotation."""
     from modops.io import exporter
 
-    import_file(engine, project, write_jsonl(tmp_path / "in.jsonl", rows))
+    import_file(engine, project, write_jsonl(tmp_path / "in.jsonl", rows), after_insert=None)
     with engine.begin() as conn:  # a score whose shortest text has 17 digits must survive
         conn.exec_driver_sql("UPDATE items SET machine_score = 0.30000000000000004 "
                              "WHERE external_id = 'c-1'")
@@ -148,7 +149,8 @@ def test_two_imports_racing_into_an_empty_project_store_each_item_once(
     def run(path: Path) -> None:
         start.wait()
         try:
-            reports.append(import_file(engine, project, path, batch_size=500))
+            reports.append(import_file(engine, project, path, batch_size=500,
+                                       after_insert=None))
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -178,7 +180,7 @@ def test_first_load_with_labelled_rows_between_plain_ones_keeps_every_row(
                                    "submitted_at": "2026-11-20T00:00:00Z"}]
         rows.append(row)
     report = import_file(engine, project, write_jsonl(tmp_path / "in.jsonl", rows),
-                         batch_size=100)
+                         batch_size=100, after_insert=None)
     assert (report.inserted, report.annotations) == (1_000, 51)
     exported = list(iter_export_rows(engine, project))
     assert [r["external_id"] for r in exported] == [f"m-{i:04d}" for i in range(1_000)]

@@ -37,9 +37,8 @@ def pg_world(labelers: int, items: int, overlap: int, lease_s: int = 10
              ) -> Iterator[tuple[str, list[str]]]:
     """A fresh schema (dropped afterwards) → (URL for other processes, API tokens)."""
     from modops.accounts import add_user, create_token
-    from modops.io import import_file
     from modops.projects import create_project, load_spec
-    from modops.queue import route_after_import
+    from modops.queue import ingest_file
 
     schema = f"modops_ops_{os.getpid()}_{secrets.token_hex(3)}"
     admin = make_engine(PG_URL, poolclass=NullPool)
@@ -66,8 +65,7 @@ def pg_world(labelers: int, items: int, overlap: int, lease_s: int = 10
                 "external_id": f"x-{i:05d}", "product": "comment", "view_count": i,
                 "comment": f"충돌 테스트 댓글 {i} 연락처 010-1234-{i % 10000:04d}"}) + b"\n"
                 for i in range(items)))
-            import_file(engine, PROJECT, path, "jsonl", actor="test",
-                        after_insert=route_after_import)
+            ingest_file(engine, PROJECT, path, "jsonl", actor="test")
         engine.dispose()
         yield url, tokens
     finally:

@@ -64,7 +64,7 @@ def test_export_job_writes_the_file_and_reports_progress(engine: Engine, project
 
     path = job_dir.parent / "rows.jsonl"
     path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in sample_rows()))
-    import_file(engine, project, path, "jsonl", actor="test")
+    import_file(engine, project, path, "jsonl", actor="test", after_insert=None)
     job_id = jobs.enqueue(engine, "export", {"format": "jsonl"}, project_key=project)
     assert jobs.execute(engine, job_id) == "succeeded"
     job = jobs.get_job(engine, job_id)

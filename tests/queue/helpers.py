@@ -9,9 +9,8 @@ import orjson
 from sqlalchemy import Engine
 
 from modops.accounts import add_user
-from modops.io import import_file
 from modops.projects import get_project, update_project
-from modops.queue import route_after_import
+from modops.queue import ingest_file
 from modops.store import session_scope
 from tests.conftest import make_project
 
@@ -36,7 +35,7 @@ def add_items(engine: Engine, project: str, tmp_path: Path, rows: list[dict[str,
               name: str = "items.jsonl") -> None:
     path = tmp_path / name
     path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
-    import_file(engine, project, path, "jsonl", after_insert=route_after_import)
+    ingest_file(engine, project, path, "jsonl")
 
 
 def simple_items(n: int, prefix: str = "i", **fields: Any) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from modops.io import importer
-from modops.queue import routing
+from modops.queue import ingest_file, routing
 from tests.queue.helpers import add_items, human_project
 
 
@@ -107,10 +107,12 @@ def test_routing_rows_before_they_are_stored_matches_routing_them_after(
     monkeypatch.setattr(routing, "utcnow", lambda: datetime(2026, 11, 20, 9, 0, 1))
     before = route_world(fresh_engine(), tmp_path)
 
-    def after_only(conn: Any, ctx: importer.ImportContext) -> None:  # a hook with no planner
-        routing.route_after_import(conn, ctx)
+    def after_only(engine: Engine, project: str, path: Path, fmt: str) -> None:
+        # the same routing as a hook with no planner: every row is routed once stored
+        importer.import_file(engine, project, path, fmt,
+                             after_insert=importer.AfterInsert(routing.route_after_import))
 
-    monkeypatch.setattr("tests.queue.helpers.route_after_import", after_only)
+    monkeypatch.setattr("tests.queue.helpers.ingest_file", after_only)
     after = route_world(fresh_engine(), tmp_path)
     assert before == after
     assert len(before["routing"]) > 100 and len(before["decisions"]) > 10
@@ -152,8 +154,7 @@ def test_scored_and_unscored_batches_of_one_import_each_get_routed_once(
     import orjson
 
     path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
-    importer.import_file(engine, project, path, "jsonl", batch_size=100,
-                         after_insert=routing.route_after_import)
+    ingest_file(engine, project, path, "jsonl", batch_size=100)
     with engine.connect() as conn:
         routes = dict(conn.execute(text(
             "SELECT i.external_id, r.route FROM routing_decisions r "

@@ -130,9 +130,8 @@ def test_upgrading_a_database_with_items_keeps_them(store_name: str, tmp_path) -
     import orjson
     from sqlalchemy.pool import NullPool
 
-    from modops.io import import_file
     from modops.projects import create_project, load_spec
-    from modops.queue import route_after_import
+    from modops.queue import ingest_file
     from modops.store import make_engine
     from modops.store.migrate import upgrade
     from tests.conftest import EXAMPLE_SPEC, PG_URL, pg_engine
@@ -154,7 +153,7 @@ def test_upgrading_a_database_with_items_keeps_them(store_name: str, tmp_path) -
                 for i in range(50)]
         path = tmp_path / "items.jsonl"
         path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
-        import_file(engine, "kr-comments", path, after_insert=route_after_import)
+        ingest_file(engine, "kr-comments", path)
 
         def counts() -> tuple[int, int]:
             with engine.connect() as conn:

@@ -50,16 +50,14 @@ def import_cmd(
     max_errors: Annotated[int, typer.Option(help="Bad rows to list before stopping")] = 20,
 ) -> None:
     """Import items (and any labels) into a project. All-or-nothing; re-imports add nothing."""
-    from modops.io import import_file
-    from modops.queue import route_after_import
+    from modops.queue import ingest_file
 
     with byte_progress() as bar:
         task = bar.add_task(f"Importing {file.name}", total=file.stat().st_size
                             if file.exists() else None)
-        report = import_file(
+        report = ingest_file(
             engine(), project, file, fmt, max_errors=max_errors,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
-            after_insert=route_after_import,
         )
     console.print(
         f"[green]Imported[/green] {report.inserted:,} new items "

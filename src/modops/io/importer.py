@@ -139,11 +139,30 @@ class ImportContext:
 
 
 class PostInsertHook(Protocol):
-    """Runs in the import's transaction once every row is stored. A hook with a ``planner``
-    method also routes rows before they are stored: one insert per row instead of an
-    insert, then an update."""
+    """What an import does with the rows it stores: the queue's routing
+    (``modops.queue.routing.route_after_import``, through ``modops.queue.ingest_file``)."""
 
-    def __call__(self, conn: Connection, ctx: ImportContext) -> None: ...
+    def planner(self, conn: Connection, project_id: int, now: datetime) -> RowPlanner | None:
+        """Routes rows before they are stored (one insert per row instead of an insert, then
+        an update), in the parse process; None leaves every row to ``__call__``."""
+        ...
+
+    def __call__(self, conn: Connection, ctx: ImportContext) -> None:
+        """Runs in the import's transaction once every row is stored."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class AfterInsert:
+    """A hook that only acts once the rows are stored (it routes nothing before)."""
+
+    fn: Callable[[Connection, ImportContext], None]
+
+    def planner(self, conn: Connection, project_id: int, now: datetime) -> None:
+        return None
+
+    def __call__(self, conn: Connection, ctx: ImportContext) -> None:
+        self.fn(conn, ctx)
 
 
 Progress = Callable[[int, int], None]
@@ -588,10 +607,15 @@ def import_file(
     max_errors: int = 20,
     batch_size: int = 5_000,
     progress: Progress | None = None,
-    after_insert: PostInsertHook | None = None,
+    after_insert: PostInsertHook | None,
     parallel: bool | None = None,
 ) -> ImportReport:
     """Import one file into a project, all-or-nothing. Raises ``ImportFailed`` on bad input.
+
+    The ingest entry point is ``modops.queue.ingest_file``: this with the queue's routing
+    as ``after_insert``. The hook has no default so that no caller forgets it by accident:
+    ``None`` is a raw load (the importer's own tests and benchmark), whose items stay in
+    state ``new`` until ``modops.queue.route_pending`` routes them.
 
     ``parallel`` parses in a second process while this one writes; by default it does so for
     files of ``PARALLEL_MIN_BYTES`` or more on a machine with more than one core.
@@ -616,10 +640,9 @@ def import_file(
     report = ImportReport(file=name, format=fmt, project=key, batch_id=batch_id)
     now = utcnow()
     planner: RowPlanner | None = None
-    make_planner = getattr(after_insert, "planner", None)
-    if make_planner is not None:
+    if after_insert is not None:
         with engine.connect() as conn:
-            planner = make_planner(conn, project_id, now)
+            planner = after_insert.planner(conn, project_id, now)
     build = _RowBuilder(project_id, products, rules, batch_id, now,
                         engine.dialect.name == "sqlite", planner)
     parser = (_ChildParser if parallel else _Parser)(

@@ -58,16 +58,14 @@ def export(ctx: JobContext) -> dict[str, Any]:
 @handler("import")
 def import_(ctx: JobContext) -> dict[str, Any]:
     """Import a file already on the server (an upload saved by the API, or a path)."""
-    from modops.io import import_file
-    from modops.queue import route_after_import
+    from modops.queue import ingest_file
 
     key = _need_project(ctx)
     path = Path(str(ctx.params.get("path", "")))
     size = max(1, path.stat().st_size) if path.is_file() else 1
-    report = import_file(ctx.engine, key, path, ctx.params.get("format"),
+    report = ingest_file(ctx.engine, key, path, ctx.params.get("format"),
                          actor=ctx.params.get("actor", "job"),
-                         progress=lambda done, _n: ctx.progress(done / size),
-                         after_insert=route_after_import)
+                         progress=lambda done, _n: ctx.progress(done / size))
     if ctx.params.get("delete_after"):
         path.unlink(missing_ok=True)
     return {k: v for k, v in vars(report).items() if isinstance(v, int | float | str)}

@@ -13,12 +13,17 @@ from typing import TYPE_CHECKING
 
 from modops._lazy import lazy_exports
 
+# Content comes in through ``ingest_file`` (stored and routed at once); the routing hook
+# itself, ``routing.route_after_import``, is not exported: an import that forgets it leaves
+# items in state ``new``.
+
 if TYPE_CHECKING:
     from modops.queue.dispense import expire_leases, next_review, next_task
     from modops.queue.gold import make_gold
+    from modops.queue.ingest import ingest_file
     from modops.queue.labeling import flag, skip, submit, submit_and_next
     from modops.queue.review import decide, hand_back, open_appeal
-    from modops.queue.routing import RoutingSummary, route_after_import, route_items, route_pending
+    from modops.queue.routing import RoutingSummary, route_items, route_pending
     from modops.queue.views import (
         AnnotationView,
         DecisionResult,
@@ -33,12 +38,8 @@ _HOMES = {
     "modops.queue.gold": ("make_gold",),
     "modops.queue.labeling": ("flag", "skip", "submit", "submit_and_next"),
     "modops.queue.review": ("decide", "hand_back", "open_appeal"),
-    "modops.queue.routing": (
-        "RoutingSummary",
-        "route_after_import",
-        "route_items",
-        "route_pending",
-    ),
+    "modops.queue.ingest": ("ingest_file",),
+    "modops.queue.routing": ("RoutingSummary", "route_items", "route_pending"),
     "modops.queue.views": (
         "AnnotationView",
         "DecisionResult",
@@ -61,11 +62,11 @@ __all__ = [
     "expire_leases",
     "flag",
     "hand_back",
+    "ingest_file",
     "make_gold",
     "next_review",
     "next_task",
     "open_appeal",
-    "route_after_import",
     "route_items",
     "route_pending",
     "skip",

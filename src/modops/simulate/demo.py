@@ -18,10 +18,9 @@ from rich.console import Console
 from sqlalchemy import Engine, select
 
 from modops.accounts import add_user
-from modops.io import import_file
 from modops.projects import create_project, load_spec
 from modops.projects.summary import ProjectSummary, summarize
-from modops.queue import route_after_import
+from modops.queue import ingest_file
 from modops.simulate.world import WorldConfig, build_world, print_world
 from modops.store import session_scope, utcnow
 from modops.store.models import Project, User
@@ -106,8 +105,7 @@ def build_demo(engine: Engine, n_items: int = 5000, console: Console | None = No
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "demo-items.jsonl"
         write_demo_items(path, n_items)
-        report = import_file(engine, DEMO_PROJECT, path, "jsonl", actor="demo",
-                             after_insert=route_after_import)
+        report = ingest_file(engine, DEMO_PROJECT, path, "jsonl", actor="demo")
     console.print(f"Demo items: {report.inserted:,} new, {report.skipped_existing:,} present.")
     _print_sign_ins(console)
     return summarize(engine, DEMO_PROJECT)

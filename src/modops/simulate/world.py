@@ -47,6 +47,7 @@ from sqlalchemy import Connection, Engine, select, text
 from modops.accounts import add_user
 from modops.domain import ModOpsError
 from modops.io import ImportContext, import_file
+from modops.io.importer import AfterInsert
 from modops.machine import get_scorer, item_text
 from modops.projects import create_project, load_spec, update_project
 from modops.queue import decide, flag, next_review, next_task, open_appeal, skip, submit
@@ -601,7 +602,10 @@ class _Sim:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"{project}.jsonl"
             path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
-            import_file(self.engine, project, path, "jsonl", actor="demo", after_insert=hook)
+            # Not ``ingest_file``: the simulated day's items are routed on their own arrival
+            # ticks (``route_tick``), as a live stream would be, not when the file lands.
+            import_file(self.engine, project, path, "jsonl", actor="demo",
+                        after_insert=AfterInsert(hook))
 
     # -- arrivals and routing
     def import_day(self, t: datetime, project: str, items: list[_Item]) -> None:

@@ -22,7 +22,7 @@ from modops.api.auth import Principal, current
 from modops.api.deps import engine_of, settings_of
 from modops.api.readmodels import dashboard
 from modops.domain import ValidationError
-from modops.io import EXPORT_FORMATS, FORMATS, ImportFailed, export_project, import_file
+from modops.io import EXPORT_FORMATS, FORMATS, ImportFailed, export_project
 from modops.projects import create_project, project_settings, update_project
 from modops.projects.summary import summarize
 from modops.store import session_scope
@@ -143,11 +143,10 @@ def item_by_external(key: str, external_id: str, request: Request,
 
 def _run_import(request: Request, key: str, path: Path, fmt: str | None,
                 actor: str, shown_name: str) -> schemas.ImportOut:
-    from modops.queue import route_after_import
+    from modops.queue import ingest_file
 
     try:
-        report = import_file(engine_of(request), key, path, fmt, actor=actor,
-                             after_insert=route_after_import)
+        report = ingest_file(engine_of(request), key, path, fmt, actor=actor)
     except ImportFailed as exc:  # say the uploaded name, not our temp path
         raise ImportFailed([e.replace(str(path), shown_name) for e in exc.errors],
                            exc.more) from None
