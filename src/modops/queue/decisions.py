@@ -10,8 +10,8 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 
-from modops.domain import DecisionSource, ItemState, TaskKind, events
-from modops.domain.states import check_item
+from modops.domain import DecisionSource, ItemState, TaskKind, TaskState, events
+from modops.domain.states import check_item, expect_one, set_state
 from modops.quality import Consensus, DawidSkene, MajorityVote
 from modops.queue.core import ProjectConfig, dumps, fetch, is_pg, loads, sql
 from modops.store.db import utcnow
@@ -100,14 +100,13 @@ def record_decision(conn: Connection, pending: list[tuple[str, dict[str, Any]]],
         "INSERT INTO decisions (project_id, item_id, labels, action, source, basis, "
         "decided_by_id, decided_at, current, views_at_decision) VALUES (:p, :i, :labels, "
         ":action, :source, :basis, :by, :now, :true, :views) RETURNING id")
-    mark_item = ("UPDATE items SET state = 'decided', final_labels = :labels, "
-                 "final_action = :action, decided_at = :now WHERE id = :i")
     if is_pg(conn):
-        decision_id = fetch(conn, f"WITH d AS ({insert_decision}), m AS ({mark_item}), "
+        decision_id = fetch(conn, f"WITH d AS ({insert_decision}), m AS ({_MARK_DECIDED}), "
                                   f"a AS ({AUDIT_INSERT}) SELECT id FROM d", params)[0][0]
     else:
         decision_id = conn.execute(sql(insert_decision), params).scalar_one()
-        conn.execute(sql(mark_item), params)
+        expect_one(conn.execute(sql(_MARK_DECIDED), params).rowcount, f"item {item_id}",
+                   ItemState.DECIDED)
         conn.execute(sql(AUDIT_INSERT), params)
     pending.append((events.DECISION, {
         "project": project.key, "item_id": item_id, "external_id": item.external_id,
@@ -118,6 +117,17 @@ def record_decision(conn: Connection, pending: list[tuple[str, dict[str, Any]]],
             and _rng.random() < project.audit_rate:
         create_task(conn, project.id, item_id, TaskKind.AUDIT, now, priority=0.0)
     return decision_id, action
+
+
+_MARK_DECIDED = set_state("items", ItemState.DECIDED, where="id = :i",
+                          also="final_labels = :labels, final_action = :action, "
+                               "decided_at = :now")
+_MARK_ESCALATED = set_state("items", ItemState.ESCALATED, where="id = :i",
+                            also="escalated_at = :now")
+# only the open label slots: a slot already leased is left to finish (its answer is kept)
+_CANCEL_OPEN_SLOTS = set_state("tasks", TaskState.CANCELLED, also="done_at = :now",
+                               where=f"item_id = :i AND kind = '{TaskKind.LABEL}'",
+                               among=(TaskState.OPEN,))
 
 
 def create_task(conn: Connection, project_id: int, item_id: int, kind: TaskKind,
@@ -136,10 +146,9 @@ def escalate(conn: Connection, project: ProjectConfig, item_id: int, now: dateti
     if state == ItemState.ESCALATED.value:
         return
     check_item(state, ItemState.ESCALATED, item_id)
-    conn.execute(sql("UPDATE items SET state = 'escalated', escalated_at = :now WHERE id = :i"),
-                 {"now": now, "i": item_id})
-    conn.execute(sql("UPDATE tasks SET state = 'cancelled', done_at = :now WHERE item_id = :i "
-                      "AND kind = 'label' AND state = 'open'"), {"now": now, "i": item_id})
+    expect_one(conn.execute(sql(_MARK_ESCALATED), {"now": now, "i": item_id}).rowcount,
+               f"item {item_id}", ItemState.ESCALATED)
+    conn.execute(sql(_CANCEL_OPEN_SLOTS), {"now": now, "i": item_id})
     priority = conn.execute(sql("SELECT max(priority) FROM tasks WHERE item_id = :i"),
                             {"i": item_id}).scalar() or 0.0
     create_task(conn, project.id, item_id, TaskKind.REVIEW, now, priority=priority)

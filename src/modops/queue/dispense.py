@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from modops.domain import PermissionDenied, ProjectStatus, Role, TaskKind, TaskState
 from modops.domain.fields import SHOWN_FIELDS, select_list
+from modops.domain.states import expect_one, set_state
 from modops.privacy import mask_item_fields, project_kinds
 from modops.queue.core import (
     Actor,
@@ -42,14 +43,18 @@ REVIEW_KINDS = (TaskKind.REVIEW.value, TaskKind.APPEAL.value, TaskKind.AUDIT.val
 
 def expire_leases(conn: Connection, now: datetime) -> int:
     """Return abandoned slots to the queue (gold tasks, made per labeler, are cancelled)."""
-    reopened = conn.execute(sql(
-        "UPDATE tasks SET state = 'open', assignee_id = NULL, leased_at = NULL, "
-        "lease_expires_at = NULL WHERE state = 'leased' AND lease_expires_at < :now "
-        "AND kind <> 'gold'"), {"now": now}).rowcount
-    cancelled = conn.execute(sql(
-        "UPDATE tasks SET state = 'cancelled', done_at = :now WHERE state = 'leased' "
-        "AND lease_expires_at < :now AND kind = 'gold'"), {"now": now}).rowcount
+    reopened = conn.execute(sql(_REOPEN_EXPIRED), {"now": now}).rowcount
+    cancelled = conn.execute(sql(_CANCEL_EXPIRED_GOLD), {"now": now}).rowcount
     return reopened + cancelled
+
+
+_UNLEASE = "assignee_id = NULL, leased_at = NULL, lease_expires_at = NULL"
+_REOPEN_EXPIRED = set_state("tasks", TaskState.OPEN, also=_UNLEASE,
+                            where=f"lease_expires_at < :now AND kind <> '{TaskKind.GOLD}'")
+_CANCEL_EXPIRED_GOLD = set_state("tasks", TaskState.CANCELLED, also="done_at = :now",
+                                 where=f"lease_expires_at < :now AND kind = '{TaskKind.GOLD}'",
+                                 among=(TaskState.LEASED,))
+_RELEASE = set_state("tasks", TaskState.OPEN, also=_UNLEASE, where="id = :t")
 
 
 def _maybe_sweep(engine: Engine, now: datetime) -> None:
@@ -134,7 +139,10 @@ def _current_lease(conn: Connection, project_id: int, user_id: int, kinds: tuple
                         {"p": project_id, "u": user_id, "now": now}).scalar()
 
 
-_LEASE_SET = "SET state = 'leased', assignee_id = :u, leased_at = :now, lease_expires_at = :exp"
+_LEASE_ALSO = "assignee_id = :u, leased_at = :now, lease_expires_at = :exp"
+_LEASE = set_state("tasks", TaskState.LEASED, also=_LEASE_ALSO, where="id = :t")
+_LEASE_PICKED = set_state("tasks", TaskState.LEASED, also=_LEASE_ALSO, source="picked",
+                          where="tasks.id = picked.id")
 
 
 def _lease_params(actor: Actor, now: datetime, seconds: int) -> dict[str, Any]:
@@ -142,8 +150,9 @@ def _lease_params(actor: Actor, now: datetime, seconds: int) -> dict[str, Any]:
 
 
 def _lease(conn: Connection, task_id: int, actor: Actor, now: datetime, seconds: int) -> None:
-    conn.execute(sql(f"UPDATE tasks {_LEASE_SET} WHERE id = :t"),
-                 {**_lease_params(actor, now, seconds), "t": task_id})
+    expect_one(conn.execute(sql(_LEASE), {**_lease_params(actor, now, seconds),
+                                          "t": task_id}).rowcount,
+               f"task {task_id}", TaskState.LEASED)
 
 
 def _restriction_sql(actor: Actor) -> tuple[str, dict[str, Any]]:
@@ -206,7 +215,7 @@ def _lease_label_slot_pg(conn: Connection, project: ProjectConfig, actor: Actor,
     labeled = (TaskKind.LABEL.value, TaskKind.GOLD.value)
     rows = fetch(conn, (
         f"WITH held AS ({_held_sql(labeled, _LEASED_COLUMNS)}), picked AS ({pick}), "
-        f"leased AS (UPDATE tasks {_LEASE_SET} FROM picked WHERE tasks.id = picked.id "
+        f"leased AS ({_LEASE_PICKED} "
         f"RETURNING tasks.id, tasks.kind, tasks.item_id, tasks.leased_at, "
         "tasks.lease_expires_at), "
         f"mine AS (SELECT {_LEASED_COLUMNS} FROM held UNION ALL "
@@ -351,6 +360,5 @@ def review_view(conn: Connection, task_id: int, project: ProjectConfig) -> Revie
 
 def release(conn: Connection, task_id: int) -> None:
     """Put a leased slot back in the queue (skip, or a reviewer handing it back)."""
-    conn.execute(sql(
-        "UPDATE tasks SET state = :open, assignee_id = NULL, leased_at = NULL, "
-        "lease_expires_at = NULL WHERE id = :t"), {"open": TaskState.OPEN.value, "t": task_id})
+    expect_one(conn.execute(sql(_RELEASE), {"t": task_id}).rowcount, f"task {task_id}",
+               TaskState.OPEN)

@@ -16,7 +16,7 @@ from modops.domain import (
     TaskState,
     ValidationError,
 )
-from modops.domain.states import check_task
+from modops.domain.states import check_task, expect_one, set_state
 from modops.queue.core import (
     Actor,
     UserRef,
@@ -86,8 +86,9 @@ _INSERT_ANSWER = (
     "INSERT INTO annotations (project_id, item_id, task_id, labeler_id, kind, labels, note, "
     "flagged, started_at, submitted_at, handle_ms, correct) VALUES (:p, :i, :t, :u, :kind, "
     ":labels, :note, :flagged, :started, :now, :ms, :correct) RETURNING id")
-_CLOSE_TASK = ("UPDATE tasks SET state = 'done', done_at = :now, lease_expires_at = NULL "
-               "WHERE id = :t")
+_CLOSE_TASK = set_state("tasks", TaskState.DONE, also="done_at = :now, lease_expires_at = NULL",
+                        where="id = :t")
+_CANCEL_GOLD = set_state("tasks", TaskState.CANCELLED, also="done_at = :now", where="id = :t")
 _LABEL_VOTES = ("SELECT labeler_id, labels FROM annotations WHERE item_id = :i "
                 "AND kind = 'label' ORDER BY id")
 
@@ -121,7 +122,8 @@ def _write_answer(conn: Connection, task: Any, actor: Actor, labels: list[str], 
             votes.append((actor.id, "|".join(labels)))
         return annotation_id, votes
     annotation_id = conn.execute(sql(_INSERT_ANSWER), params).scalar_one()
-    conn.execute(sql(_CLOSE_TASK), params)
+    expect_one(conn.execute(sql(_CLOSE_TASK), params).rowcount, f"task {task.id}",
+               TaskState.DONE)
     conn.execute(sql(AUDIT_INSERT), {**params, "a_entity_id": str(annotation_id)})
     votes = [(r[0], "|".join(loads(r[1]))) for r in conn.execute(sql(_LABEL_VOTES), params)]
     return annotation_id, votes
@@ -215,8 +217,8 @@ def skip(engine: Engine, task_id: int, user: UserRef, *, reason: str | None = No
         actor = load_actor(conn, user)
         task = _held_task(conn, task_id, actor.id, now)
         if task.kind == TaskKind.GOLD.value:
-            conn.execute(sql("UPDATE tasks SET state = 'cancelled', done_at = :now "
-                              "WHERE id = :t"), {"now": now, "t": task_id})
+            expect_one(conn.execute(sql(_CANCEL_GOLD), {"now": now, "t": task_id}).rowcount,
+                       f"task {task_id}", TaskState.CANCELLED)
         elif task.kind == TaskKind.LABEL.value:
             release(conn, task_id)
         else:

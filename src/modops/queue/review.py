@@ -14,15 +14,21 @@ from modops.domain import (
     PermissionDenied,
     Role,
     TaskKind,
+    TaskState,
     ValidationError,
     events,
 )
-from modops.domain.states import check_item
+from modops.domain.states import check_item, expect_one, set_state
 from modops.queue.core import UserRef, dumps, load_actor, load_project, loads, sql, write_tx
 from modops.queue.decisions import _audit, create_task, record_decision
 from modops.queue.labeling import _held_task, handle_ms
 from modops.queue.views import DecisionResult
 from modops.store.db import utcnow
+
+_CLOSE_TASK = set_state("tasks", TaskState.DONE, also="done_at = :now", where="id = :t")
+# an upheld appeal puts the item back as it was decided (only an appealed item may)
+_UPHOLD = set_state("items", ItemState.DECIDED, where="id = :i", among=(ItemState.APPEALED,))
+_APPEAL = set_state("items", ItemState.APPEALED, where="id = :i")
 
 
 def decide(engine: Engine, task_id: int, reviewer: UserRef, labels: list[str], *,
@@ -51,8 +57,8 @@ def decide(engine: Engine, task_id: int, reviewer: UserRef, labels: list[str], *
             {"p": project.id, "i": task.item_id, "t": task_id, "u": actor.id, "k": kind.value,
              "labels": dumps(final), "note": note, "false": False, "started": task.leased_at,
              "now": now, "ms": handle_ms(task.leased_at, now)})
-        conn.execute(sql("UPDATE tasks SET state = 'done', done_at = :now WHERE id = :t"),
-                     {"now": now, "t": task_id})
+        expect_one(conn.execute(sql(_CLOSE_TASK), {"now": now, "t": task_id}).rowcount,
+                   f"task {task_id}", TaskState.DONE)
         current = conn.execute(sql(
             "SELECT id, labels, action, source FROM decisions WHERE item_id = :i AND "
             "current = :true ORDER BY id DESC LIMIT 1"), {"i": task.item_id, "true": True}).first()
@@ -97,9 +103,8 @@ def decide(engine: Engine, task_id: int, reviewer: UserRef, labels: list[str], *
             "outcome_labels = :labels WHERE id = :a"),
             {"s": outcome, "u": actor.id, "now": now, "labels": dumps(final), "a": appeal.id})
         if upheld:
-            check_item(ItemState.APPEALED.value, ItemState.DECIDED, task.item_id)
-            conn.execute(sql("UPDATE items SET state = 'decided' WHERE id = :i"),
-                         {"i": task.item_id})
+            expect_one(conn.execute(sql(_UPHOLD), {"i": task.item_id}).rowcount,
+                       f"item {task.item_id}", ItemState.DECIDED)
             decision_id, action = current.id, current.action
         else:
             decision_id, action = record_decision(
@@ -140,7 +145,8 @@ def open_appeal(engine: Engine, project_key: str, external_id: str, *, opened_by
             "opened_at, state) VALUES (:p, :i, :d, :by, :r, :now, 'open') RETURNING id"),
             {"p": project.id, "i": item.id, "d": decision_id, "by": opened_by, "r": reason,
              "now": now}).scalar_one()
-        conn.execute(sql("UPDATE items SET state = 'appealed' WHERE id = :i"), {"i": item.id})
+        expect_one(conn.execute(sql(_APPEAL), {"i": item.id}).rowcount, f"item {item.id}",
+                   ItemState.APPEALED)
         create_task(conn, project.id, item.id, TaskKind.APPEAL, now, priority=item.priority)
         _audit(conn, opened_by, "appeal.open", "appeal", appeal_id, project.id,
                after={"item": external_id, "reason": reason})

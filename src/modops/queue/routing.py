@@ -21,8 +21,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from modops.domain import DecisionSource, events
+from modops.domain import DecisionSource, ItemState, events
 from modops.domain.fields import SCORED_TEXT_FIELDS
+from modops.domain.states import set_state
 from modops.io.importer import ImportContext
 from modops.queue.config import ProjectConfig
 from modops.queue.core import dumps, is_pg, load_project, loads, sql, write_tx
@@ -169,8 +170,10 @@ _CREATE_STAGE = (
     "r.audit_sampled AS audit, r.reason, d.basis, d.views_at_decision AS views, t.kind, "
     "t.slot AS nslots, t.required_skill "
     "FROM items i, routing_decisions r, decisions d, tasks t LIMIT 0")
-_APPLY_ITEMS = (
-    f"UPDATE items SET route = s.route, state = s.state, due_at = s.due_at, "
+# Routing moves a new item to queued (people label it) or decided (the machine did).
+_APPLY_ITEMS = set_state(
+    "items", (ItemState.QUEUED, ItemState.DECIDED), value="s.state", source=f"{_STAGE} s",
+    also="route = s.route, due_at = s.due_at, "
     "priority = s.priority, in_prevalence_sample = s.prev, "
     "final_labels = CASE WHEN s.final_action IS NULL THEN items.final_labels "
     "ELSE s.final_labels END, "
@@ -180,10 +183,10 @@ _APPLY_ITEMS = (
     "machine_scores = CASE WHEN s.new_score IS NULL THEN items.machine_scores "
     "ELSE s.new_scores END, "
     "model_version = CASE WHEN s.new_score IS NULL THEN items.model_version "
-    "ELSE s.new_version END "
+    "ELSE s.new_version END",
     # The id range lets the planner read just this chunk's items through the primary key
     # (without it, it hash-joins against a scan of the whole table, once per chunk).
-    f"FROM {_STAGE} s WHERE items.id = s.id AND items.id BETWEEN :first AND :last")
+    where="items.id = s.id AND items.id BETWEEN :first AND :last")
 _APPLY_ROUTING = (
     "INSERT INTO routing_decisions (project_id, item_id, score, auto_action_threshold, "
     "auto_clear_threshold, route, model_version, audit_sampled, reason, decided_at) "

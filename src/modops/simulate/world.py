@@ -45,7 +45,8 @@ from rich.console import Console
 from sqlalchemy import Connection, Engine, select, text
 
 from modops.accounts import add_user
-from modops.domain import ModOpsError
+from modops.domain import ItemState, ModOpsError, Route
+from modops.domain.states import set_state
 from modops.io import ImportContext, import_file
 from modops.io.importer import AfterInsert
 from modops.machine import get_scorer, item_text
@@ -590,9 +591,10 @@ class _Sim:
 
         def hook(conn: Connection, ctx: ImportContext) -> None:
             # Gold items are known answers, not content under an SLA: they never fall due.
-            conn.execute(text(
-                "UPDATE items SET ingested_at = :t, created_at = :t, state = 'queued', "
-                "route = 'human', due_at = NULL WHERE project_id = :p AND import_batch = :b"),
+            conn.execute(text(set_state(
+                "items", ItemState.QUEUED, where="project_id = :p AND import_batch = :b",
+                also=f"ingested_at = :t, created_at = :t, route = '{Route.HUMAN}', "
+                     "due_at = NULL")),
                 {"t": self.start, "p": ctx.project_id, "b": ctx.batch_id})
 
         self._import(COMMENTS, rows, hook)
