@@ -7,7 +7,7 @@ Documented in ``docs/import-format.md``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +36,7 @@ _NEEDS_CONTENT = (f"an item needs text ({', '.join(TEXT_FIELDS)}) or a media_url
 
 
 _ALL_FIELDS = KNOWN_FIELDS | EXPORT_ONLY_FIELDS
+_LABEL_FIELDS = frozenset({"final_labels", "is_gold", "gold_labels", "annotations"})
 
 
 @dataclass(slots=True)
@@ -192,6 +193,16 @@ def _labels(value: Any, name: str, rules: TaxonomyRules) -> list[str]:
         raise ValidationError(f"{name}: {exc}") from None
 
 
+def _external_id(ext: Any) -> str:
+    if isinstance(ext, int) and not isinstance(ext, bool):
+        ext = str(ext)
+    if not isinstance(ext, str) or not ext.strip():
+        raise ValidationError("external_id is required (a non-empty string)")
+    if len(ext) > MAX_EXTERNAL_ID:
+        raise ValidationError(f"external_id is longer than {MAX_EXTERNAL_ID} characters")
+    return ext
+
+
 @dataclass(slots=True)
 class RowValidator:
     """Validates one raw row (a mapping) into an ``ItemRecord``.
@@ -205,15 +216,15 @@ class RowValidator:
     lenient: bool = False
 
     def __call__(self, raw: Mapping[str, Any], line: int) -> ItemRecord:
-        lenient = self.lenient
+        # The per-row hot path of every import: the identity inline, then one step per
+        # group of fields, each calling a helper only for values present. Split from one
+        # function of cyclomatic complexity 55; skipping the label step for rows without
+        # labels paid for the calls: 477k rows/s before, 494k after (CPU time, best of 15
+        # runs over 50,000 rows shaped as bench/ingest.py writes them, 3 runs each).
         get = raw.get
         ext = get("external_id")
-        if isinstance(ext, int) and not isinstance(ext, bool):
-            ext = str(ext)
-        if not isinstance(ext, str) or not ext.strip():
-            raise ValidationError("external_id is required (a non-empty string)")
-        if len(ext) > MAX_EXTERNAL_ID:
-            raise ValidationError(f"external_id is longer than {MAX_EXTERNAL_ID} characters")
+        if type(ext) is not str or not ext.strip() or len(ext) > MAX_EXTERNAL_ID:
+            ext = _external_id(ext)  # converts an integer id, or raises with the reason
         product = get("product")
         if product not in self.products:
             raise ValidationError(
@@ -222,8 +233,15 @@ class RowValidator:
                 else "product is required"
             )
         rec = ItemRecord(line, ext, product)
-        # The per-row hot path of every import: helpers are called only for values present,
-        # and a row with only known fields skips the search for extra ones.
+        self._read_content(rec, get)
+        self._read_metadata(rec, raw)
+        self._read_facts(rec, get)
+        if not _LABEL_FIELDS.isdisjoint(raw):  # most rows carry no labels
+            self._read_labels(rec, get)
+        return rec
+
+    def _read_content(self, rec: ItemRecord, get: Callable[[str], Any]) -> None:
+        """The text fields and the media URL: an item needs at least one."""
         has_content = False
         for name in TEXT_FIELDS:
             value = get(name)
@@ -231,7 +249,7 @@ class RowValidator:
                 continue
             if type(value) is not str or len(value) > MAX_TEXT_CHARS or "\x00" in value:
                 value = _text(value, name)  # raises with the reason
-            if lenient and value == "":
+            if self.lenient and value == "":
                 continue
             has_content = True
             setattr(rec, name, value)
@@ -240,12 +258,16 @@ class RowValidator:
             rec.media_url = _text(media, "media_url") or None
         if not has_content and not rec.media_url:
             raise ValidationError(_NEEDS_CONTENT)
-        meta = get("metadata")
+
+    def _read_metadata(self, rec: ItemRecord, raw: Mapping[str, Any]) -> None:
+        """``metadata``, plus any field the schema does not know (kept, not dropped)."""
+        lenient = self.lenient
+        meta = raw.get("metadata")
         if meta is not None and type(meta) is not dict:
             meta = _json_field(meta, "metadata", lenient=lenient)
             if meta is not None and not isinstance(meta, dict):
                 raise ValidationError("metadata must be a JSON object")
-        if not _ALL_FIELDS.issuperset(raw):
+        if not _ALL_FIELDS.issuperset(raw):  # a row with only known fields skips the search
             extra = {
                 k: v
                 for k, v in raw.items()
@@ -263,6 +285,10 @@ class RowValidator:
             if len(rec.metadata_json) > MAX_METADATA_BYTES:
                 raise ValidationError(f"metadata is larger than {MAX_METADATA_BYTES // 1024} KiB")
         rec.metadata = meta
+
+    def _read_facts(self, rec: ItemRecord, get: Callable[[str], Any]) -> None:
+        """Language, times, reach, user reports and a score the platform already has."""
+        lenient = self.lenient
         lang = get("language")
         if lang is not None and lang != "":
             if not isinstance(lang, str) or len(lang) > MAX_LANGUAGE:
@@ -286,6 +312,10 @@ class RowValidator:
         score = get("machine_score")
         if score is not None:
             rec.machine_score = _float01(score, "machine_score", lenient=lenient)
+
+    def _read_labels(self, rec: ItemRecord, get: Callable[[str], Any]) -> None:
+        """Labels the item already carries: a final decision, gold answers, annotations."""
+        lenient = self.lenient
         final = get("final_labels")
         if final is not None:
             final = _json_field(final, "final_labels", lenient=lenient)
@@ -305,7 +335,6 @@ class RowValidator:
             if not isinstance(anns, list):
                 raise ValidationError("annotations must be a list")
             rec.annotations = [self._annotation(a, i) for i, a in enumerate(anns, 1)]
-        return rec
 
     def _annotation(self, raw: Any, n: int) -> AnnotationRecord:
         where = f"annotation {n}"

@@ -52,6 +52,63 @@ def _ylabel_fmt(kind: str) -> Any:
     return FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 10 else f"{v:,.1f}")
 
 
+def _error_bars(chart: Chart, ys: list[float]) -> list[list[float]]:
+    """Distances from each value down to its lower and up to its upper bound (0 if unknown)."""
+    assert chart.err_cols is not None
+    lo, hi = (_values(chart, c) for c in chart.err_cols)
+    return [[max(v - a, 0.0) if a == a and v == v else 0.0 for v, a in zip(ys, lo, strict=True)],
+            [max(b - v, 0.0) if b == b and v == v else 0.0 for v, b in zip(ys, hi, strict=True)]]
+
+
+def _draw_bars(ax: Any, chart: Chart, cats: list[str], names: list[str],
+               series: list[list[float]]) -> None:
+    """Columns (vertical), bars (horizontal) or stacked: one group per category."""
+    x = list(range(len(cats)))
+    horizontal = chart.kind == "bar"
+    width = 0.8 / max(len(series), 1)
+    for i, (name, ys) in enumerate(zip(names, series, strict=True)):
+        pos = [p - 0.4 + width * (i + 0.5) for p in x]
+        ys0 = [0.0 if v != v else v for v in ys]
+        kw: dict[str, Any] = {"color": PALETTE[i % len(PALETTE)], "label": name}
+        if chart.err_cols is not None and i == 0:
+            kw["xerr" if horizontal else "yerr"] = _error_bars(chart, ys)
+            kw["capsize"] = 3
+        if horizontal:
+            ax.barh(pos, ys0, height=width, **kw)
+        else:
+            ax.bar(pos, ys0, width=width, **kw)
+    if horizontal:
+        ax.set_yticks(x, cats)
+        ax.invert_yaxis()
+        ax.xaxis.set_major_formatter(_ylabel_fmt(chart.y_kind))
+    else:
+        rotated = _rotated(chart, cats)
+        ax.set_xticks(x, cats, rotation=20 if rotated else 0,
+                      ha="right" if rotated else "center")
+        ax.yaxis.set_major_formatter(_ylabel_fmt(chart.y_kind))
+
+
+def _draw_lines(ax: Any, chart: Chart, cats: list[str], names: list[str],
+                series: list[list[float]]) -> None:
+    x = list(range(len(cats)))
+    for i, (name, ys) in enumerate(zip(names, series, strict=True)):
+        ax.plot(x, ys, marker="o", markersize=3, color=PALETTE[i % len(PALETTE)], label=name)
+    ax.set_xticks(x, [c[5:] if len(c) == 10 else c for c in cats])  # dates as MM-DD
+    ax.yaxis.set_major_formatter(_ylabel_fmt(chart.y_kind))
+
+
+def _rotated(chart: Chart, cats: list[str]) -> bool:
+    """Long category names under columns are written at a slant."""
+    return chart.kind != "bar" and max(map(len, cats), default=0) > 8
+
+
+def _margins(chart: Chart, cats: list[str], n: int) -> dict[str, float]:
+    """Fixed margins instead of tight_layout: one draw per chart instead of two."""
+    bar = chart.kind == "bar"
+    return {"left": 0.26 if bar else 0.09, "right": 0.98, "top": 0.80 if n > 2 else 0.86,
+            "bottom": 0.28 if _rotated(chart, cats) else 0.12}
+
+
 def render_png(chart: Chart, lang: Lang, dpi: int = 100) -> bytes:
     """One chart as PNG bytes."""
     import matplotlib
@@ -71,52 +128,15 @@ def render_png(chart: Chart, lang: Lang, dpi: int = 100) -> bytes:
         FigureCanvasAgg(fig)
         ax = fig.add_subplot(1, 1, 1)
         n = max(len(series), 1)
-        x = list(range(len(cats)))
-        if chart.kind in ("column", "bar", "stacked"):
-            width = 0.8 / n
-            for i, (name, ys) in enumerate(zip(names, series, strict=True)):
-                pos = [p - 0.4 + width * (i + 0.5) for p in x]
-                ys0 = [0.0 if v != v else v for v in ys]
-                kw: dict[str, Any] = {"color": PALETTE[i % len(PALETTE)], "label": name}
-                if chart.err_cols is not None and i == 0:
-                    lo, hi = (_values(chart, c) for c in chart.err_cols)
-                    kw["yerr" if chart.kind != "bar" else "xerr"] = [
-                        [max(v - a, 0.0) if a == a and v == v else 0.0
-                         for v, a in zip(ys, lo, strict=True)],
-                        [max(b - v, 0.0) if b == b and v == v else 0.0
-                         for v, b in zip(ys, hi, strict=True)]]
-                    kw["capsize"] = 3
-                if chart.kind == "bar":
-                    ax.barh(pos, ys0, height=width, **kw)
-                else:
-                    ax.bar(pos, ys0, width=width, **kw)
-            if chart.kind == "bar":
-                ax.set_yticks(x, cats)
-                ax.invert_yaxis()
-                ax.xaxis.set_major_formatter(_ylabel_fmt(chart.y_kind))
-            else:
-                ax.set_xticks(x, cats, rotation=20 if max(map(len, cats), default=0) > 8
-                              else 0, ha="right" if max(map(len, cats), default=0) > 8
-                              else "center")
-                ax.yaxis.set_major_formatter(_ylabel_fmt(chart.y_kind))
-        else:  # line
-            for i, (name, ys) in enumerate(zip(names, series, strict=True)):
-                ax.plot(x, ys, marker="o", markersize=3, color=PALETTE[i % len(PALETTE)],
-                        label=name)
-            ax.set_xticks(x, [c[5:] if len(c) == 10 else c for c in cats])
-            ax.yaxis.set_major_formatter(_ylabel_fmt(chart.y_kind))
+        draw = _draw_bars if chart.kind in ("column", "bar", "stacked") else _draw_lines
+        draw(ax, chart, cats, names, series)
         ax.set_title(chart.title, loc="left", pad=14 if n > 2 else 6)
         ax.grid(axis="x" if chart.kind == "bar" else "y", alpha=0.3)
         if n > 1:
             # above the plot, right-aligned (the title is left-aligned): never on the labels
             ax.legend(fontsize=7, frameon=False, ncols=min(n, 3), loc="lower right",
                       bbox_to_anchor=(1.0, 1.0), borderaxespad=0.2)
-        # fixed margins instead of tight_layout: one draw per chart instead of two
-        rotated = chart.kind != "bar" and max(map(len, cats), default=0) > 8
-        bottom = 0.12 if chart.kind == "bar" else (0.28 if rotated else 0.12)
-        left = 0.26 if chart.kind == "bar" else 0.09
-        top = 0.80 if n > 2 else 0.86
-        fig.subplots_adjust(left=left, right=0.98, top=top, bottom=bottom)
+        fig.subplots_adjust(**_margins(chart, cats, n))
         buf = io.BytesIO()
         fig.savefig(buf, format="png", metadata={"Software": None})
     return buf.getvalue()
