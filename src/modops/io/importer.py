@@ -264,24 +264,29 @@ class _BulkWriter:
         plans."""
         total = len(rows)
         self.finish()  # a streamed COPY of earlier batches holds the connection
+        rows, plans = self._insert_with_ids(rows, plans)
+        self.report.inserted += len(rows)
+        self.report.skipped_existing += total - len(rows)
+        routing, machine, slots = self._plan_rows(rows, plans)
+        self._insert("routing_decisions", ROUTING_COLUMNS, routing)
+        self._insert("decisions", MACHINE_DECISION_COLUMNS, machine)
+        self._insert("tasks", TASK_COLUMNS, slots)
+        if labelled:
+            ids_by_external = {row[1]: row[-1] for row in rows}
+            self._write_labels([r for r in labelled if r.external_id in ids_by_external],
+                               ids_by_external)
+
+    def _insert_with_ids(self, rows: list[tuple[Any, ...]], plans: list[RowPlan | None]) \
+            -> tuple[list[tuple[Any, ...]], list[RowPlan | None]]:
+        """Store the rows not stored yet, each with a reserved id as its last field; returns
+        those rows and their plans."""
         if not self.sqlite and self.project_had_items:
             existing = self._stored_external_ids([r[1] for r in rows])
             if existing:
                 rows, plans = _keep(rows, plans, lambda row: row[1] not in existing)
         ids = self._reserve_ids(len(rows))
         rows = [(*row, item_id) for row, item_id in zip(rows, ids, strict=True)]
-        cols = ", ".join((*ITEM_COLUMNS, "id"))
-        if self.sqlite:
-            marks = ", ".join("?" * (len(ITEM_COLUMNS) + 1))
-            before = self.raw.total_changes
-            self.raw.executemany(f"INSERT INTO items ({cols}) VALUES ({marks}) "
-                                 "ON CONFLICT (project_id, external_id) DO NOTHING", rows)
-            inserted = self.raw.total_changes - before
-            if inserted < len(rows) and ids:  # some were stored already: keep the new ones
-                stored = {i for i, in self.raw.execute(
-                    "SELECT id FROM items WHERE id BETWEEN ? AND ?", (ids[0], ids[-1]))}
-                rows, plans = _keep(rows, plans, lambda row: row[-1] in stored)
-        else:
+        if not self.sqlite:
             import psycopg
 
             try:
@@ -290,9 +295,22 @@ class _BulkWriter:
                 raise ModOpsError(
                     "another writer stored some of these external ids while this import ran; "
                     "nothing was imported, run the import again") from None
-            inserted = len(rows)
-        self.report.inserted += inserted
-        self.report.skipped_existing += total - inserted
+            return rows, plans
+        cols = ", ".join((*ITEM_COLUMNS, "id"))
+        marks = ", ".join("?" * (len(ITEM_COLUMNS) + 1))
+        before = self.raw.total_changes
+        self.raw.executemany(f"INSERT INTO items ({cols}) VALUES ({marks}) "
+                             "ON CONFLICT (project_id, external_id) DO NOTHING", rows)
+        if self.raw.total_changes - before < len(rows) and ids:  # some were stored already
+            stored = {i for i, in self.raw.execute(
+                "SELECT id FROM items WHERE id BETWEEN ? AND ?", (ids[0], ids[-1]))}
+            rows, plans = _keep(rows, plans, lambda row: row[-1] in stored)
+        return rows, plans
+
+    def _plan_rows(self, rows: list[tuple[Any, ...]], plans: list[RowPlan | None]) \
+            -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """The routing decisions, machine decisions and task slots of stored rows' plans
+        (rows without a plan are left to the post-insert hook)."""
         sqlite, pid, now = self.sqlite, self.project_id, _fmt_time(self.now, self.sqlite)
         yes, no = (1, 0) if sqlite else (True, False)
         planner = self.planner
@@ -323,13 +341,7 @@ class _BulkWriter:
                 slots.extend((pid, item_id, kind, "open", n, priority, skill, now)
                              for n in range(nslots))
         planner.count(stored_plans)
-        self._insert("routing_decisions", ROUTING_COLUMNS, routing)
-        self._insert("decisions", MACHINE_DECISION_COLUMNS, machine)
-        self._insert("tasks", TASK_COLUMNS, plain_slots + other_slots)
-        if labelled:
-            ids_by_external = {row[1]: row[-1] for row in rows}
-            self._write_labels([r for r in labelled if r.external_id in ids_by_external],
-                               ids_by_external)
+        return routing, machine, plain_slots + other_slots
 
     def _reserve_ids(self, n: int) -> list[int]:
         """Ids for n new items. SQLite: the import holds the write lock, so the next ids are
@@ -621,6 +633,44 @@ def import_file(
     files of ``PARALLEL_MIN_BYTES`` or more on a machine with more than one core.
     """
     path = Path(path)
+    report, project_id, rules, products = _open(engine, project_key, path, fmt)
+    name, fmt = report.file, report.format
+    if parallel is None:
+        parallel = (os.cpu_count() or 1) > 1 and path.stat().st_size >= PARALLEL_MIN_BYTES
+    now = utcnow()
+    planner: RowPlanner | None = None
+    if after_insert is not None:
+        with engine.connect() as conn:
+            planner = after_insert.planner(conn, project_id, now)
+    build = _RowBuilder(project_id, products, rules, report.batch_id, now,
+                        engine.dialect.name == "sqlite", planner)
+    validate = RowValidator(frozenset(products), rules, lenient=READERS[fmt].lenient)
+    parser = (_ChildParser if parallel else _Parser)(
+        path, name, fmt, validate, build, batch_size, max_errors)
+    started = time.perf_counter()
+    if isinstance(parser, _ChildParser):
+        parser.start()
+    # SQLite: take the write lock up front (BEGIN IMMEDIATE), so a second import waits for
+    # this one instead of failing with "database is locked" when both try to upgrade a read
+    with _closing(parser), engine.execution_options(sqlite_begin="IMMEDIATE").begin() as conn:
+        writer = _BulkWriter(conn, project_id, rules, report.batch_id, now, report, planner)
+        id_floor = conn.exec_driver_sql("SELECT max(id) FROM items").scalar() or 0
+        _write_batches(parser, writer, report, progress)
+        if after_insert is not None and report.inserted:
+            after_insert(conn, ImportContext(project_id, report.batch_id, report.inserted,
+                                             id_floor, planner, writer.unrouted))
+        _record_import(writer, actor, project_id, path.name, report)
+    if report.inserted >= ANALYZE_MIN_ROWS and engine.dialect.name == "postgresql":
+        refresh_statistics(engine, annotations=report.annotations > 0)
+    if progress is not None:
+        progress(parser.total, parser.total)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _open(engine: Engine, project_key: str, path: Path, fmt: str | None) \
+        -> tuple[ImportReport, int, TaxonomyRules, dict[str, int]]:
+    """The import's report, and the project's id, label rules and product ids."""
     name = str(path)
     if not path.is_file():
         raise ImportFailed([f"{name}:0: no such file"])
@@ -629,79 +679,57 @@ def import_file(
         raise ValidationError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     with Session(engine) as s:
         project = get_project(s, project_key)
-        rules = rules_for(project)
-        products = {p.key: p.id for p in project.products}
-        project_id = project.id
-        key = project.key
-    if parallel is None:
-        parallel = (os.cpu_count() or 1) > 1 and path.stat().st_size >= PARALLEL_MIN_BYTES
-    validate = RowValidator(frozenset(products), rules, lenient=READERS[fmt].lenient)
-    batch_id = uuid.uuid4().hex[:16]
-    report = ImportReport(file=name, format=fmt, project=key, batch_id=batch_id)
-    now = utcnow()
-    planner: RowPlanner | None = None
-    if after_insert is not None:
-        with engine.connect() as conn:
-            planner = after_insert.planner(conn, project_id, now)
-    build = _RowBuilder(project_id, products, rules, batch_id, now,
-                        engine.dialect.name == "sqlite", planner)
-    parser = (_ChildParser if parallel else _Parser)(
-        path, name, fmt, validate, build, batch_size, max_errors)
-    started = time.perf_counter()
-    if isinstance(parser, _ChildParser):
-        parser.start()
+        report = ImportReport(file=name, format=fmt, project=project.key,
+                              batch_id=uuid.uuid4().hex[:16])
+        return report, project.id, rules_for(project), {p.key: p.id for p in project.products}
+
+
+def _write_batches(parser: _Parser | _ChildParser, writer: _BulkWriter, report: ImportReport,
+                   progress: Progress | None) -> None:
+    """Write the parsed batches as they come; refuse the file if any row was bad."""
 
     def tick(position: int) -> None:
         if progress is not None:
             progress(position, parser.total)
 
-    # SQLite: take the write lock up front (BEGIN IMMEDIATE), so a second import waits for
-    # this one instead of failing with "database is locked" when both try to upgrade a read
-    with _closing(parser), engine.execution_options(sqlite_begin="IMMEDIATE").begin() as conn:
-        writer = _BulkWriter(conn, project_id, rules, batch_id, now, report, planner)
-        id_floor = conn.exec_driver_sql("SELECT max(id) FROM items").scalar() or 0
-        last_tick = 0.0
-        try:
-            for batch in parser.batches(tick):
-                writer.write(batch)
-                if progress is not None and (t := time.perf_counter()) - last_tick > 0.1:
-                    last_tick = t
-                    progress(batch.position, parser.total)
-            report.rows = parser.rows
-            if parser.errors:
-                raise ImportFailed(parser.errors, parser.more)
-            writer.finish()
-        except BaseException as exc:
-            writer.abort(exc)
-            raise
-        if after_insert is not None and report.inserted:
-            after_insert(conn, ImportContext(project_id, batch_id, report.inserted, id_floor,
-                                             planner, writer.unrouted))
-        record(
-            writer.session,
-            actor=actor,
-            action="items.import",
-            entity="project",
-            entity_id=project_id,
-            project_id=project_id,
-            after={
-                "file": path.name,
-                "format": fmt,
-                "batch": batch_id,
-                "rows": report.rows,
-                "inserted": report.inserted,
-                "annotations": report.annotations,
-                "decisions": report.decisions,
-            },
-        )
-        writer.session.flush()
-        writer.session.close()
-    if report.inserted >= ANALYZE_MIN_ROWS and engine.dialect.name == "postgresql":
-        refresh_statistics(engine, annotations=report.annotations > 0)
-    if progress is not None:
-        progress(parser.total, parser.total)
-    report.seconds = time.perf_counter() - started
-    return report
+    last_tick = 0.0
+    try:
+        for batch in parser.batches(tick):
+            writer.write(batch)
+            if progress is not None and (t := time.perf_counter()) - last_tick > 0.1:
+                last_tick = t
+                progress(batch.position, parser.total)
+        report.rows = parser.rows
+        if parser.errors:
+            raise ImportFailed(parser.errors, parser.more)
+        writer.finish()
+    except BaseException as exc:
+        writer.abort(exc)
+        raise
+
+
+def _record_import(writer: _BulkWriter, actor: User | str | None, project_id: int,
+                   file_name: str, report: ImportReport) -> None:
+    """The import's audit entry, in its transaction."""
+    record(
+        writer.session,
+        actor=actor,
+        action="items.import",
+        entity="project",
+        entity_id=project_id,
+        project_id=project_id,
+        after={
+            "file": file_name,
+            "format": report.format,
+            "batch": report.batch_id,
+            "rows": report.rows,
+            "inserted": report.inserted,
+            "annotations": report.annotations,
+            "decisions": report.decisions,
+        },
+    )
+    writer.session.flush()
+    writer.session.close()
 
 
 ANALYZE_MIN_ROWS = 10_000
