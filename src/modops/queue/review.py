@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from modops.domain import (
     DecisionSource,
@@ -19,12 +20,23 @@ from modops.domain import (
     events,
 )
 from modops.domain.states import check_item, expect_one, set_state
-from modops.queue.core import UserRef, dumps, load_actor, load_project, loads, sql, write_tx
+from modops.queue.config import ProjectConfig
+from modops.queue.core import (
+    Actor,
+    UserRef,
+    dumps,
+    load_actor,
+    load_project,
+    loads,
+    sql,
+    write_tx,
+)
 from modops.queue.decisions import _audit, create_task, record_decision
 from modops.queue.labeling import _held_task, handle_ms
 from modops.queue.views import DecisionResult
 from modops.store.db import utcnow
 
+Pending = list[tuple[str, dict[str, Any]]]  # events published once the transaction commits
 _CLOSE_TASK = set_state("tasks", TaskState.DONE, also="done_at = :now", where="id = :t")
 # an upheld appeal puts the item back as it was decided (only an appealed item may)
 _UPHOLD = set_state("items", ItemState.DECIDED, where="id = :i", among=(ItemState.APPEALED,))
@@ -62,63 +74,79 @@ def decide(engine: Engine, task_id: int, reviewer: UserRef, labels: list[str], *
         current = conn.execute(sql(
             "SELECT id, labels, action, source FROM decisions WHERE item_id = :i AND "
             "current = :true ORDER BY id DESC LIMIT 1"), {"i": task.item_id, "true": True}).first()
-
         if kind is TaskKind.AUDIT:
-            if current is None:
-                raise IllegalTransition(f"item {task.item_id} has no decision to audit")
-            agrees = loads(current.labels) == final
-            _audit(conn, actor.username, "audit.record", "decision", current.id, project.id,
-                   after={"labels": final, "agrees": agrees}, actor_id=actor.id)
-            return DecisionResult(decision_id=current.id, labels=loads(current.labels),
-                                  action=current.action, source=current.source)
-
+            return _record_audit(conn, task, actor, project, final, current)
         if kind is TaskKind.REVIEW:
-            rows = conn.execute(sql(
-                "SELECT a.id, u.username, a.labels, a.flagged FROM annotations a JOIN users u "
-                "ON u.id = a.labeler_id WHERE a.item_id = :i AND a.kind = 'label'"),
-                {"i": task.item_id}).all()
-            overturned = sorted({r.username for r in rows if loads(r.labels) != final
-                                 and not r.flagged})
-            for r in rows:
-                if not r.flagged:
-                    conn.execute(sql("UPDATE annotations SET overturned = :o WHERE id = :a"),
-                                 {"o": loads(r.labels) != final, "a": r.id})
-            decision_id, action = record_decision(
-                conn, pending, project, task.item_id, final, source=DecisionSource.REVIEWER,
-                basis={"overturned": overturned, "review_task": task_id, "note": note},
-                now=now, decided_by=actor.id, actor=actor.username)
-            return DecisionResult(decision_id=decision_id, labels=final, action=action,
-                                  source=DecisionSource.REVIEWER.value, overturned=overturned)
+            return _decide_review(conn, pending, task, actor, project, final, note, now)
+        return _resolve_appeal(conn, pending, task, actor, project, final, current, note, now)
 
-        # appeal
-        appeal = conn.execute(sql(
-            "SELECT id FROM appeals WHERE item_id = :i AND state = 'open' ORDER BY id DESC "
-            "LIMIT 1"), {"i": task.item_id}).first()
-        if appeal is None or current is None:
-            raise IllegalTransition(f"item {task.item_id} has no open appeal")
-        upheld = loads(current.labels) == final
-        outcome = "upheld" if upheld else "overturned"
-        conn.execute(sql(
-            "UPDATE appeals SET state = :s, resolved_by_id = :u, resolved_at = :now, "
-            "outcome_labels = :labels WHERE id = :a"),
-            {"s": outcome, "u": actor.id, "now": now, "labels": dumps(final), "a": appeal.id})
-        if upheld:
-            expect_one(conn.execute(sql(_UPHOLD), {"i": task.item_id}).rowcount,
-                       f"item {task.item_id}", ItemState.DECIDED)
-            decision_id, action = current.id, current.action
-        else:
-            decision_id, action = record_decision(
-                conn, pending, project, task.item_id, final, source=DecisionSource.APPEAL,
-                basis={"appeal": appeal.id, "previous": loads(current.labels), "note": note},
-                now=now, decided_by=actor.id, actor=actor.username)
-        _audit(conn, actor.username, "appeal.resolve", "appeal", appeal.id, project.id,
-               before={"labels": loads(current.labels)},
-               after={"labels": final, "outcome": outcome}, actor_id=actor.id)
-        pending.append((events.APPEAL_RESOLVED, {
-            "project": project.key, "item_id": task.item_id, "appeal_id": appeal.id,
-            "outcome": outcome, "labels": final, "resolved_at": now.isoformat() + "Z"}))
-        return DecisionResult(decision_id=decision_id, labels=final, action=action,
-                              source=DecisionSource.APPEAL.value, appeal_outcome=outcome)
+
+def _record_audit(conn: Connection, task: Any, actor: Actor, project: ProjectConfig,
+                  final: list[str], current: Any) -> DecisionResult:
+    """QA's answer is recorded beside the decision: it measures, it does not change it."""
+    if current is None:
+        raise IllegalTransition(f"item {task.item_id} has no decision to audit")
+    agrees = loads(current.labels) == final
+    _audit(conn, actor.username, "audit.record", "decision", current.id, project.id,
+           after={"labels": final, "agrees": agrees}, actor_id=actor.id)
+    return DecisionResult(decision_id=current.id, labels=loads(current.labels),
+                          action=current.action, source=current.source)
+
+
+def _decide_review(conn: Connection, pending: Pending, task: Any, actor: Actor,
+                   project: ProjectConfig, final: list[str], note: str | None,
+                   now: datetime) -> DecisionResult:
+    """The reviewer's decision is final; labelers whose answer differs are overturned."""
+    rows = conn.execute(sql(
+        "SELECT a.id, u.username, a.labels, a.flagged FROM annotations a JOIN users u "
+        "ON u.id = a.labeler_id WHERE a.item_id = :i AND a.kind = 'label'"),
+        {"i": task.item_id}).all()
+    overturned = sorted({r.username for r in rows if loads(r.labels) != final
+                         and not r.flagged})
+    for r in rows:
+        if not r.flagged:
+            conn.execute(sql("UPDATE annotations SET overturned = :o WHERE id = :a"),
+                         {"o": loads(r.labels) != final, "a": r.id})
+    decision_id, action = record_decision(
+        conn, pending, project, task.item_id, final, source=DecisionSource.REVIEWER,
+        basis={"overturned": overturned, "review_task": task.id, "note": note},
+        now=now, decided_by=actor.id, actor=actor.username)
+    return DecisionResult(decision_id=decision_id, labels=final, action=action,
+                          source=DecisionSource.REVIEWER.value, overturned=overturned)
+
+
+def _resolve_appeal(conn: Connection, pending: Pending, task: Any, actor: Actor,
+                    project: ProjectConfig, final: list[str], current: Any, note: str | None,
+                    now: datetime) -> DecisionResult:
+    """The same labels uphold the decision; different labels overturn it."""
+    appeal = conn.execute(sql(
+        "SELECT id FROM appeals WHERE item_id = :i AND state = 'open' ORDER BY id DESC "
+        "LIMIT 1"), {"i": task.item_id}).first()
+    if appeal is None or current is None:
+        raise IllegalTransition(f"item {task.item_id} has no open appeal")
+    upheld = loads(current.labels) == final
+    outcome = "upheld" if upheld else "overturned"
+    conn.execute(sql(
+        "UPDATE appeals SET state = :s, resolved_by_id = :u, resolved_at = :now, "
+        "outcome_labels = :labels WHERE id = :a"),
+        {"s": outcome, "u": actor.id, "now": now, "labels": dumps(final), "a": appeal.id})
+    if upheld:
+        expect_one(conn.execute(sql(_UPHOLD), {"i": task.item_id}).rowcount,
+                   f"item {task.item_id}", ItemState.DECIDED)
+        decision_id, action = current.id, current.action
+    else:
+        decision_id, action = record_decision(
+            conn, pending, project, task.item_id, final, source=DecisionSource.APPEAL,
+            basis={"appeal": appeal.id, "previous": loads(current.labels), "note": note},
+            now=now, decided_by=actor.id, actor=actor.username)
+    _audit(conn, actor.username, "appeal.resolve", "appeal", appeal.id, project.id,
+           before={"labels": loads(current.labels)},
+           after={"labels": final, "outcome": outcome}, actor_id=actor.id)
+    pending.append((events.APPEAL_RESOLVED, {
+        "project": project.key, "item_id": task.item_id, "appeal_id": appeal.id,
+        "outcome": outcome, "labels": final, "resolved_at": now.isoformat() + "Z"}))
+    return DecisionResult(decision_id=decision_id, labels=final, action=action,
+                          source=DecisionSource.APPEAL.value, appeal_outcome=outcome)
 
 
 def open_appeal(engine: Engine, project_key: str, external_id: str, *, opened_by: str,
