@@ -36,12 +36,10 @@ TO_SPLIT = {
     "reports/content.py:policy_blocks",
     "reports/content.py:metric_table",
     "reports/narrative.py:_metric_change",
-    "reports/excel.py:_SheetWriter.chart",
     "projects/service.py:ensure_taxonomy",
     "analytics/alerts.py:_keyword_bursts",
     "machine/retrain.py:retrain",
     "reports/data.py:team_rows",
-    "simulate/load.py:run_labelers",
     "quality/scorecard.py:compute_scorecards",
     "api/readmodels.py:dashboard",
 }

@@ -164,24 +164,7 @@ class _SheetWriter:
         chart = self.wb.add_chart(CHART_TYPES[ch.kind])
         assert chart is not None
         for i, c in enumerate(ch.val_cols):
-            s: dict[str, Any] = {
-                "name": [sheet, head, c],
-                "categories": [sheet, head + 1, ch.cat_col, head + n, ch.cat_col],
-                "values": [sheet, head + 1, c, head + n, c],
-            }
-            if ch.kind == "line":
-                s["marker"] = {"type": "circle", "size": 4}
-            if ch.err_cols is not None and i == 0:
-                vals = [r[c] for r in ch.table.rows]
-                lo = [r[ch.err_cols[0]] for r in ch.table.rows]
-                hi = [r[ch.err_cols[1]] for r in ch.table.rows]
-                s["x_error_bars" if ch.kind == "bar" else "y_error_bars"] = {
-                    "type": "custom", "end_style": 1,
-                    "plus_values": [0 if is_missing(v) or is_missing(b) else b - v
-                                    for v, b in zip(vals, hi, strict=True)],
-                    "minus_values": [0 if is_missing(v) or is_missing(a) else v - a
-                                     for v, a in zip(vals, lo, strict=True)]}
-            chart.add_series(s)
+            chart.add_series(_series(ch, sheet, head, n, i, c))
         chart.set_title({"name": ch.title, "name_font": {**font, "size": 11, "bold": True}})
         num = "0%" if ch.y_kind.startswith("pct") else "#,##0"
         value_axis = {"num_format": num, "num_font": font, "major_gridlines": {
@@ -199,6 +182,29 @@ class _SheetWriter:
         row = self.chart_row  # charts stack down the right-hand column from the first table
         self.ws.insert_chart(row, self.chart_col, chart, {"x_offset": 8, "y_offset": 4})
         self.chart_row = row + CHART_ROWS + 1
+
+
+def _series(ch: Chart, sheet: str, head: int, n: int, i: int, c: int) -> dict[str, Any]:
+    """Series ``i`` (column ``c``) of a native chart over its table's ``n`` rows below
+    ``head``; the first series carries the interval as custom error bars."""
+    s: dict[str, Any] = {
+        "name": [sheet, head, c],
+        "categories": [sheet, head + 1, ch.cat_col, head + n, ch.cat_col],
+        "values": [sheet, head + 1, c, head + n, c],
+    }
+    if ch.kind == "line":
+        s["marker"] = {"type": "circle", "size": 4}
+    if ch.err_cols is not None and i == 0:
+        vals = [r[c] for r in ch.table.rows]
+        lo = [r[ch.err_cols[0]] for r in ch.table.rows]
+        hi = [r[ch.err_cols[1]] for r in ch.table.rows]
+        s["x_error_bars" if ch.kind == "bar" else "y_error_bars"] = {
+            "type": "custom", "end_style": 1,
+            "plus_values": [0 if is_missing(v) or is_missing(b) else b - v
+                            for v, b in zip(vals, hi, strict=True)],
+            "minus_values": [0 if is_missing(v) or is_missing(a) else v - a
+                             for v, a in zip(vals, lo, strict=True)]}
+    return s
 
 
 def _summary_header(w: _SheetWriter, doc: Document) -> None:

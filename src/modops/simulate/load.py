@@ -101,6 +101,23 @@ def _process_main(url: str, project: str, user_ids: list[int], seconds: float, s
     results.put(run_threads(url, project, user_ids, seconds, seed, ready, chained))
 
 
+def _collect(workers: list[Any], results: Any) -> list[tuple[list[LabelerLog], float, float]]:
+    """Each process's (logs, started, ended); a process that dies stops them all."""
+    parts: list[tuple[list[LabelerLog], float, float]] = []
+    while len(parts) < len(workers):
+        try:
+            parts.append(results.get(timeout=1.0))
+        except queue.Empty:
+            dead = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
+            if dead:
+                for worker in workers:
+                    worker.terminate()
+                raise RuntimeError(f"a labeler process died (exit code {dead[0]})") from None
+    for worker in workers:
+        worker.join()
+    return parts
+
+
 def run_labelers(url: str, project: str, user_ids: list[int], *, processes: int = 4,
                  seconds: float = 600.0, chained: bool = False) \
         -> tuple[list[LabelerLog], float]:
@@ -122,17 +139,6 @@ def run_labelers(url: str, project: str, user_ids: list[int], *, processes: int 
                for n, group in enumerate(groups)]
     for worker in workers:
         worker.start()
-    parts: list[tuple[list[LabelerLog], float, float]] = []
-    while len(parts) < len(workers):
-        try:
-            parts.append(results.get(timeout=1.0))
-        except queue.Empty:
-            dead = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
-            if dead:
-                for worker in workers:
-                    worker.terminate()
-                raise RuntimeError(f"a labeler process died (exit code {dead[0]})") from None
-    for worker in workers:
-        worker.join()
+    parts = _collect(workers, results)
     logs = [log for part, _, _ in parts for log in part]
     return logs, max(end for _, _, end in parts) - min(start for _, start, _ in parts)
