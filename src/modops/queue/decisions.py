@@ -134,7 +134,7 @@ def create_task(conn: Connection, project_id: int, item_id: int, kind: TaskKind,
                 now: datetime, *, priority: float) -> int:
     return conn.execute(sql(
         "INSERT INTO tasks (project_id, item_id, kind, state, slot, priority, created_at) "
-        "VALUES (:p, :i, :kind, 'open', 0, :prio, :now) RETURNING id"),
+        f"VALUES (:p, :i, :kind, '{TaskState.OPEN}', 0, :prio, :now) RETURNING id"),
         {"p": project_id, "i": item_id, "kind": kind.value, "prio": priority,
          "now": now}).scalar_one()
 

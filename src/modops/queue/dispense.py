@@ -129,7 +129,8 @@ def _held_sql(kinds: tuple[str, ...], columns: str = "id") -> str:
     """The lease this user already holds (a reload or a second tab gets the same task back)."""
     kind_list = ", ".join(f"'{k}'" for k in kinds)
     return (f"SELECT {columns} FROM tasks WHERE project_id = :p AND assignee_id = :u "
-            f"AND state = 'leased' AND kind IN ({kind_list}) AND lease_expires_at >= :now "
+            f"AND state = '{TaskState.LEASED}' AND kind IN ({kind_list}) "
+            "AND lease_expires_at >= :now "
             "ORDER BY id LIMIT 1")
 
 
@@ -173,7 +174,7 @@ def _label_slot_sql(actor: Actor, *, lock: bool, also: str = "") -> tuple[str, d
     or skipped, within their team and skills (next_task.md)."""
     restrict, params = _restriction_sql(actor)
     fence = _PROBE_EACH if lock else ""
-    return ("SELECT t.id FROM tasks t WHERE t.project_id = :p AND t.state = 'open' "
+    return (f"SELECT t.id FROM tasks t WHERE t.project_id = :p AND t.state = '{TaskState.OPEN}' "
             f"AND t.kind = 'label' AND {restrict} {also}"
             "AND NOT EXISTS (SELECT 1 FROM tasks o WHERE o.item_id = t.item_id "
             f"AND o.assignee_id = :u{fence}) "
@@ -259,7 +260,8 @@ def _pick_gold(conn: Connection, project: ProjectConfig, actor: Actor, now: date
     item_id = _rng.choice(candidates)
     return conn.execute(sql(
         "INSERT INTO tasks (project_id, item_id, kind, state, slot, priority, assignee_id, "
-        "created_at) VALUES (:p, :i, 'gold', 'open', 0, 0, NULL, :now) RETURNING id"),
+        f"created_at) VALUES (:p, :i, '{TaskKind.GOLD}', '{TaskState.OPEN}', 0, 0, NULL, :now) "
+        "RETURNING id"),
         {"p": project.id, "i": item_id, "now": now}).scalar_one()
 
 
@@ -317,7 +319,8 @@ def next_review(engine: Engine, project_key: str, reviewer: UserRef, *,
             kind_list = ", ".join(f"'{k}'" for k in kinds)
             lock = " FOR UPDATE OF t SKIP LOCKED" if is_pg(conn) else ""
             task_id = conn.execute(sql(
-                "SELECT t.id FROM tasks t WHERE t.project_id = :p AND t.state = 'open' "
+                "SELECT t.id FROM tasks t WHERE t.project_id = :p "
+                f"AND t.state = '{TaskState.OPEN}' "
                 f"AND t.kind IN ({kind_list}) "
                 "AND NOT (t.kind = 'appeal' AND EXISTS (SELECT 1 FROM decisions d "
                 "WHERE d.item_id = t.item_id AND d.current = :true AND d.decided_by_id = :u)) "

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from modops.domain import DecisionSource, ItemState, events
+from modops.domain import DecisionSource, ItemState, TaskState, events
 from modops.domain.fields import SCORED_TEXT_FIELDS
 from modops.domain.states import set_state
 from modops.io.importer import ImportContext
@@ -81,7 +81,7 @@ def _batch_chunks(conn: Connection, project_id: int, batch_id: str, id_floor: in
     statement = sql(
         f"SELECT {_ITEM_COLUMNS} FROM items i JOIN products p ON p.id = i.product_id "
         "WHERE i.project_id = :p AND i.id > :lo AND i.id <= :hi AND i.import_batch = :b "
-        "AND i.state = 'new' ORDER BY i.id")
+        f"AND i.state = '{ItemState.NEW}' ORDER BY i.id")
     for lo in range(id_floor, top, CHUNK):
         rows = conn.execute(statement, {"p": project_id, "b": batch_id, "lo": lo,
                                         "hi": lo + CHUNK}).all()
@@ -94,7 +94,7 @@ def _keyset_chunks(conn: Connection, project_id: int) -> Iterator[Sequence[Any]]
     on (project_id, id) keeps memory flat on a large backlog."""
     statement = sql(
         f"SELECT {_ITEM_COLUMNS} FROM items i JOIN products p ON p.id = i.product_id "
-        "WHERE i.project_id = :p AND i.state = 'new' AND i.id > :after "
+        f"WHERE i.project_id = :p AND i.state = '{ItemState.NEW}' AND i.id > :after "
         "ORDER BY i.id LIMIT :n")
     after = 0
     while True:
@@ -113,7 +113,7 @@ def _id_chunks(conn: Connection, item_ids: Sequence[int]) -> Iterator[Sequence[A
         marks = ", ".join(str(int(i)) for i in item_ids[start:start + CHUNK])
         yield conn.execute(text(  # id lists vary: not memoized
             f"SELECT {_ITEM_COLUMNS} FROM items i JOIN products p ON p.id = i.product_id "
-            f"WHERE i.id IN ({marks}) AND i.state = 'new' ORDER BY i.id")).all()
+            f"WHERE i.id IN ({marks}) AND i.state = '{ItemState.NEW}' ORDER BY i.id")).all()
 
 
 def _score_missing(conn: Connection, project: ProjectConfig, rows: Sequence[Any],
@@ -206,7 +206,8 @@ def _apply_tasks(k: int, skilled: bool) -> str:
     which = ("s.kind = 'audit' OR s.required_skill IS NOT NULL" if skilled
              else "s.kind = 'label' AND s.required_skill IS NULL")
     return ("INSERT INTO tasks (project_id, item_id, kind, state, slot, priority, "
-            "required_skill, created_at) SELECT :p, s.id, s.kind, 'open', n.n, s.priority, "
+            "required_skill, created_at) "
+            f"SELECT :p, s.id, s.kind, '{TaskState.OPEN}', n.n, s.priority, "
             f"s.required_skill, :now FROM {_STAGE} s JOIN ({slots}) n ON n.n < s.nslots "
             f"WHERE {which} ORDER BY s.id, n.n")
 
