@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.orm import Session
@@ -166,6 +166,16 @@ class AfterInsert:
 
 
 Progress = Callable[[int, int], None]
+
+
+class ImportOptions(TypedDict, total=False):
+    """How a file is imported (``import_file``'s keyword options, also ``ingest_file``'s)."""
+
+    actor: User | str | None  # who the audit log names (default "cli")
+    max_errors: int  # bad rows listed before the import stops (default 20)
+    batch_size: int  # rows written per batch (default 5,000)
+    progress: Progress | None  # called with (bytes read, file size)
+    parallel: bool | None  # parse in a second process (default: large files, > 1 core)
 
 
 def _keep(rows: list[tuple[Any, ...]], plans: list[RowPlan | None],
