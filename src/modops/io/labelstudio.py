@@ -54,46 +54,51 @@ def task_to_row(task: Any) -> dict[str, Any]:
     data = task.get("data")
     if not isinstance(data, dict):
         raise ValueError("task has no data object")
+    row = _item_fields(data)
+    if "external_id" not in row and task.get("id") is not None:
+        row["external_id"] = f"ls-{task['id']}"
     meta = task.get("meta") if isinstance(task.get("meta"), dict) else {}
+    row.update((key, meta[key]) for key in ("final_labels", "is_gold", "gold_labels")
+               if key in meta)
+    annotations = [_annotation(ann) for ann in task.get("annotations") or []
+                   if not (isinstance(ann, dict) and ann.get("was_cancelled"))]  # a skip
+    if annotations:
+        row["annotations"] = annotations
+    return row
+
+
+def _item_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """The task's ``data``: ModOps fields as they are, any other key into metadata."""
     row: dict[str, Any] = {k: data[k] for k in ITEM_DATA_FIELDS if k in data}
     extra = {k: v for k, v in data.items() if k not in ITEM_DATA_FIELDS}
     if extra:
         row["metadata"] = {**(row.get("metadata") or {}), **extra}
-    if "external_id" not in row and task.get("id") is not None:
-        row["external_id"] = f"ls-{task['id']}"
-    for key in ("final_labels", "is_gold", "gold_labels"):
-        if key in meta:
-            row[key] = meta[key]
-    annotations = []
-    for ann in task.get("annotations") or []:
-        if not isinstance(ann, dict):
-            raise ValueError("annotations must be objects")
-        if ann.get("was_cancelled"):
-            continue  # a skip in Label Studio: no labels to import
-        submitted = ann.get("created_at") or ann.get("updated_at")
-        started = None
-        lead = ann.get("lead_time")
-        if isinstance(lead, int | float) and submitted:
-            try:
-                end = parse_time(submitted, "created_at")
-            except ValidationError as exc:
-                raise ValueError(str(exc)) from None
-            if end is not None:
-                started = (end - timedelta(seconds=float(lead))).isoformat()
-        ann_meta = ann.get("meta") if isinstance(ann.get("meta"), dict) else {}
-        annotations.append(
-            {
-                "labeler": _labeler_name(ann.get("completed_by")),
-                "labels": _choices(ann.get("result")),
-                "submitted_at": submitted,
-                "started_at": ann_meta.get("started_at", started),
-                "note": ann_meta.get("note"),
-                "kind": ann_meta.get("kind", "label"),
-            }
-        )
-    if annotations:
-        row["annotations"] = annotations
     return row
+
+
+def _annotation(ann: Any) -> dict[str, Any]:
+    """One Label Studio annotation → a ModOps annotation (``lead_time`` gives its start)."""
+    if not isinstance(ann, dict):
+        raise ValueError("annotations must be objects")
+    submitted = ann.get("created_at") or ann.get("updated_at")
+    started = None
+    lead = ann.get("lead_time")
+    if isinstance(lead, int | float) and submitted:
+        try:
+            end = parse_time(submitted, "created_at")
+        except ValidationError as exc:
+            raise ValueError(str(exc)) from None
+        if end is not None:
+            started = (end - timedelta(seconds=float(lead))).isoformat()
+    ann_meta = ann.get("meta") if isinstance(ann.get("meta"), dict) else {}
+    return {
+        "labeler": _labeler_name(ann.get("completed_by")),
+        "labels": _choices(ann.get("result")),
+        "submitted_at": submitted,
+        "started_at": ann_meta.get("started_at", started),
+        "note": ann_meta.get("note"),
+        "kind": ann_meta.get("kind", "label"),
+    }
 
 
 def row_to_task(row: dict[str, Any], task_id: int) -> dict[str, Any]:
