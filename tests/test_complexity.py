@@ -41,6 +41,7 @@ TO_SPLIT = {
     "reports/data.py:team_rows",
     "quality/scorecard.py:compute_scorecards",
     "api/readmodels.py:dashboard",
+    "net/outbound.py:OutboundPolicy.vet",
 }
 
 
