@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from modops.io import import_file
-from modops.queue import route_after_import
+from modops.queue import ingest_file
 from tests.conftest import make_project
 
 
@@ -26,7 +25,7 @@ def add_items(engine: Engine, project: str, rows: list[dict], tmp_path: Path,
     path = tmp_path / name
     path.write_text("".join(json.dumps({"product": "short_video", **r}, ensure_ascii=False)
                             + "\n" for r in rows), encoding="utf-8")
-    import_file(engine, project, path, "jsonl", actor="test", after_insert=route_after_import)
+    ingest_file(engine, project, path, "jsonl", actor="test")
     return path
 
 

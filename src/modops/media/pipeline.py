@@ -459,8 +459,11 @@ def _route_matches(engine: Engine, project_id: int, item_id: int, hits: list[Any
 def _cancel_open_tasks() -> Any:
     from sqlalchemy import text
 
-    return text("UPDATE tasks SET state = 'cancelled', done_at = :now WHERE item_id = :i "
-                "AND state = 'open'")
+    from modops.domain import TaskState
+    from modops.domain.states import set_state
+
+    return text(set_state("tasks", TaskState.CANCELLED, also="done_at = :now",
+                          where="item_id = :i", among=(TaskState.OPEN,)))
 
 
 def _boost_open_tasks() -> Any:
