@@ -42,6 +42,10 @@ TO_SPLIT = {
     "quality/scorecard.py:compute_scorecards",
     "api/readmodels.py:dashboard",
     "net/outbound.py:OutboundPolicy.vet",
+    "media/clusters.py:cluster_item_media",
+    "media/clusters.py:cluster_texts",
+    "media/decode.py:load_video",
+    "media/pipeline.py:after_media",
 }
 
 

@@ -193,6 +193,21 @@ def _labels(value: Any, name: str, rules: TaxonomyRules) -> list[str]:
         raise ValidationError(f"{name}: {exc}") from None
 
 
+def _with_unknown_fields(raw: Mapping[str, Any], meta: dict[str, Any] | None,
+                         lenient: bool) -> dict[str, Any] | None:
+    """Unknown fields are kept in metadata (docs/security.md), never over a different value
+    metadata already has."""
+    extra = {k: v for k, v in raw.items()
+             if k not in _ALL_FIELDS and v is not None and not (lenient and v == "")}
+    if not extra:
+        return meta
+    clash = next((k for k in extra if meta and k in meta and meta[k] != extra[k]), None)
+    if clash is not None:
+        raise ValidationError(f"unknown field {clash!r} is kept in metadata, which "
+                              f"already has a different {clash!r}")
+    return {**(meta or {}), **extra}
+
+
 def _external_id(ext: Any) -> str:
     if isinstance(ext, int) and not isinstance(ext, bool):
         ext = str(ext)
@@ -268,18 +283,7 @@ class RowValidator:
             if meta is not None and not isinstance(meta, dict):
                 raise ValidationError("metadata must be a JSON object")
         if not _ALL_FIELDS.issuperset(raw):  # a row with only known fields skips the search
-            extra = {
-                k: v
-                for k, v in raw.items()
-                if k not in _ALL_FIELDS and v is not None and not (lenient and v == "")
-            }
-            if extra:  # unknown fields are kept in metadata (docs/security.md)
-                clash = next((k for k in extra if meta and k in meta and meta[k] != extra[k]),
-                             None)
-                if clash is not None:
-                    raise ValidationError(f"unknown field {clash!r} is kept in metadata, which "
-                                          f"already has a different {clash!r}")
-                meta = {**(meta or {}), **extra}
+            meta = _with_unknown_fields(raw, meta, lenient)
         if meta is not None:
             rec.metadata_json = orjson.dumps(meta)
             if len(rec.metadata_json) > MAX_METADATA_BYTES:
