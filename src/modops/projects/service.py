@@ -147,13 +147,10 @@ def _flatten_labels(
         _flatten_labels(spec.get("children") or [], str(spec["key"]), out)
 
 
-def ensure_taxonomy(session: Session, spec: dict[str, Any]) -> Taxonomy:
-    """Create a taxonomy version, or reuse it if the same key+version has the same labels."""
-    key, version = str(spec.get("key", "")), int(spec.get("version", 1))
-    if not key:
-        raise ValidationError("taxonomy needs a key")
+def _checked_labels(key: str, labels: list[Any]) -> list[dict[str, Any]]:
+    """The taxonomy's labels, flattened; none missing, no key or shortcut used twice."""
     flat: list[dict[str, Any]] = []
-    _flatten_labels(spec.get("labels") or [], None, flat)
+    _flatten_labels(labels, None, flat)
     if not flat:
         raise ValidationError(f"taxonomy {key} has no labels")
     keys = [x["key"] for x in flat]
@@ -164,6 +161,15 @@ def ensure_taxonomy(session: Session, spec: dict[str, Any]) -> Taxonomy:
     if len(set(shortcuts)) != len(shortcuts):
         dup = next(s for s in shortcuts if shortcuts.count(s) > 1)
         raise ValidationError(f"taxonomy {key}: shortcut {dup!r} is used twice")
+    return flat
+
+
+def ensure_taxonomy(session: Session, spec: dict[str, Any]) -> Taxonomy:
+    """Create a taxonomy version, or reuse it if the same key+version has the same labels."""
+    key, version = str(spec.get("key", "")), int(spec.get("version", 1))
+    if not key:
+        raise ValidationError("taxonomy needs a key")
+    flat = _checked_labels(key, spec.get("labels") or [])
     existing = session.scalar(
         select(Taxonomy)
         .options(selectinload(Taxonomy.labels))

@@ -145,6 +145,22 @@ def _rate(num: NDArray[Any], den: NDArray[Any]) -> FloatArray:
         return np.where(den > 0, num / np.maximum(den, 1), np.nan)
 
 
+def _group_keys(cols: Mapping[str, Any], labeler: NDArray[Any], by: str,
+                teams: Mapping[Hashable, Hashable] | None) -> NDArray[Any]:
+    """Each annotation's group: its labeler, or its labeler's team."""
+    if by == "labeler":
+        return labeler
+    if by != "team":
+        raise ValueError("by must be 'labeler' or 'team'")
+    if "team" in cols:
+        return np.asarray(cols["team"])
+    if teams is None:
+        raise ValueError("team scorecards need a 'team' column or a teams= mapping")
+    keys = np.empty(len(labeler), dtype=object)
+    keys[:] = [teams.get(x) for x in labeler.tolist()]
+    return keys
+
+
 def compute_scorecards(
     frame: Mapping[str, Any] | Iterable[Mapping[str, Any]],
     by: str = "labeler",
@@ -163,19 +179,7 @@ def compute_scorecards(
             raise ValueError(f"scorecard frame needs a {name!r} column")
     labeler = np.asarray(cols["labeler"])
     n = len(labeler)
-    if by == "labeler":
-        keys = labeler
-    elif by == "team":
-        if "team" in cols:
-            keys = np.asarray(cols["team"])
-        elif teams is not None:
-            keys = np.empty(n, dtype=object)
-            keys[:] = [teams.get(x) for x in labeler.tolist()]
-        else:
-            raise ValueError("team scorecards need a 'team' column or a teams= mapping")
-    else:
-        raise ValueError("by must be 'labeler' or 'team'")
-    g, ids = factorize(keys)
+    g, ids = factorize(_group_keys(cols, labeler, by, teams))
     n_g = len(ids)
     if include_overall:
         g = np.concatenate([g, np.full(n, n_g)])
