@@ -57,7 +57,7 @@ def task_to_row(task: Any) -> dict[str, Any]:
     row = _item_fields(data)
     if "external_id" not in row and task.get("id") is not None:
         row["external_id"] = f"ls-{task['id']}"
-    meta = task.get("meta") if isinstance(task.get("meta"), dict) else {}
+    meta: dict[str, Any] = m if isinstance(m := task.get("meta"), dict) else {}
     row.update((key, meta[key]) for key in ("final_labels", "is_gold", "gold_labels")
                if key in meta)
     annotations = [_annotation(ann) for ann in task.get("annotations") or []
@@ -90,7 +90,7 @@ def _annotation(ann: Any) -> dict[str, Any]:
             raise ValueError(str(exc)) from None
         if end is not None:
             started = (end - timedelta(seconds=float(lead))).isoformat()
-    ann_meta = ann.get("meta") if isinstance(ann.get("meta"), dict) else {}
+    ann_meta: dict[str, Any] = m if isinstance(m := ann.get("meta"), dict) else {}
     return {
         "labeler": _labeler_name(ann.get("completed_by")),
         "labels": _choices(ann.get("result")),
