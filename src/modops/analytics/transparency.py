@@ -17,6 +17,8 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy import Engine
 
+from modops.domain.cells import csv_cell
+
 from ._sql import ACTIONED, Scope, run
 from .metrics import METHODOLOGY_VERSION, compute_metrics
 from .period import Filters, Period
@@ -87,6 +89,6 @@ def transparency_csv(engine: Engine, period: Period | str, filters: Filters | No
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore")
     w.writeheader()
-    for r in transparency_rows(engine, period, filters, now):
-        w.writerow(r)
+    for r in transparency_rows(engine, period, filters, now):  # taxonomy names are text
+        w.writerow({k: csv_cell(v) if isinstance(v, str) else v for k, v in r.items()})
     return buf.getvalue()

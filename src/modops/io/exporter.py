@@ -25,6 +25,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from modops.domain import ValidationError
+from modops.domain.cells import csv_cell
 from modops.domain.fields import EXPORT_FIELDS, ITEM_FIELDS, FieldKind, select_list
 from modops.io.labelstudio import row_to_task
 from modops.projects.service import get_project
@@ -419,6 +420,8 @@ def _write_csv(rows: Iterator[dict[str, Any]], f: IO[bytes], report: ExportRepor
                 value = ""
             elif isinstance(value, bool):
                 value = "true" if value else "false"
+            elif isinstance(value, str):
+                value = csv_cell(value)  # never a formula in a spreadsheet
             cells.append(value)
         writer.writerow(cells)
     text_f.flush()

@@ -29,6 +29,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from modops.domain.cells import csv_uncell
 from modops.io.records import MAX_METADATA_BYTES, MAX_TEXT_CHARS, TEXT_FIELDS
 
 FORMATS = ("jsonl", "csv", "parquet", "labelstudio")
@@ -209,6 +210,8 @@ class CsvReader(Reader):
                 if len(cells) != width:
                     yield RawRow(start, None, f"expected {width} cells, got {len(cells)}")
                     continue
+                if "'" in "".join(cells):  # a cell ModOps escaped (domain.cells)
+                    cells = [csv_uncell(c) for c in cells]
                 yield RawRow(start, dict(zip(header, cells, strict=True)))
 
 
