@@ -19,6 +19,7 @@ from modops.api.settings import Settings
 from modops.net.outbound import OutboundPolicy
 from modops.notify.webhooks import Dispatcher
 from modops.store import ensure_schema, make_engine, notices
+from modops.store.db import writes_expected
 
 STATIC = Path(__file__).resolve().parents[1] / "web" / "static"
 
@@ -59,6 +60,24 @@ def _security_headers(csp: str, *, cache: bool) -> tuple[tuple[bytes, bytes], ..
 HEADERS = _security_headers(CSP, cache=False)
 DOCS_HEADERS = _security_headers(DOCS_CSP, cache=False)
 STATIC_HEADERS = _security_headers(CSP, cache=True)
+
+
+class WriteIntent:
+    """Pure ASGI middleware: while serving an unsafe method (POST, PUT, PATCH, DELETE) the
+    request's units of work take SQLite's write lock at BEGIN (``store.db.writes_expected``),
+    so they wait their turn instead of failing on a stale read. No effect on PostgreSQL."""
+
+    SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in self.SAFE:
+            await self.app(scope, receive, send)
+            return
+        with writes_expected():
+            await self.app(scope, receive, send)
 
 
 class SecurityHeaders:
@@ -128,6 +147,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     app.add_middleware(Limits, max_body=settings.max_body_bytes,
                        max_upload=settings.max_upload_bytes, rps=settings.rate_limit_rps,
                        burst=settings.rate_limit_burst)
+    app.add_middleware(WriteIntent)
     app.add_middleware(SecurityHeaders)
 
     @app.get("/docs", include_in_schema=False)

@@ -98,7 +98,7 @@ def _bearer(engine: Engine, token: str) -> Principal | None:
     now = time.monotonic()
     if hit is not None and now - hit[1] < notices.ttl(store_key(engine), TOKEN_TTL_S):
         return hit[0]
-    with session_scope(engine) as s:
+    with session_scope(engine, immediate=False) as s:  # reads only, even in a POST
         user = token_user(s, token)
         principal = Principal.of(user, "token") if user else None
     if principal is not None:
@@ -126,7 +126,7 @@ def resolve(request: Request) -> Principal | None:
         raw = request.cookies.get(SESSION_COOKIE)
         token = unsign(secret, raw) if raw else None
         if token:
-            with session_scope(engine) as s:
+            with session_scope(engine, immediate=False) as s:  # reads only
                 found = session_user(s, token)
                 if found:
                     user, web = found

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +18,7 @@ from modops.queue.config import ProjectConfig
 from modops.queue.config import dumps as dumps
 from modops.queue.config import loads as loads
 from modops.store import notices, outbox
-from modops.store.db import store_key
+from modops.store.db import store_key, writer_turn
 from modops.store.models import User
 
 
@@ -123,20 +122,6 @@ def load_project(conn: Connection, key_or_id: str | int) -> ProjectConfig:
     )
 
 
-_sqlite_writer_locks: dict[str, threading.Lock] = {}
-_locks_guard = threading.Lock()
-
-
-def _writer_lock(engine: Engine) -> threading.Lock | None:
-    """SQLite allows one writer: threads of one process queue on a lock instead of spinning in
-    SQLite's busy handler (which sleeps in growing steps and starves under load)."""
-    if engine.dialect.name != "sqlite":
-        return None
-    key = store_key(engine)
-    with _locks_guard:
-        return _sqlite_writer_locks.setdefault(key, threading.Lock())
-
-
 @contextmanager
 def write_tx(engine: Engine) -> Iterator[tuple[Connection, list[tuple[str, dict[str, Any]]]]]:
     """One short write transaction; events queued in it are published only after commit.
@@ -146,10 +131,8 @@ def write_tx(engine: Engine) -> Iterator[tuple[Connection, list[tuple[str, dict[
     Keep these transactions to the writes: read configuration before, build views after.
     """
     pending: list[tuple[str, dict[str, Any]]] = []
-    lock = _writer_lock(engine)
-    with engine.connect() as conn:
-        if lock is not None:
-            lock.acquire()
+    with writer_turn(engine) as held, engine.connect() as conn:
+        if held:
             conn.execution_options(sqlite_begin="IMMEDIATE")
         try:
             with conn.begin():
@@ -157,9 +140,8 @@ def write_tx(engine: Engine) -> Iterator[tuple[Connection, list[tuple[str, dict[
                 for event, payload in pending:  # the outbox: webhook rows commit with the change
                     outbox.enqueue_webhooks(conn, event, payload)
         finally:
-            if lock is not None:
+            if held:
                 conn.execution_options(sqlite_begin="DEFERRED")
-                lock.release()
     for event, payload in pending:
         events.publish(event, payload)
 

@@ -7,10 +7,13 @@ working directory, in WAL mode so readers (dashboards) never block the writers (
 from __future__ import annotations
 
 import os
+import sqlite3
+import threading
 import time
 import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -124,21 +127,89 @@ def _sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+# SQLite has one writer at a time. A transaction that starts DEFERRED, reads, and then writes
+# cannot wait for the lock: if another writer committed since its read, SQLite answers
+# SQLITE_BUSY at once, whatever the busy timeout (issue 23, finding 4: with 4 labelers
+# submitting, half the sign-ins got an instant 503). So writers take the lock at BEGIN
+# (``BEGIN IMMEDIATE``) and, within a process, queue on a Python lock first: SQLite's own
+# busy handler sleeps in growing steps and starves a waiter while others keep the lock busy.
+WRITER_WAIT_S = 30.0  # as long as the busy timeout: interactive requests wait, not fail
+_writer_locks: dict[str, threading.RLock] = {}
+_writer_locks_guard = threading.Lock()
+# Set while serving a request that may write (POST, PUT, PATCH, DELETE): its units of work
+# take the write lock at BEGIN (see ``session_scope``).
+_write_intent: ContextVar[bool] = ContextVar("modops_write_intent", default=False)
+
+
+def writer_lock(engine: Engine) -> threading.RLock | None:
+    """The process's SQLite writer lock for ``engine`` (None on PostgreSQL, whose row locks
+    do the same job)."""
+    if not is_sqlite(engine):
+        return None
+    key = store_key(engine)
+    with _writer_locks_guard:
+        return _writer_locks.setdefault(key, threading.RLock())
+
+
+def acquire_writer(lock: threading.RLock) -> None:
+    """Wait up to ``WRITER_WAIT_S`` for the writer lock; then fail like a busy database."""
+    if not lock.acquire(timeout=WRITER_WAIT_S):
+        raise exc.OperationalError("BEGIN IMMEDIATE", {},
+                                   sqlite3.OperationalError("database is locked"))
+
+
 @contextmanager
-def session_scope(engine: Engine, *, immediate: bool = False) -> Iterator[Session]:
+def writes_expected(expected: bool = True) -> Iterator[None]:
+    """Mark the units of work opened inside as writers (the API does this per unsafe
+    request)."""
+    token = _write_intent.set(expected)
+    try:
+        yield
+    finally:
+        _write_intent.reset(token)
+
+
+@contextmanager
+def writer_turn(engine: Engine) -> Iterator[bool]:
+    """Hold the process's SQLite writer lock for the block (yields True), or do nothing on
+    PostgreSQL (yields False). Units of work opened inside only read (see ``session_scope``)."""
+    lock = writer_lock(engine)
+    if lock is None:
+        yield False
+        return
+    acquire_writer(lock)
+    try:
+        yield True
+    finally:
+        lock.release()
+
+
+def _holds_writer(engine: Engine) -> bool:
+    lock = writer_lock(engine)
+    return lock is not None and lock._is_owned()  # type: ignore[attr-defined]
+
+
+@contextmanager
+def session_scope(engine: Engine, *, immediate: bool | None = None) -> Iterator[Session]:
     """A unit of work: commits on success, rolls back on any error.
 
-    ``immediate=True`` takes SQLite's write lock at BEGIN (``BEGIN IMMEDIATE``), so a
-    read-then-write sequence (the queue's dispense) can never be interleaved by another writer.
+    ``immediate=True`` takes SQLite's write lock at BEGIN (``BEGIN IMMEDIATE``, after the
+    process's writer lock), so a read-then-write sequence can neither be interleaved by another
+    writer nor fail on a stale read. Left unset it follows ``writes_expected``, except inside
+    a block that already holds the lock (a nested unit of work only reads: taking the lock
+    again from a second connection would wait for itself).
     """
-    session = _sessionmaker(engine)()
-    if immediate and is_sqlite(engine):
-        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    if immediate is None:
+        immediate = _write_intent.get() and not _holds_writer(engine)
+    with writer_turn(engine) if immediate else nullcontext(False) as held:
+        session = _sessionmaker(engine)()
+        try:
+            if held:
+                session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
