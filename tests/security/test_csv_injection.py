@@ -59,7 +59,7 @@ def test_the_csv_export_never_writes_a_formula(engine: Engine, project: str,
                                                tmp_path: Path) -> None:
     src = tmp_path / "in.jsonl"
     src.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in _rows()))
-    import_file(engine, project, src)
+    import_file(engine, project, src, after_insert=None)
     out = tmp_path / "out.csv"
     export_project(engine, project, "csv", out)
     cells = [c for row in csv.reader(io.StringIO(out.read_text(encoding="utf-8")))
@@ -68,7 +68,7 @@ def test_the_csv_export_never_writes_a_formula(engine: Engine, project: str,
     assert risky == [], risky
     # ...and it imports back identically (the escape is undone on the way in).
     make_project(engine, "round-trip")
-    import_file(engine, "round-trip", out)
+    import_file(engine, "round-trip", out, after_insert=None)
     assert _items(engine, "round-trip") == _items(engine, project)
 
 
@@ -85,7 +85,7 @@ def test_transparency_csv_never_writes_a_formula(engine: Engine, tmp_path: Path)
     src = tmp_path / "in.jsonl"
     src.write_bytes(orjson.dumps({"external_id": "h1", "product": "comment", "comment": "x",
                                   "final_labels": ["hate"]}) + b"\n")
-    import_file(engine, "evil-tax", src)
+    import_file(engine, "evil-tax", src, after_insert=None)
     from modops.analytics.period import Filters, Period
 
     now = utcnow()

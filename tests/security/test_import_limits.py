@@ -29,7 +29,7 @@ BOM = b"\xef\xbb\xbf"
 def refused(engine: Engine, project: str, path: Path, fmt: str | None = None) -> list[str]:
     before = snapshot(engine)
     with pytest.raises(ImportFailed) as info:
-        import_file(engine, project, path, fmt)
+        import_file(engine, project, path, fmt, after_insert=None)
     assert snapshot(engine) == before, "a refused import must write nothing"
     return info.value.errors
 
@@ -65,7 +65,7 @@ def test_the_cli_refuses_the_bomb_without_inflating_it(tmp_path: Path,
             "e = make_engine(); upgrade(e)\n"
             "with session_scope(e) as s: create_project(s, load_spec(sys.argv[2]), actor='t')\n"
             "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-            "try: import_file(e, 'kr-comments', sys.argv[1])\n"
+            "try: import_file(e, 'kr-comments', sys.argv[1], after_insert=None)\n"
             "except ImportFailed as exc: print(exc.errors[0])\n"
             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base)\n")
     out = subprocess.run([sys.executable, "-c", code, str(bomb), str(EXAMPLE_SPEC)], env=env,
@@ -87,7 +87,7 @@ def test_an_unclosed_csv_quote_is_a_file_line_error(engine: Engine, project: str
     assert refused(engine, project, path)[0].startswith(f"{path}:2: malformed CSV")
     # ...while a properly quoted field may still span lines.
     path.write_text('external_id,product,comment\nq1,comment,"두 줄\n댓글"\n', encoding="utf-8")
-    import_file(engine, project, path)
+    import_file(engine, project, path, after_insert=None)
     with session_scope(engine) as s:
         assert s.scalar(select(Item.comment)) == "두 줄\n댓글"
 
@@ -115,7 +115,7 @@ def test_a_byte_order_mark_is_skipped_in_every_text_format(engine: Engine, proje
     }
     for name, body in files.items():
         (tmp_path / name).write_bytes(body)
-        import_file(engine, project, tmp_path / name)
+        import_file(engine, project, tmp_path / name, after_insert=None)
     with session_scope(engine) as s:
         assert sorted(s.scalars(select(Item.external_id))) == ["b1", "b2", "b3"]
 
@@ -125,7 +125,7 @@ def test_unknown_fields_are_kept_in_metadata_or_reported(engine: Engine, project
     path = tmp_path / "items.jsonl"
     path.write_bytes(orjson.dumps({"external_id": "u1", "product": "comment", "comment": "x",
                                    "channel": "live-7", "metadata": {"tags": ["a"]}}) + b"\n")
-    import_file(engine, project, path)
+    import_file(engine, project, path, after_insert=None)
     with session_scope(engine) as s:
         item = s.scalar(select(Item).where(Item.external_id == "u1"))
         assert item is not None and item.meta == {"tags": ["a"], "channel": "live-7"}
