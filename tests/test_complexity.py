@@ -38,7 +38,6 @@ TO_SPLIT = {
     "analytics/alerts.py:_keyword_bursts",
     "machine/retrain.py:retrain",
     "reports/data.py:team_rows",
-    "api/readmodels.py:dashboard",
     "net/outbound.py:OutboundPolicy.vet",
     "media/clusters.py:cluster_item_media",
     "media/clusters.py:cluster_texts",

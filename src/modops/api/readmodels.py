@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from modops.domain import ItemState, TaskKind, TaskState
 from modops.store import utcnow
 from modops.store.models import Project
 
@@ -105,26 +106,39 @@ def dashboard(session: Session, project: Project, now: datetime | None = None) -
     d.by_state = {k: int(v) for k, v in session.execute(text(
         "SELECT state, count(*) FROM items WHERE project_id = :p GROUP BY state"), p)}
     d.items = sum(d.by_state.values())
-    d.decided = d.by_state.get("decided", 0)
+    d.decided = d.by_state.get(ItemState.DECIDED.value, 0)
+    _count_open_tasks(session, p, d, now)
+    d.sla_evaluated, d.sla_met = (int(x or 0) for x in session.execute(text(
+        "SELECT count(*), sum(CASE WHEN decided_at <= due_at THEN 1 ELSE 0 END) FROM items "
+        "WHERE project_id = :p AND decided_at IS NOT NULL AND due_at IS NOT NULL"), p).one())
+    d.throughput = _decided_by_hour(session, p, now)
+    d.decided_24h = sum(n for _, n in d.throughput)
+    return d
+
+
+def _count_open_tasks(session: Session, p: dict[str, Any], d: Dashboard, now: datetime) -> None:
+    """Open and leased work by kind, and how long the oldest label slot has waited."""
     for kind, state, n, oldest in session.execute(text(
             "SELECT kind, state, count(*), min(created_at) FROM tasks WHERE project_id = :p "
-            "AND state IN ('open', 'leased') GROUP BY kind, state"), p):
+            f"AND state IN ('{TaskState.OPEN}', '{TaskState.LEASED}') GROUP BY kind, state"), p):
         n = int(n)
-        if kind in ("label", "gold"):
+        if kind in (TaskKind.LABEL, TaskKind.GOLD):
             d.open_tasks += n
-            if state == "leased":
+            if state == TaskState.LEASED:
                 d.leased_tasks += n
             oldest_dt = _dt(oldest)
             if oldest_dt is not None:
                 age = (now - oldest_dt).total_seconds() / 60
                 d.oldest_open_minutes = max(d.oldest_open_minutes or 0.0, age)
-        elif kind == "review":
+        elif kind == TaskKind.REVIEW:
             d.open_reviews += n
-        elif kind == "appeal":
+        elif kind == TaskKind.APPEAL:
             d.open_appeals += n
-    d.sla_evaluated, d.sla_met = (int(x or 0) for x in session.execute(text(
-        "SELECT count(*), sum(CASE WHEN decided_at <= due_at THEN 1 ELSE 0 END) FROM items "
-        "WHERE project_id = :p AND decided_at IS NOT NULL AND due_at IS NOT NULL"), p).one())
+
+
+def _decided_by_hour(session: Session, p: dict[str, Any],
+                     now: datetime) -> list[tuple[datetime, int]]:
+    """Decisions per hour over the last 24 hours (this hour included), oldest first."""
     start = (now - timedelta(hours=23)).replace(minute=0, second=0, microsecond=0)
     buckets = {start + timedelta(hours=i): 0 for i in range(24)}
     for (at,) in session.execute(text(
@@ -136,6 +150,4 @@ def dashboard(session: Session, project: Project, now: datetime | None = None) -
         hour = at.replace(minute=0, second=0, microsecond=0)
         if hour in buckets:
             buckets[hour] += 1
-    d.throughput = sorted(buckets.items())
-    d.decided_24h = sum(buckets.values())
-    return d
+    return sorted(buckets.items())
