@@ -17,21 +17,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from modops.io import ImportFailed, import_file
+from modops.io import import_file
 from modops.io.readers import MAX_ROW_BYTES
 from modops.store import session_scope
 from modops.store.models import Item
-from tests.conftest import EXAMPLE_SPEC, REPO, snapshot
+from tests.conftest import EXAMPLE_SPEC, REPO
+from tests.io.test_import_bad_input import refused
 
 BOM = b"\xef\xbb\xbf"
-
-
-def refused(engine: Engine, project: str, path: Path, fmt: str | None = None) -> list[str]:
-    before = snapshot(engine)
-    with pytest.raises(ImportFailed) as info:
-        import_file(engine, project, path, fmt, after_insert=None)
-    assert snapshot(engine) == before, "a refused import must write nothing"
-    return info.value.errors
 
 
 def _bomb(path: Path, inflated: int) -> Path:
