@@ -80,7 +80,11 @@ def test_spike_day_raises_exactly_the_spike_and_the_burst(engine: Engine, projec
     assert spike.expected == pytest.approx(10)
     assert spike.threshold == pytest.approx(max(10 + 3 * math.sqrt(10), 20))
     assert spike.stats["z"] == pytest.approx((30 - 10) / math.sqrt(10))
-    assert "harassment" in spike.message_en and "harassment" in spike.message_ko
+    # rendered from the translation catalogue in both languages (z = 20/√10 = 6.32)
+    assert spike.message_ko == ("'harassment' 판정 급증: 최근 24시간 30건, 예상 10.0건 "
+                                "(14일 EWMA, z = 6.3, 임계값 20.0).")
+    assert spike.message_en == ("'harassment' decisions spiked: 30 in the last 24 h vs 10.0 "
+                                "expected (EWMA of 14 days, z = 6.3; threshold 20.0).")
     burst = next(a for a in alerts if a.rule == "keyword_burst")
     # 68 texts today (48 + 20), 15 name the actress; baseline 7 days × 48 = 336 texts,
     # none with the name: add-one rate 1/337, expected 68/337; threshold max(3 × that, 5)
@@ -90,7 +94,9 @@ def test_spike_day_raises_exactly_the_spike_and_the_burst(engine: Engine, projec
     assert burst.stats["texts"] == 68 and burst.stats["baseline_texts"] == 7 * 48
     # the story's other new nouns are folded into the same alert, not raised separately
     assert {"경찰", "파면", "드라마"} <= set(burst.stats["related"])
-    assert "설인아" in burst.message_ko
+    assert burst.message_ko.startswith("키워드 '설인아' (함께: ")  # the nested part in Korean
+    assert burst.message_en.startswith("Keyword '설인아' (with ")
+    assert "alert." not in burst.message_ko + burst.message_en  # no raw catalogue key
 
 
 def test_backlog_alerts(engine: Engine, project: str) -> None:

@@ -266,7 +266,7 @@ def test_dashboard_catalogue_is_complete(tmp_path: Path) -> None:
     used |= {f"dash.page.{p}" for p in ("overview", "trends", "quality", "machine", "alerts",
                                        "staffing")}
     used |= {f"dash.kind.{k}" for k in ("day", "week", "month")}
-    used |= {f"alert.{r}" for r in ("backlog_past_sla", "backlog_forecast_breach",
+    used |= {f"alert.rule.{r}" for r in ("backlog_past_sla", "backlog_forecast_breach",
                                     "label_spike", "keyword_burst", "gold_accuracy_drop",
                                     "model_drift")}
     used |= {f"alert.severity.{s}" for s in ("info", "warning", "critical")}

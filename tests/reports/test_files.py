@@ -29,7 +29,7 @@ F = Filters(project="kr-comments")
 # openpyxl does not read Excel 2010 data-bar extensions; XlsxWriter writes them on purpose
 pytestmark = pytest.mark.filterwarnings("ignore:.*extension is not supported:UserWarning")
 SECTIONS_KO = ["요약", "처리량 및 백로그", "SLA 및 조치 시간", "품질", "유병률",
-               "모델 품질 및 자동화", "정책별 추이", "경보", "인력 예측"]
+               "모델 품질 및 자동화", "정책별 추이", "알림", "인력 예측"]
 
 
 @pytest.fixture(scope="module")

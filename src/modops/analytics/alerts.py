@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from modops.domain.fields import TEXT_FIELDS
+from modops.i18n import Msg, msg
 from modops.quality import wilson_interval
 
 from ._sql import ACTIONED, HUMAN_SOURCES, Scope, run
@@ -58,6 +59,13 @@ class Alert:
     window_start: datetime | None = None
     window_end: datetime | None = None
     stats: dict[str, Any] = field(default_factory=dict)
+
+
+def both(key: str, **fields: Any) -> tuple[str, str]:
+    """An alert message in (English, Korean), the order of :class:`Alert`'s fields, from the
+    one translation catalogue (``modops.i18n``, keys ``alert.msg.*``)."""
+    m = Msg(key, fields)
+    return m.render("en"), m.render("ko")
 
 
 def rules_for(settings: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
@@ -119,8 +127,7 @@ def _backlog(ctx: _Ctx, rule: dict[str, Any]) -> list[Alert]:
     if n_past > rule["max_past_sla"]:
         out.append(Alert(
             "backlog_past_sla", "critical",
-            f"{n_past} items are past their SLA deadline (worst by {worst_s / 3600:.1f} h).",
-            f"SLA 기한을 넘긴 항목 {n_past}건 (최대 {worst_s / 3600:.1f}시간 초과).",
+            *both("alert.msg.backlog_past_sla", n=n_past, worst_h=worst_s / 3600),
             n_past, 0.0, float(rule["max_past_sla"]), ctx.project,
             stats={"worst_overdue_h": worst_s / 3600}))
     recent_h = float(rule["recent_hours"])
@@ -136,16 +143,12 @@ def _backlog(ctx: _Ctx, rule: dict[str, Any]) -> list[Alert]:
         forecast = open_n / rate if rate > 0 else math.inf
         limit = ctx.sla_minutes / 60.0 * float(rule["forecast_factor"])
         if forecast > limit:
-            shown = "never (no recent throughput)" if math.isinf(forecast) else \
-                f"{forecast:.1f} h"
-            shown_ko = "불가 (최근 처리량 없음)" if math.isinf(forecast) else \
-                f"{forecast:.1f}시간"
+            shown = msg("alert.part.never") if math.isinf(forecast) else \
+                msg("alert.part.hours", h=forecast)
             out.append(Alert(
                 "backlog_forecast_breach", "warning",
-                f"Backlog of {open_n:.0f} tasks clears in {shown} at the last {recent_h:.0f} h "
-                f"throughput ({rate:.1f}/h), beyond the {limit:.1f} h SLA.",
-                f"대기 작업 {open_n:.0f}건: 최근 {recent_h:.0f}시간 처리량({rate:.1f}건/시간) "
-                f"기준 소진까지 {shown_ko}, SLA {limit:.1f}시간 초과 예상.",
+                *both("alert.msg.backlog_forecast_breach", open=open_n, shown=shown,
+                      recent_h=recent_h, rate=rate, limit=limit),
                 forecast, ctx.sla_minutes / 60.0, limit, ctx.project,
                 stats={"open_tasks": open_n, "throughput_per_hour": rate}))
     return out
@@ -195,10 +198,8 @@ def _label_spikes(ctx: _Ctx, rule: dict[str, Any]) -> list[Alert]:
         if today >= threshold:
             out.append(Alert(
                 "label_spike", "warning",
-                f"'{label}' decisions spiked: {today:.0f} in the last 24 h vs {expected:.1f} "
-                f"expected (EWMA of {days} days, z = {z:.1f}; threshold {threshold:.1f}).",
-                f"'{label}' 판정 급증: 최근 24시간 {today:.0f}건, 예상 {expected:.1f}건 "
-                f"({days}일 EWMA, z = {z:.1f}, 임계값 {threshold:.1f}).",
+                *both("alert.msg.label_spike", label=label, today=today, expected=expected,
+                      days=days, z=z, threshold=threshold),
                 today, expected, threshold, ctx.project, subject=label, window_start=start,
                 window_end=end, stats={"z": z, "sd": sd, "ratio": today / expected
                                        if expected else math.inf, "history": history}))
@@ -308,14 +309,11 @@ def _keyword_bursts(ctx: _Ctx, rule: dict[str, Any]) -> list[Alert]:
     for g in groups[: int(rule["max_alerts"])]:
         z, term, x0, expected, threshold, _ = g[0]
         related = [b[1] for b in g[1:]]
-        also = f" (with {', '.join(related)})" if related else ""
-        also_ko = f" (함께: {', '.join(related)})" if related else ""
+        also = msg("alert.part.with", terms=", ".join(related)) if related else ""
         out.append(Alert(
             "keyword_burst", "warning",
-            f"Keyword '{term}'{also} surged: in {x0} of {n0} recent texts vs {expected:.1f} "
-            f"expected from the previous {days} days (z = {z:.1f}; threshold {threshold:.1f}).",
-            f"키워드 '{term}'{also_ko} 급증: 최근 24시간 텍스트 {n0}건 중 {x0}건, 지난 {days}일 "
-            f"기준 예상 {expected:.1f}건 (z = {z:.1f}, 임계값 {threshold:.1f}).",
+            *both("alert.msg.keyword_burst", term=term, also=also, x0=x0, n0=n0,
+                  expected=expected, days=days, z=z, threshold=threshold),
             float(x0), expected, threshold, ctx.project, subject=term, window_start=start,
             window_end=end, stats={"z": z, "texts": n0, "baseline_texts": n_base,
                                    "baseline_docs_with_term": base[term], "related": related}))
@@ -351,10 +349,8 @@ def _gold_drop(ctx: _Ctx, rule: dict[str, Any]) -> list[Alert]:
         start, end = ctx.window(0)
         return [Alert(
             "gold_accuracy_drop", "warning",
-            f"Gold accuracy fell to {acc0:.1%} ({ok0:.0f}/{n0:.0f}) in the last 24 h from "
-            f"{base:.1%} over the previous {days} days (threshold {threshold:.1%}).",
-            f"골드 정확도 하락: 최근 24시간 {acc0:.1%} ({ok0:.0f}/{n0:.0f}), 지난 {days}일 "
-            f"{base:.1%} (임계값 {threshold:.1%}).",
+            *both("alert.msg.gold_accuracy_drop", acc=acc0, ok=ok0, n=n0, base=base,
+                  days=days, threshold=threshold),
             acc0, base, threshold, ctx.project, window_start=start, window_end=end,
             stats={"wilson_high": hi, "n": n0, "baseline_n": n1})]
     return []
@@ -386,10 +382,8 @@ def _drift(ctx: _Ctx, rule: dict[str, Any]) -> list[Alert]:
         start, end = ctx.window(0)
         return [Alert(
             "model_drift", "warning",
-            f"Model–human disagreement rose to {r0:.1%} ({x0:.0f}/{n0:.0f}) in the last 24 h "
-            f"from {base:.1%} over the previous {days} days (threshold {threshold:.1%}).",
-            f"모델-사람 판정 불일치 증가: 최근 24시간 {r0:.1%} ({x0:.0f}/{n0:.0f}), 지난 "
-            f"{days}일 {base:.1%} (임계값 {threshold:.1%}).",
+            *both("alert.msg.model_drift", rate=r0, x=x0, n=n0, base=base, days=days,
+                  threshold=threshold),
             r0, base, threshold, ctx.project, window_start=start, window_end=end,
             stats={"z": z, "n": n0, "baseline_n": n1})]
     return []

@@ -18,7 +18,8 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-Lang = Literal["ko", "en"]
+from modops.i18n import Lang
+
 Direction = Literal["up", "down", "none"]  # which way is good news
 
 

@@ -12,9 +12,10 @@ from typing import Any
 
 from modops.analytics import METHODOLOGY_VERSION, Metric
 from modops.analytics.catalogue import direction
+from modops.i18n import pair
 
 from .data import ProjectData, ReportData, Target
-from .i18n import RULES, SEVERITY, Lang, fmt, metric_name, pick, t, unit_kind
+from .i18n import RULES, SEVERITY, Lang, fmt, metric_name, pick, t, term, unit_kind
 from .model import Block, Chart, Col, Document, Para, Section, Status, Table, Tone
 from .narrative import narrative, prev_phrase
 
@@ -47,7 +48,7 @@ MACHINE = ("machine_precision", "machine_recall", "machine_f1", "auto_action_pre
 MACHINE_RATES = ("machine_precision", "machine_recall", "auto_action_precision",
                  "automated_share", "proactive_rate")
 TOP_LABELS = 6  # labels drawn in the daily chart (the table has them all)
-EMPTY_LABEL = ("(라벨 없음)", "(no label)")  # an answer with an empty label list
+EMPTY_LABEL = pair("report.empty_label")  # an answer with an empty label list
 
 
 def change_of(pd: ProjectData, name: str) -> tuple[float | None, str]:
@@ -301,8 +302,8 @@ def alert_blocks(data: ReportData, pd: ProjectData, lang: Lang, k: str) -> list[
                 Col(t("observed", lang), "float2", 11), Col(t("expected", lang), "float2", 11),
                 Col(t("threshold", lang), "float2", 11)], [])
     for a in pd.alerts:
-        tb.rows.append([pick(SEVERITY.get(a.severity, (a.severity, a.severity)), lang),
-                        pick(RULES.get(a.rule, (a.rule, a.rule)), lang), a.subject or "",
+        tb.rows.append([term(SEVERITY, a.severity, lang), term(RULES, a.rule, lang),
+                        a.subject or "",
                         a.message_ko if lang == "ko" else a.message_en, a.observed,
                         a.expected, a.threshold])
         tb.status.append("red" if a.severity == "critical" else

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from modops.i18n import tr
+
 from .data import ProjectData
-from .i18n import PREV_PHRASE, Lang, fmt, josa, metric_name, pick, unit_kind
+from .i18n import RULES, Lang, fmt, josa, metric_name, prev_phrases, t, term, unit_kind
 
 # metrics the narrative may mention, in the executive-summary order
 NARRATIVE_METRICS = (
@@ -57,8 +59,9 @@ def _short(name: str) -> str:
 def prev_phrase(pd_kind: str, compare_label: str | None, explicit: bool) -> tuple[str, str]:
     """"전주" / "week over week", or the named period when one was given explicitly."""
     if explicit and compare_label:
-        return compare_label, f"versus {compare_label}"
-    return PREV_PHRASE.get(pd_kind, PREV_PHRASE["custom"])
+        return tr("ko", "report.prev.named", label=compare_label), \
+            tr("en", "report.prev.named", label=compare_label)
+    return prev_phrases(pd_kind)
 
 
 def _metric_change(name: str, pd: ProjectData, phrase: tuple[str, str]) -> Change | None:
@@ -71,31 +74,31 @@ def _metric_change(name: str, pd: ProjectData, phrase: tuple[str, str]) -> Chang
     kind = unit_kind(d.current.unit)
     up = d.delta > 0
     ko_n, en_n = _short(metric_name(name, "ko")), _short(metric_name(name, "en"))
-    subj = f"{ko_n}{josa(ko_n, '이', '가')}"
     vals_ko = f"({fmt(prev, kind, 'ko')} → {fmt(cur, kind, 'ko')})"
     vals_en = f"({fmt(prev, kind, 'en')} → {fmt(cur, kind, 'en')})"
+    way = "up" if up else "down"
+
+    def change(shape: str, score: float, **fields: object) -> Change:
+        key = f"report.narr.{shape}_{way}"
+        return Change(name, score,
+                      tr("ko", key, name=ko_n, josa=josa(ko_n, "이", "가"), prev=phrase[0],
+                         vals=vals_ko, **fields),
+                      tr("en", key, name=en_n, prev=phrase[1], vals=vals_en, **fields))
+
     if kind == "pct":
         pp = abs(d.delta) * 100
         thr = PREVALENCE_PP if name.startswith("prevalence") else SHARE_PP
         if pp < thr:
             return None
-        ko = (f"{subj} {phrase[0]} 대비 {pp:.1f}%p {'상승' if up else '하락'}했습니다 "
-              f"{vals_ko}.")
-        en = f"{en_n} {'rose' if up else 'fell'} {pp:.1f} pt {phrase[1]} {vals_en}."
-        return Change(name, pp / thr, ko, en)
+        return change("share", pp / thr, pp=pp)
     if kind == "float3":
         a = abs(d.delta)
         if a < COEFF_ABS:
             return None
-        ko = f"{subj} {phrase[0]} 대비 {a:.3f} {'상승' if up else '하락'}했습니다 {vals_ko}."
-        en = f"{en_n} {'rose' if up else 'fell'} {a:.3f} {phrase[1]} {vals_en}."
-        return Change(name, a / COEFF_ABS, ko, en)
+        return change("coef", a / COEFF_ABS, a=a)
     if d.relative is None or abs(d.relative) < REL:
         return None
-    r = abs(d.relative) * 100
-    ko = f"{subj} {phrase[0]} 대비 {r:.1f}% {'증가' if up else '감소'}했습니다 {vals_ko}."
-    en = f"{en_n} {'increased' if up else 'decreased'} {r:.1f}% {phrase[1]} {vals_en}."
-    return Change(name, abs(d.relative) / REL, ko, en)
+    return change("rel", abs(d.relative) / REL, r=abs(d.relative) * 100)
 
 
 def _label_changes(pd: ProjectData, phrase: tuple[str, str]) -> list[Change]:
@@ -114,12 +117,11 @@ def _label_changes(pd: ProjectData, phrase: tuple[str, str]) -> list[Change]:
         if abs(rel) < LABEL_REL:
             continue
         ko_n, en_n = pd.label_names.get(label, (label, label))
-        up = rel > 0
-        ko = (f"'{ko_n}' 결정 건수가 {phrase[0]} 대비 {abs(rel) * 100:.1f}% "
-              f"{'증가' if up else '감소'}했습니다 ({b:,}건 → {a:,}건).")
-        en = (f"{en_n} decisions {'increased' if up else 'decreased'} {abs(rel) * 100:.1f}% "
-              f"{phrase[1]} ({b:,} → {a:,}).")
-        out.append(Change(f"label:{label}", abs(rel) / LABEL_REL, ko, en))
+        key = f"report.narr.label_{'up' if rel > 0 else 'down'}"
+        nums = {"r": abs(rel) * 100, "a": a, "b": b}
+        out.append(Change(f"label:{label}", abs(rel) / LABEL_REL,
+                          tr("ko", key, label=ko_n, prev=phrase[0], **nums),
+                          tr("en", key, label=en_n, prev=phrase[1], **nums)))
     return sorted(out, key=lambda c: (-c.score, c.metric))[:2]
 
 
@@ -133,13 +135,9 @@ def _target_misses(pd: ProjectData, lang: Lang) -> list[str]:
         kind = unit_kind(m.unit)
         sign = "≥" if tg.direction == "min" else "≤"
         goal = f"{sign} {fmt(tg.green, kind, lang)}"
-        if lang == "ko":
-            v = fmt(m.value, kind, lang)
-            out.append(f"{_short(metric_name(name, 'ko'))} {v}{josa(v, '은', '는')} "
-                       f"목표({goal})에 미달합니다.")
-        else:
-            out.append(f"{_short(metric_name(name, 'en'))} at {fmt(m.value, kind, lang)} "
-                       f"misses its target ({goal}).")
+        v = fmt(m.value, kind, lang)
+        out.append(tr(lang, "report.narr.target_miss", name=_short(metric_name(name, lang)),
+                      value=v, josa=josa(v, "은", "는"), goal=goal))
     return out
 
 
@@ -148,23 +146,17 @@ def _alerts(pd: ProjectData, lang: Lang) -> list[str]:
         return []
     crit = sum(a.severity == "critical" for a in pd.alerts)
     n = len(pd.alerts)
-    if lang == "ko":
-        extra = f", 심각 {crit}건" if crit else ""
-        return [f"기준 시각에 경보 {n}건이 발생 중입니다 ({', '.join(_alert_kinds(pd, lang))}"
-                f"{extra})."]
-    extra = f"; {crit} critical" if crit else ""
-    return [f"{n} alert{'s' if n != 1 else ''} standing at the as-of time "
-            f"({', '.join(_alert_kinds(pd, lang))}{extra})."]
+    extra = tr(lang, "report.narr.alerts_critical", n=crit) if crit else ""
+    key = "report.narr.alerts_one" if n == 1 else "report.narr.alerts_many"
+    return [tr(lang, key, n=n, kinds=", ".join(_alert_kinds(pd, lang)), extra=extra)]
 
 
 def _alert_kinds(pd: ProjectData, lang: Lang) -> list[str]:
-    from .i18n import RULES
-
     counts: dict[str, int] = {}
     for a in pd.alerts:
         counts[a.rule] = counts.get(a.rule, 0) + 1
-    unit = "건" if lang == "ko" else ""
-    return [f"{pick(RULES.get(r, (r, r)), lang)} {c}{unit}" for r, c in sorted(counts.items())]
+    return [tr(lang, "report.narr.kind_count", rule=term(RULES, r, lang), n=c)
+            for r, c in sorted(counts.items())]
 
 
 def narrative(pd: ProjectData, lang: Lang, phrase: tuple[str, str]) -> list[str]:
@@ -177,6 +169,5 @@ def narrative(pd: ProjectData, lang: Lang, phrase: tuple[str, str]) -> list[str]
     out += _target_misses(pd, lang)
     out += _alerts(pd, lang)
     if not out and pd.comparison is not None:
-        out.append(f"{phrase[0]} 대비 주목할 만한 변화가 없습니다." if lang == "ko"
-                   else f"No notable changes {phrase[1]}.")
+        out.append(t("no_changes", lang, prev=phrase[0] if lang == "ko" else phrase[1]))
     return out
