@@ -34,7 +34,6 @@ TO_SPLIT = {
     "machine/model.py:train",
     "reports/content.py:policy_blocks",
     "reports/content.py:metric_table",
-    "reports/narrative.py:_metric_change",
     "analytics/alerts.py:_keyword_bursts",
     "machine/retrain.py:retrain",
     "reports/data.py:team_rows",
