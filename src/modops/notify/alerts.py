@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from modops.analytics import Alert, evaluate_alerts
+from modops.analytics.readmodels import plain  # JSON-safe stats for the JSON column
 from modops.notify.webhooks import emit
 from modops.store import session_scope, utcnow
 from modops.store.models import Project
@@ -40,19 +41,6 @@ class Recorded:
 
 def _key(rule: str, subject: str | None) -> tuple[str, str]:
     return rule, subject or ""
-
-
-def _plain(value: Any) -> Any:
-    """JSON-safe stats (datetimes as ISO text, tuples as lists) for the JSON column."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, float) and value != value:  # NaN is not JSON
-        return None
-    return value
 
 
 def alert_out(rec: AlertRecord, project_key: str) -> dict[str, Any]:
@@ -91,7 +79,7 @@ def record_alerts(session: Session, project: Project, alerts: list[Alert],
         values = {"severity": a.severity, "message_en": a.message_en,
                   "message_ko": a.message_ko, "observed": float(a.observed),
                   "expected": None if a.expected is None else float(a.expected),
-                  "threshold": float(a.threshold), "stats": _plain(dict(a.stats)),
+                  "threshold": float(a.threshold), "stats": plain(dict(a.stats)),
                   "window_start": a.window_start, "window_end": a.window_end}
         row = open_rows.get(k)
         if row is not None:
