@@ -1,6 +1,6 @@
 # ModOps — the two commands that set everything up on a fresh machine:
 #   make demo   venv + install + database + demo data, then the main job
-#   make test   the whole test suite, on SQLite and PostgreSQL
+#   make test   the lint gates (make lint), then the whole suite on SQLite and PostgreSQL
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -55,12 +55,16 @@ services:
 demo: install system-deps
 	$(BIN)/modops demo --serve
 
-test: install system-deps services
+test: lint system-deps services
 	@$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
 
+# The gates `make test` runs first (and so CI): style, types, and the README's layers
+# (contracts in pyproject.toml). Caches live in the git-ignored .cache/: a re-run takes seconds.
 lint: install
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo --cache-dir .cache/import-linter
 
 bench: install services
 	@for b in bench/[a-z]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
@@ -78,7 +82,7 @@ fuzz: install services
 	  $(BIN)/python -m pytest -q tests/ops/test_fuzz.py
 
 clean:
-	rm -rf $(VENV) modops.db modops.db-wal modops.db-shm .pytest_cache
+	rm -rf $(VENV) modops.db modops.db-wal modops.db-shm .pytest_cache .cache
 
 # Peer benchmark against Label Studio (issue 9; not part of CI, ~20-25 min): installs Label Studio
 # into a throwaway venv outside the repo, runs the same work on both, writes

@@ -33,6 +33,7 @@ from sqlalchemy.pool import NullPool
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import dispense_world, print_table, row, write_results
 from http_dispense import free_port, pct
+from modops.settings import settings
 
 REPO = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("MODOPS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -164,7 +165,7 @@ def main() -> None:
     ap.add_argument("--pg-url", default=PG_URL)
     ap.add_argument("--think", type=float, nargs=2, default=THINK_S, metavar=("MIN", "MAX"),
                     help="labeler think time between next and submit, seconds")
-    ap.add_argument("--job-nice", type=int, default=int(os.environ.get("MODOPS_JOB_NICE", 10)),
+    ap.add_argument("--job-nice", type=int, default=settings().job_nice,
                     help="nice value of the job worker's threads (0: not lowered)")
     ap.add_argument("--warmup", type=float, default=10.0, help="seconds before measuring")
     ap.add_argument("--baseline", type=float, default=30.0,

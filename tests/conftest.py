@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from modops.projects import create_project, load_spec
+from modops.settings import reload_settings
 from modops.store import make_engine, session_scope, upgrade
 from modops.store.models import Annotation, AuditLog, Decision, Item, User
 
@@ -26,6 +27,24 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_SPEC = REPO / "examples" / "kr-comments.yaml"
 PG_URL = os.environ.get("MODOPS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 STORES = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(autouse=True)
+def _settings_follow_env() -> Iterator[None]:
+    """Each test reads the settings of its own environment; set up before (so torn down
+    after) ``monkeypatch``, so the environment a test changed is forgotten with it."""
+    reload_settings()
+    yield
+    reload_settings()
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], None]:
+    """``env("MODOPS_JOB_NICE", "7")``: set a variable for this test and re-read the settings."""
+    def set_var(name: str, value: str) -> None:
+        monkeypatch.setenv(name, value)
+        reload_settings()
+    return set_var
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -40,7 +40,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
 
 
 @pytest.fixture
-def model_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def model_dir(tmp_path: Path, env: Callable[[str, str], None]) -> Path:
     d = tmp_path / "models"
-    monkeypatch.setenv("MODOPS_MODEL_DIR", str(d))
+    env("MODOPS_MODEL_DIR", str(d))
     return d

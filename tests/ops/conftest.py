@@ -8,8 +8,8 @@ from tests.api.conftest import app_client, token_for, world  # noqa: F401  (shar
 
 
 @pytest.fixture(autouse=True)
-def job_dir(tmp_path, monkeypatch):
+def job_dir(tmp_path, env):
     """Files written by jobs land in this test's tmp directory."""
     path = tmp_path / "jobs"
-    monkeypatch.setenv("MODOPS_JOB_DIR", str(path))
+    env("MODOPS_JOB_DIR", str(path))
     return path

@@ -18,21 +18,21 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("multiprocess")]
 REDIS_URL = os.environ.get("MODOPS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
-def test_jobs_run_on_dramatiq_workers(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+def test_jobs_run_on_dramatiq_workers(env, tmp_path) -> None:
     namespace = f"modops-test-{secrets.token_hex(4)}"
-    monkeypatch.setenv("MODOPS_REDIS_URL", REDIS_URL)
-    monkeypatch.setenv("MODOPS_REDIS_NAMESPACE", namespace)
-    monkeypatch.setenv("MODOPS_JOB_DIR", str(tmp_path))
+    env("MODOPS_REDIS_URL", REDIS_URL)
+    env("MODOPS_REDIS_NAMESPACE", namespace)
+    env("MODOPS_JOB_DIR", str(tmp_path))
     import importlib
 
     import modops.jobs.dramatiq_app as dq
 
     dq = importlib.reload(dq)  # bind the broker to this test's namespace
     with pg_world(labelers=1, items=20, overlap=1) as (url, _tokens):
-        env = {**os.environ, "MODOPS_DATABASE_URL": url}
+        worker_env = {**os.environ, "MODOPS_DATABASE_URL": url}
         worker = subprocess.Popen(
             [sys.executable, "-m", "dramatiq", "modops.jobs.dramatiq_app", "--processes", "1",
-             "--threads", "2"], env=env, cwd=REPO,
+             "--threads", "2"], env=worker_env, cwd=REPO,
             start_new_session=True)
         engine = make_engine(url)
         try:

@@ -14,7 +14,7 @@ responses, where most schema bugs live, are checked on every run, not one run in
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -99,9 +99,9 @@ def _known_values(engine: Engine) -> dict[str, list[Any]]:
 
 @pytest.fixture
 def fuzz_app(engine: Engine, tmp_path: Path,
-             monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, dict[str, str],
+             env: Callable[[str, str], None]) -> Iterator[tuple[Any, dict[str, str],
                                                                 dict[str, list[Any]]]]:
-    monkeypatch.setenv("MODOPS_JOB_DIR", str(tmp_path / "jobs"))
+    env("MODOPS_JOB_DIR", str(tmp_path / "jobs"))
     world = build_world(engine)
     tokens = {}
     with session_scope(engine) as s:

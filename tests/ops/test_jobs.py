@@ -112,7 +112,7 @@ def test_report_job_writes_into_the_job_directory(engine: Engine, project: str,
 
 
 def test_job_threads_run_at_background_priority_and_the_caller_keeps_its_own(
-        engine: Engine, monkeypatch) -> None:
+        engine: Engine, env) -> None:
     """Linux nice is per thread: the runner's job thread is lowered (and SCHED_BATCH), the
     thread that started it (an app server's) is not."""
     import os
@@ -121,7 +121,7 @@ def test_job_threads_run_at_background_priority_and_the_caller_keeps_its_own(
     def probe(ctx: jobs.JobContext) -> dict[str, int]:
         return {"nice": os.getpriority(os.PRIO_PROCESS, 0), "policy": os.sched_getscheduler(0)}
 
-    monkeypatch.setenv("MODOPS_JOB_NICE", "7")
+    env("MODOPS_JOB_NICE", "7")
     mine = os.getpriority(os.PRIO_PROCESS, 0)
     runner = jobs.ThreadRunner(engine, poll_s=0.05).start()
     try:
@@ -134,7 +134,7 @@ def test_job_threads_run_at_background_priority_and_the_caller_keeps_its_own(
 
 
 def test_job_sessions_yield_on_postgresql_and_app_sessions_do_not(
-        engine: Engine, store_name: str, monkeypatch) -> None:
+        engine: Engine, store_name: str, env) -> None:
     """A job's database work runs without parallel workers, in the same schema as the app;
     the app's own sessions keep the defaults."""
     from sqlalchemy import text
@@ -148,7 +148,7 @@ def test_job_sessions_yield_on_postgresql_and_app_sessions_do_not(
                         "SHOW max_parallel_workers_per_gather")).scalar_one(),
                     "jobs_visible": conn.execute(text("SELECT count(*) FROM jobs")).scalar_one()}
 
-    monkeypatch.setenv("MODOPS_JOB_NICE", "6")
+    env("MODOPS_JOB_NICE", "6")
     job_id = jobs.enqueue(engine, "test-session")
     assert jobs.execute(engine, job_id) == "succeeded", jobs.get_job(engine, job_id).error
     result = jobs.get_job(engine, job_id).result

@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -138,6 +138,6 @@ def test_a_connection_that_does_not_pass_notices_back_is_not_trusted(
         deaf.stop()
 
 
-def test_notices_can_be_switched_off(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MODOPS_NOTICES", "off")
+def test_notices_can_be_switched_off(engine: Engine, env: Callable[[str, str], None]) -> None:
+    env("MODOPS_NOTICES", "off")
     assert notices.start_listener(engine) is None

@@ -4,14 +4,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from sqlalchemy import Connection, DateTime, bindparam, text
-from sqlalchemy.engine import Result
+from sqlalchemy.engine import CursorResult
 
 from modops.domain import NotFound
 
@@ -21,7 +21,7 @@ HUMAN_SOURCES = ("labelers", "reviewer", "appeal", "import")
 ACTIONED = "('remove', 'restrict')"
 
 
-def run(conn: Connection, sql: str, params: dict[str, Any]) -> Result[Any]:
+def run(conn: Connection, sql: str, params: dict[str, Any]) -> CursorResult[*tuple[Any, ...]]:
     """Execute with datetimes bound through SQLAlchemy's DateTime (SQLite stores them as text
     in its own format, so a raw sqlite3 binding would compare differently)."""
     stmt = text(sql)
@@ -195,7 +195,8 @@ def quantiles(conn: Connection, d: Dialect, expr: str, from_where: str,
     # was most of the cost at millions of rows; ranking in SQLite with a window is slower)
     res = run(conn, f"SELECT v FROM (SELECT {expr} AS v {from_where}) vals "
                     "WHERE v IS NOT NULL", params)
-    vals = np.fromiter((r[0] for r in res.cursor), dtype=np.float64)
+    rows = cast("Iterable[Any]", res.cursor)  # sqlite3 cursors iterate (the DBAPI type: no)
+    vals = np.fromiter((r[0] for r in rows), dtype=np.float64)
     res.close()
     if len(vals) == 0:
         return 0, [float("nan")] * len(qs)

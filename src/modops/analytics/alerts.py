@@ -272,9 +272,9 @@ def _keyword_bursts(ctx: _Ctx, rule: dict[str, Any]) -> list[Alert]:
     base: Counter[str] = Counter()
     n_base = 0
     for k in range(1, days + 1):
-        docs = korean_nouns(texts[k], tags, min_chars)
-        n_base += len(docs)
-        for terms in docs:
+        day_docs = korean_nouns(texts[k], tags, min_chars)
+        n_base += len(day_docs)
+        for terms in day_docs:
             base.update(terms)
     if n_base < int(rule["min_baseline_docs"]):
         return []

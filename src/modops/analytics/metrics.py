@@ -572,6 +572,11 @@ def _appeal_metrics(counts: tuple[float, float, float], actioned: float) -> list
             ratio("appeal_overturn_rate", overturned, resolved, ci=True)]
 
 
+def _call_with(fn: Callable[[Connection], Any], conn_of: Callable[[], Connection]) -> Any:
+    """``fn`` on the worker thread's own connection (opened there, on first use)."""
+    return fn(conn_of())
+
+
 def _run_jobs(engine: Engine, conn: Connection, jobs: dict[str, Callable[[Connection], Any]],
               workers: int) -> dict[str, Any]:
     """Run ``jobs`` on ``conn``, or (``workers`` > 1, PostgreSQL) on ``workers`` connections
@@ -599,7 +604,7 @@ def _run_jobs(engine: Engine, conn: Connection, jobs: dict[str, Callable[[Connec
     try:
         with ThreadPoolExecutor(max_workers=min(workers, len(jobs)),
                                 thread_name_prefix="modops-metrics") as pool:
-            futures = {name: pool.submit(lambda fn=fn: fn(worker_conn()))
+            futures = {name: pool.submit(_call_with, fn, worker_conn)
                        for name, fn in jobs.items()}
             return {name: fut.result() for name, fut in futures.items()}
     finally:
@@ -745,7 +750,7 @@ def throughput_breakdowns(engine: Engine, period: Period | str, bys: Sequence[st
             "project": dict(conn.execute(text("SELECT id, key FROM projects")).all()),
             "product": dict(conn.execute(text("SELECT id, key FROM products")).all()),
             "labeler": dict(conn.execute(text("SELECT id, username FROM users")).all())}
-        teams = dict(conn.execute(text("SELECT id, name FROM teams")).all())
+        teams: dict[int, str] = dict(conn.execute(text("SELECT id, name FROM teams")).all())
         names["team"] = {uid: teams.get(tid) for uid, tid in
                          conn.execute(text("SELECT id, team_id FROM users")).all()}
         conn.rollback()

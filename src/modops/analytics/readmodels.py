@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -92,8 +92,13 @@ def plain(value: Any) -> Any:
     return value
 
 
+def plain_object(value: dict[str, Any]) -> dict[str, Any]:
+    """``plain`` of a JSON object (typed)."""
+    return cast(dict[str, Any], plain(value))
+
+
 def metric_out(m: Metric) -> dict[str, Any]:
-    return plain({"value": m.value, "numerator": m.numerator, "denominator": m.denominator,
+    return plain_object({"value": m.value, "numerator": m.numerator, "denominator": m.denominator,
                   "interval": m.interval, "unit": m.unit,
                   "methodology_version": m.methodology_version, "detail": m.detail})
 
@@ -126,7 +131,7 @@ def overview(engine: Engine, key: str, period: Period, product: str | None,
                          "relative": d.relative}
     sparks = {name: {"periods": [s.period.label for s in sets],
                      "values": [s[name].value for s in sets]} for name in KPIS}
-    return plain({"project": key, "period": period_out(period),
+    return plain_object({"project": key, "period": period_out(period),
                   "previous_period": period_out(cmp.previous.period),
                   "as_of": cmp.current.as_of, "filters": asdict(f),
                   "methodology_version": METHODOLOGY_VERSION,
@@ -168,7 +173,7 @@ def quality(engine: Engine, session: Session, project: Project, period: Period,
         tm = compute_metrics(engine, period, Filters(project=key, product=product, team=team),
                              now)
         teams[team] = {n: metric_out(tm[n]) for n in TEAM_METRICS}
-    return plain({
+    return plain_object({
         "project": key, "period": period_out(period), "as_of": ms.as_of,
         "gold_accuracy": metric_out(ms["gold_accuracy"]),
         "gold_accuracy_by_labeler": {u: metric_out(m) for u, m in gold.items()},
@@ -182,7 +187,7 @@ def quality(engine: Engine, session: Session, project: Project, period: Period,
 def machine(engine: Engine, key: str, period: Period, product: str | None,
             now: datetime) -> dict[str, Any]:
     ms = compute_metrics(engine, period, Filters(project=key, product=product), now)
-    return plain({"project": key, "period": period_out(period), "as_of": ms.as_of,
+    return plain_object({"project": key, "period": period_out(period), "as_of": ms.as_of,
                   "metrics": {n: metric_out(ms[n]) for n in MACHINE_METRICS}})
 
 
@@ -192,6 +197,6 @@ def staffing(engine: Engine, key: str, now: datetime, live_product: str,
     lp = live_plan(engine, key, now, product=live_product,
                    target_service_level=target_service_level,
                    target_answer_seconds=target_answer_seconds)
-    return plain({"project": key, "as_of": now, "backlog_plan": asdict(bp),
+    return plain_object({"project": key, "as_of": now, "backlog_plan": asdict(bp),
                   "live_plan": {"product": live_product, **asdict(lp)},
                   "max_occupancy": MAX_OCCUPANCY})

@@ -9,7 +9,10 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from modops.cli import model as model_cli
+from modops.cli import ops as ops_cli
 from modops.cli.common import byte_progress, console, count_progress, engine, user_errors
+from modops.cli.report import report
 
 app = typer.Typer(help="ModOps: content-labeling and moderation operations.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -17,17 +20,6 @@ project_app = typer.Typer(help="Create and configure projects.", no_args_is_help
 users_app = typer.Typer(help="Manage users and teams.", no_args_is_help=True)
 app.add_typer(project_app, name="project")
 app.add_typer(users_app, name="users")
-
-
-def _register_optional(name: str, module: str, help_text: str) -> None:
-    """Sub-apps of capabilities that may be absent in a slim install."""
-    import importlib
-
-    try:
-        sub = importlib.import_module(module).app
-    except ImportError:
-        return
-    app.add_typer(sub, name=name, help=help_text)
 
 
 @app.command()
@@ -38,6 +30,19 @@ def init() -> None:
 
     engine()
     console.print(f"Database ready: {database_url()}")
+
+
+@app.command("config")
+def config_cmd() -> None:
+    """Print the effective configuration (every MODOPS_* variable; secrets masked)."""
+    from modops.settings import env_name, settings
+
+    current = settings()
+    given = {env_name(f) for f in current.model_fields_set}
+    table = Table("variable", "value", "from")
+    for name, value in current.effective().items():
+        table.add_row(name, value, "environment" if name in given else "default")
+    console.print(table)
 
 
 @app.command("import")
@@ -258,26 +263,10 @@ def serve(
     run(host, port, workers=workers)
 
 
-_register_optional("model", "modops.cli.model", "The built-in Korean model: train, eval, score.")
-
-
-def _register_report() -> None:
-    try:
-        from modops.cli.report import report
-    except ImportError:  # a slim install without the report renderers
-        return
-    app.command("report")(report)
-
-
-def _register_ops() -> None:
-    """backup, restore, purge, worker and the jobs sub-app."""
-    from modops.cli import ops as ops_cli
-
-    ops_cli.register(app)
-
-
-_register_report()
-_register_ops()
+# Every dependency is mandatory: a sub-command whose module fails to import fails the CLI.
+app.add_typer(model_cli.app, name="model", help="The built-in Korean model: train, eval, score.")
+app.command("report")(report)
+ops_cli.register(app)  # backup, restore, purge, worker and the jobs sub-app
 
 if __name__ == "__main__":  # pragma: no cover
     app()

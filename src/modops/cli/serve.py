@@ -15,11 +15,13 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, workers: int = 1,
     so sessions survive between workers but not restarts).
     """
     from modops.api.server import run
+    from modops.settings import reload_settings
     from modops.store import ensure_schema, make_engine
 
     if database_url:
         os.environ["MODOPS_DATABASE_URL"] = database_url
     os.environ.setdefault("MODOPS_SECRET_KEY", secrets.token_urlsafe(32))
+    reload_settings()  # this process too (the uvicorn workers read the environment afresh)
     engine = make_engine()
     ensure_schema(engine)  # once, before the workers race to do it
     engine.dispose()

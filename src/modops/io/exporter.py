@@ -12,11 +12,10 @@ import queue
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import pairwise
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,6 +28,7 @@ from modops.domain.cells import csv_cell
 from modops.domain.fields import EXPORT_FIELDS, ITEM_FIELDS, FieldKind, select_list
 from modops.io.labelstudio import row_to_task
 from modops.projects.service import get_project
+from modops.store.db import driver
 
 EXPORT_FORMATS = ("jsonl", "csv", "parquet", "labelstudio")
 CSV_COLUMNS = EXPORT_FIELDS
@@ -77,12 +77,13 @@ _ANN_COLUMNS = "item_id, labeler_id, kind, labels, note, started_at, submitted_a
 
 def _id_ranges(engine: Engine, project_id: int) -> list[tuple[int, int | None]]:
     """The project cut into id ranges (after, upper] of CHUNK items; the last is open-ended."""
-    return list(pairwise([0, *_chunk_ends(engine, project_id), None]))
+    ends = _chunk_ends(engine, project_id)
+    return list(zip([0, *ends], [*ends, None], strict=True))
 
 
 def _pages(engine: Engine, project_id: int, item_sql: str, ann_sql: str,
            ranges: list[tuple[int, int | None]] | None = None) \
-        -> Iterator[tuple[list[Any], dict[int, list[Any]]]]:
+        -> Iterator[tuple[Sequence[Any], dict[int, list[Any]]]]:
     """Pages of up to PAGE item rows (id first) in id order, each with its items' annotation
     rows (item id first, oldest first). ``item_sql`` selects from ``items i``, ``ann_sql``
     from ``annotations a``; both without a WHERE clause.
@@ -171,7 +172,7 @@ def _read_ahead(engine: Engine, pages: Iterator[Any]) -> Iterator[Any]:
 def _lookups(engine: Engine, project_key: str) -> tuple[int, dict[int, str]]:
     with Session(engine) as s:
         project_id = get_project(s, project_key).id
-        users = dict(s.execute(text("SELECT id, username FROM users")).all())
+        users: dict[int, str] = dict(s.execute(text("SELECT id, username FROM users")).all())
     return project_id, users
 
 
@@ -314,7 +315,7 @@ def _sqlite_jsonl_chunk(engine: Engine, project_id: int, after: int, upper: int 
         "FROM items i JOIN products p ON p.id = i.product_id "
         f"WHERE {_in_chunk('+i', 'i.id', project_id, after, upper)} ORDER BY i.id")
     with engine.connect() as conn, conn.begin():
-        cur = conn.connection.driver_connection.cursor()
+        cur = driver(conn).cursor()
         try:
             cur.execute(statement)
             while lines := cur.fetchmany(PAGE):
@@ -365,7 +366,7 @@ def _pg_jsonl_chunk(engine: Engine, project_id: int, after: int, upper: int | No
         "TO STDOUT WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')")
     with engine.connect() as conn:
         conn.execution_options(isolation_level="REPEATABLE READ")
-        raw = conn.connection.driver_connection
+        raw = driver(conn)
         assert isinstance(raw, psycopg.Connection)
         with conn.begin(), raw.cursor() as cur:
             buf: list[bytes] = []
@@ -478,7 +479,8 @@ def _write_labelstudio(rows: Iterator[dict[str, Any]], f: IO[bytes], report: Exp
     f.write(b"\n]\n")
 
 
-WRITERS: dict[str, Callable[[Iterator[dict[str, Any]], IO[bytes], ExportReport], None]] = {
+# (Iterator[Any]: the jsonl writer takes pre-encoded blocks, the others row dicts)
+WRITERS: dict[str, Callable[[Iterator[Any], IO[bytes], ExportReport], None]] = {
     "jsonl": _write_jsonl,
     "csv": _write_csv,
     "parquet": _write_parquet,

@@ -41,7 +41,7 @@ from modops.io.records import ItemRecord, RowValidator
 from modops.projects.service import get_project, rules_for
 from modops.projects.taxonomy import TaxonomyRules
 from modops.store.audit import record
-from modops.store.db import utcnow
+from modops.store.db import driver, utcnow
 from modops.store.models import User
 
 # The items row the store takes (``parsing._RowBuilder`` builds it in this order): the
@@ -203,7 +203,7 @@ class _BulkWriter:
         self.planner = planner
         self.unrouted = 0  # stored rows the planner left for the post-insert hook
         self.sqlite = conn.dialect.name == "sqlite"
-        self.raw = conn.connection.driver_connection
+        self.raw = driver(conn)
         self.project_id = project_id
         self.rules = rules
         self.batch_id = batch_id

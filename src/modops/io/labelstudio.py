@@ -107,11 +107,10 @@ def row_to_task(row: dict[str, Any], task_id: int) -> dict[str, Any]:
     annotations = []
     for i, ann in enumerate(row.get("annotations") or [], 1):
         lead = None
-        if ann.get("started_at") and ann.get("submitted_at"):
-            lead = (
-                parse_time(ann["submitted_at"], "submitted_at")
-                - parse_time(ann["started_at"], "started_at")
-            ).total_seconds()
+        end = parse_time(ann.get("submitted_at"), "submitted_at")
+        start = parse_time(ann.get("started_at"), "started_at")
+        if start is not None and end is not None:
+            lead = (end - start).total_seconds()
         annotations.append(
             {
                 "id": task_id * 100 + i,

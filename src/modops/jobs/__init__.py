@@ -11,8 +11,6 @@ transport for an app process from ``MODOPS_JOBS``:
 
 from __future__ import annotations
 
-import os
-
 from sqlalchemy import Engine
 
 from modops.jobs.core import (
@@ -35,6 +33,7 @@ from modops.jobs.core import (
     wait,
 )
 from modops.jobs.runner import DEFAULT_SCHEDULE, ThreadRunner, schedule_tick
+from modops.settings import settings
 
 __all__ = [
     "DEFAULT_SCHEDULE",
@@ -63,8 +62,8 @@ __all__ = [
 
 
 def backend() -> str:
-    default = "dramatiq" if os.environ.get("MODOPS_REDIS_URL") else "thread"
-    return (os.environ.get("MODOPS_JOBS") or default).lower()
+    """Where this process's jobs run (``MODOPS_JOBS``, see ``modops.settings``)."""
+    return settings().jobs_mode
 
 
 def start_runner(engine: Engine) -> ThreadRunner | None:

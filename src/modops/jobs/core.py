@@ -28,8 +28,10 @@ from typing import Any
 from sqlalchemy import Engine, and_, create_engine, event, or_, select, update
 
 from modops.domain import IllegalTransition, NotFound, ValidationError
+from modops.settings import settings
 from modops.store import session_scope, utcnow
 from modops.store.audit import record
+from modops.store.db import affected
 from modops.store.models import User
 from modops.store.models_ops import Job
 
@@ -46,15 +48,11 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-DEFAULT_NICE = 10
 
 
 def job_nice() -> int:
     """The nice value job threads run at (``MODOPS_JOB_NICE``, 0-19; 0 leaves them alone)."""
-    try:
-        return max(0, min(19, int(os.environ.get("MODOPS_JOB_NICE", DEFAULT_NICE))))
-    except ValueError:
-        return DEFAULT_NICE
+    return settings().nice
 
 
 def lower_priority(nice: int | None = None) -> int:
@@ -210,10 +208,10 @@ def claim(engine: Engine, job_id: int, *, worker: str | None = None,
     """Take job ``job_id`` if it is due; exactly one of several racing workers wins."""
     now = utcnow()
     with session_scope(engine) as s:
-        won = s.execute(update(Job).where(Job.id == job_id, _due_clause(now)).values(
+        won = affected(s.execute(update(Job).where(Job.id == job_id, _due_clause(now)).values(
             state=RUNNING, attempts=Job.attempts + 1, worker=worker or worker_name(),
             locked_until=now + timedelta(seconds=lease_s), started_at=now,
-        ).execution_options(synchronize_session=False)).rowcount
+        ).execution_options(synchronize_session=False)))
     return bool(won)
 
 
@@ -252,6 +250,7 @@ def execute(engine: Engine, job_id: int, *, worker: str | None = None,
         log.warning("job %s (%s) attempt %s failed:\n%s", job_id, ctx.kind, attempts,
                     traceback.format_exc())
     now = utcnow()
+    values: dict[str, Any]
     if error is None:
         state, values = SUCCEEDED, {"progress": 1.0, "result": result, "error": None,
                                     "finished_at": now, "locked_until": None}

@@ -15,7 +15,6 @@ makes sure it runs once at a time.
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from typing import Any
 
@@ -25,13 +24,13 @@ from dramatiq.middleware import Middleware
 from sqlalchemy import Engine
 
 from modops.jobs import core
+from modops.settings import settings
 
 QUEUE = "modops"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def redis_url() -> str:
-    return os.environ.get("MODOPS_REDIS_URL") or DEFAULT_REDIS_URL
+    return settings().broker_url
 
 
 class BackgroundPriority(Middleware):
@@ -43,8 +42,7 @@ class BackgroundPriority(Middleware):
         core.lower_priority()
 
 
-broker = RedisBroker(url=redis_url(), namespace=os.environ.get("MODOPS_REDIS_NAMESPACE",
-                                                                "modops"))
+broker = RedisBroker(url=redis_url(), namespace=settings().redis_namespace)
 broker.add_middleware(BackgroundPriority())
 dramatiq.set_broker(broker)
 

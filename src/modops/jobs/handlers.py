@@ -7,18 +7,18 @@ the app server that serves it.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
 from modops.jobs.core import JobContext, JobFailed, handler
+from modops.settings import settings
 from modops.store import session_scope, utcnow
 
 
 def job_dir() -> Path:
-    path = Path(os.environ.get("MODOPS_JOB_DIR", "modops-jobs")).resolve()
+    path = settings().job_dir.resolve()
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -130,12 +130,12 @@ def report(ctx: JobContext) -> dict[str, Any]:
 @handler("webhooks")
 def webhooks(ctx: JobContext) -> dict[str, Any]:
     """Deliver every due webhook (for deployments whose app servers run no dispatcher)."""
-    import httpx
-
+    from modops.net.outbound import GuardedClient, OutboundPolicy
     from modops.notify.webhooks import deliver_due
 
     n = 0
-    with httpx.Client() as client:
+    # the guarded client, as the app's dispatcher uses: a plain one would skip the SSRF rules
+    with GuardedClient(OutboundPolicy.from_env()) as client:
         while (k := deliver_due(ctx.engine, client)) > 0:
             n += k
             ctx.progress(0.5, f"{n} attempted")

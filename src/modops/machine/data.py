@@ -8,9 +8,10 @@ with CRLF line endings.
 from __future__ import annotations
 
 import csv
-import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from modops.settings import settings
 
 KMHAS_LABELS: tuple[str, ...] = (
     "origin", "physical", "politics", "profanity", "age", "gender", "race", "religion", "not_hate",
@@ -19,11 +20,7 @@ KMHAS_LABELS: tuple[str, ...] = (
 
 def data_dir() -> Path:
     """``$MODOPS_DATA_DIR``, else ``data/`` of the source checkout, else ``./data``."""
-    env = os.environ.get("MODOPS_DATA_DIR")
-    if env:
-        return Path(env)
-    repo = Path(__file__).resolve().parents[3] / "data"
-    return repo if repo.is_dir() else Path("data")
+    return settings().datasets
 
 
 @dataclass(frozen=True, slots=True)

@@ -206,7 +206,7 @@ class HashedTfidf:
     """
 
     def __init__(self, views: Sequence[tuple[str, int, int]], n_bits: int = 20) -> None:
-        self.views = [tuple(v) for v in views]
+        self.views: list[tuple[str, int, int]] = [(str(v), int(a), int(b)) for v, a, b in views]
         self.n_bits = n_bits
         self.idf_: np.ndarray = np.ones(1 << n_bits, dtype=np.float32)
 

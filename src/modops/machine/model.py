@@ -82,12 +82,12 @@ class KoreanHarmModel:
         self._dense_map: np.ndarray | None = None
 
     # ----- scoring -------------------------------------------------------------------------
-    def _weights(self) -> sp.csr_matrix:
+    def _weights(self) -> np.ndarray:
         if self._dense_map is None:
             full = np.zeros((self.vectorizer.n_features, self.coef.shape[0]), dtype=np.float32)
             full[self.columns] = self.coef.T
             self._dense_map = full
-        return self._dense_map  # type: ignore[return-value]
+        return self._dense_map
 
     def raw(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """Probabilities per output for a batch: severity (n,3), each binary head (n,)."""

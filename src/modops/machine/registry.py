@@ -13,12 +13,12 @@ Retraining only *registers* a version; scoring keeps using the active one until 
 from __future__ import annotations
 
 import json
-import os
 import threading
 from pathlib import Path
 from typing import Any
 
 from modops.machine.model import KoreanHarmModel
+from modops.settings import settings
 
 SHIPPED = Path(__file__).resolve().parent / "artifacts" / "ko-harm.npz"
 _CACHE: dict[Path, KoreanHarmModel] = {}
@@ -26,7 +26,7 @@ _LOCK = threading.Lock()
 
 
 def model_dir() -> Path:
-    return Path(os.environ.get("MODOPS_MODEL_DIR", ".modops/models"))
+    return settings().model_dir
 
 
 class Registry:

@@ -99,7 +99,7 @@ class Scorer(Protocol):
     def score(self, texts: Sequence[str]) -> list[MachineScore]: ...
 
 
-def item_text(item: Mapping[str, Any]) -> str:
+def item_text(item: Mapping[Any, Any]) -> str:  # (an SQLAlchemy RowMapping too)
     """Join the text fields an item has (title, caption, comment, transcript…) for scoring.
 
     Items from different products carry text in different fields; the model sees one string.

@@ -262,7 +262,10 @@ class BankMatcher:
             rows = s.execute(select(BankEntry.id, BankEntry.bank_id, BankEntry.signal_type,
                                     BankEntry.signal).where(
                 BankEntry.bank_id.in_(list(self.banks)))).all()
-        pdq_ids, pdq_hex, self.exact, self.vpdq = [], [], {}, []
+        pdq_ids: list[int] = []
+        pdq_hex: list[str] = []
+        self.exact: dict[tuple[str, str], list[tuple[int, int]]] = {}
+        self.vpdq = []
         for entry_id, bank_id, st, sig in rows:
             if st == "pdq":
                 pdq_ids.append(entry_id)

@@ -138,7 +138,7 @@ def _mih_kernel(words: np.ndarray, order: np.ndarray, offsets: np.ndarray, qword
                 v = qchunks[qi, c] ^ flips[f]
                 for k in range(offsets[c, v], offsets[c, v + 1]):
                     row = order[c, k]
-                    d = 0
+                    d = np.int64(0)
                     for w in range(4):
                         x = words[row, w] ^ qwords[qi, w]
                         # popcount (SWAR): numba has no portable popcnt intrinsic
@@ -176,7 +176,7 @@ def _chunk_value(words: np.ndarray, row: int, c: int) -> int:  # pragma: no cove
     """Chunk c of a hash (big-endian 16-bit value of bytes 2c, 2c+1), read from its words."""
     word = words[row, c // 4]
     shift = np.uint64(16 * (c % 4))
-    x = np.int64((word >> shift) & np.uint64(0xFFFF))
+    x = int((word >> shift) & np.uint64(0xFFFF))
     return ((x & 0xFF) << 8) | (x >> 8)
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 
 from modops.domain import DecisionSource, NotFound, ValidationError
 from modops.media.blobstore import LocalMediaStore, StoredBlob, TooLarge, media_store
@@ -107,7 +107,8 @@ def attach_blob_chunks(engine: Engine, project_key: str, external_id: str,
                          created_at=now, updated_at=now)
         s.add(link)
         s.flush()
-        out = {"id": link.id, "item_id": item_id, "state": link.state, "error": error,
+        out: dict[str, Any] = {"id": link.id, "item_id": item_id, "state": link.state,
+                               "error": error,
                "sha256": blob.sha256 if blob else None, "media_id": link.media_id}
         record(s, actor=actor, action="media.attach", entity="item", entity_id=item_id,
                project_id=project_id, after={"source": source, "filename": link.filename,
@@ -243,6 +244,7 @@ def fetch_media(engine: Engine, item_media_id: int, *, fetcher: Fetcher | None =
     now = utcnow()
     with session_scope(engine) as s:
         link = s.get(ItemMedia, item_media_id)
+        assert link is not None  # the caller's row, never deleted
         media = _media_row(s, blob) if blob is not None and error is None else None
         link.media_id = media.id if media else None
         link.state = MEDIA_ERROR if error else "pending"
@@ -345,6 +347,7 @@ def process_media(engine: Engine, media_id: int, *, force: bool = False,
                 pipeline_version=PIPELINE_VERSION, processed_at=utcnow()))
     with session_scope(engine) as s:
         m = s.get(MediaObject, media_id)
+        assert m is not None
         state, error = m.state, m.error
         s.execute(update(ItemMedia).where(ItemMedia.media_id == media_id).values(
             state=state, error=error, updated_at=utcnow()))
@@ -511,7 +514,7 @@ def _rescore_with_ocr(engine: Engine, project_id: int, item_id: int) -> float | 
             machine_score=scored.harm, model_version=scored.model_version,
             machine_scores={"severity": scored.severity, "targets": scored.targets,
                             "profanity": scored.profanity}))
-        conn.execute(RoutingDecision.__table__.insert().values(
+        conn.execute(insert(RoutingDecision).values(
             project_id=project_id, item_id=item_id, score=scored.harm,
             auto_action_threshold=project.auto_action_threshold,
             auto_clear_threshold=project.auto_clear_threshold, route=route or "human",

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -85,5 +86,5 @@ def vpdq_match(query: str, reference: str) -> tuple[bool, float, float]:
     from threatexchange.extensions.vpdq.vpdq import VPDQSignal
 
     res = VPDQSignal.compare_hash(query, reference)
-    info = res.distance
+    info: Any = res.distance  # a VPDQ similarity (the base class types it without the fields)
     return bool(res.match), float(info.query_match_percent), float(info.compared_match_percent)

@@ -28,7 +28,6 @@ internal receivers, and for tests and development against ``127.0.0.1``
 from __future__ import annotations
 
 import ipaddress
-import os
 import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from modops.domain import ValidationError
+from modops.settings import settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -87,7 +87,7 @@ class OutboundPolicy:
 
     @classmethod
     def from_env(cls) -> OutboundPolicy:
-        return cls.parse(os.environ.get(ENV, ""))
+        return cls.parse(settings().outbound_allow)
 
     def address_refused(self, ip: IPAddress) -> str | None:
         """Why ``ip`` may not be contacted, or None when it may."""

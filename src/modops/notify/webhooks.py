@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from modops.domain import ValidationError
 from modops.net.outbound import GuardedClient, OutboundPolicy, OutboundRefused
 from modops.store import outbox, session_scope, utcnow
+from modops.store.db import affected
 from modops.store.models_web import Webhook, WebhookDelivery
 
 log = logging.getLogger("modops.webhooks")
@@ -75,9 +76,9 @@ def retire_webhook(session: Session, hook: Webhook) -> int:
     (Rows stay in the log as ``cancelled``; one already claimed by a dispatcher may still go
     out once.)"""
     hook.active = False
-    return session.execute(update(WebhookDelivery).where(
+    return affected(session.execute(update(WebhookDelivery).where(
         WebhookDelivery.webhook_id == hook.id, WebhookDelivery.state == "pending",
-    ).values(state="cancelled", next_attempt_at=None)).rowcount
+    ).values(state="cancelled", next_attempt_at=None)))
 
 
 def deliver_due(engine: Engine, client: GuardedClient, *, max_attempts: int = 5,
@@ -92,10 +93,10 @@ def deliver_due(engine: Engine, client: GuardedClient, *, max_attempts: int = 5,
     for delivery_id in due:
         with session_scope(engine, immediate=True) as s:
             # Claim: push the next attempt past the timeout; only one dispatcher wins.
-            claimed = s.execute(update(WebhookDelivery).where(
+            claimed = affected(s.execute(update(WebhookDelivery).where(
                 WebhookDelivery.id == delivery_id, WebhookDelivery.state == "pending",
                 WebhookDelivery.next_attempt_at <= now,
-            ).values(next_attempt_at=now + timedelta(seconds=timeout_s * 2 + 1))).rowcount
+            ).values(next_attempt_at=now + timedelta(seconds=timeout_s * 2 + 1))))
             if not claimed:
                 continue
             d = s.get(WebhookDelivery, delivery_id)
@@ -155,7 +156,8 @@ class Dispatcher:
                  poll_s: float, policy: OutboundPolicy | None = None) -> None:
         self.engine = engine
         self.policy = policy or OutboundPolicy.from_env()
-        self.kw = {"max_attempts": max_attempts, "backoff_s": backoff_s, "timeout_s": timeout_s}
+        self.kw: dict[str, Any] = {"max_attempts": max_attempts, "backoff_s": backoff_s,
+                                   "timeout_s": timeout_s}
         self.poll_s = poll_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -21,7 +21,8 @@ FloatArray = NDArray[np.float64]
 def _is_missing(values: NDArray[Any]) -> NDArray[np.bool_]:
     """Mask of missing entries (None / NaN / pandas NA) for any dtype."""
     if values.dtype.kind == "f":
-        return np.isnan(values)
+        missing: NDArray[np.bool_] = np.isnan(values)
+        return missing
     if values.dtype.kind == "O":
         return np.fromiter(
             (v is None or (isinstance(v, float) and v != v) for v in values),
@@ -45,9 +46,9 @@ def factorize(
         arr = arr.ravel()
     if categories is not None:
         cats = np.asarray(list(categories))
-        lookup = {c: i for i, c in enumerate(cats.tolist())}
+        position = {c: i for i, c in enumerate(cats.tolist())}
         try:
-            codes = np.fromiter((lookup[v] for v in arr.tolist()), dtype=np.int64, count=len(arr))
+            codes = np.fromiter((position[v] for v in arr.tolist()), dtype=np.int64, count=len(arr))
         except KeyError as exc:
             raise ValueError(f"label {exc.args[0]!r} is not among the given categories") from None
         return codes, cats

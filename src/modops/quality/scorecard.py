@@ -110,7 +110,8 @@ def _tristate(values: NDArray[Any]) -> tuple[NDArray[np.bool_], NDArray[np.bool_
 
 def _known(values: NDArray[Any]) -> NDArray[np.bool_]:
     if values.dtype.kind == "f":
-        return ~np.isnan(values)
+        known: NDArray[np.bool_] = ~np.isnan(values)
+        return known
     if values.dtype.kind == "O":
         return np.fromiter((v is not None and v == v for v in values), bool, len(values))
     return np.ones(len(values), dtype=bool)

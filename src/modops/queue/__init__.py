@@ -22,8 +22,9 @@ if TYPE_CHECKING:
     from modops.queue.gold import make_gold
     from modops.queue.ingest import ingest_file
     from modops.queue.labeling import flag, skip, submit, submit_and_next
+    from modops.queue.planning import RoutingSummary
     from modops.queue.review import decide, hand_back, open_appeal
-    from modops.queue.routing import RoutingSummary, route_items, route_pending
+    from modops.queue.routing import route_items, route_pending
     from modops.queue.views import (
         AnnotationView,
         DecisionResult,
@@ -39,7 +40,8 @@ _HOMES = {
     "modops.queue.labeling": ("flag", "skip", "submit", "submit_and_next"),
     "modops.queue.review": ("decide", "hand_back", "open_appeal"),
     "modops.queue.ingest": ("ingest_file",),
-    "modops.queue.routing": ("RoutingSummary", "route_items", "route_pending"),
+    "modops.queue.planning": ("RoutingSummary",),
+    "modops.queue.routing": ("route_items", "route_pending"),
     "modops.queue.views": (
         "AnnotationView",
         "DecisionResult",

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection, Dialect, Engine, TextClause, text
@@ -18,7 +18,7 @@ from modops.queue.config import ProjectConfig
 from modops.queue.config import dumps as dumps
 from modops.queue.config import loads as loads
 from modops.store import notices, outbox
-from modops.store.db import store_key, writer_turn
+from modops.store.db import driver, store_key, writer_turn
 from modops.store.models import User
 
 
@@ -46,10 +46,11 @@ def fetch(conn: Connection, statement: str, params: dict[str, Any]) -> list[Any]
     CPU as the database work itself. Elsewhere it is an ordinary ``execute``.
     """
     if not is_pg(conn):
-        return conn.execute(sql(statement), params).all()
-    with conn.connection.dbapi_connection.cursor(row_factory=namedtuple_row) as cursor:
+        return list(conn.execute(sql(statement), params).all())
+    with driver(conn).cursor(row_factory=namedtuple_row) as cursor:
         cursor.execute(_driver_sql(statement, conn.dialect), params)
-        return cursor.fetchall()
+        rows: list[Any] = cursor.fetchall()
+        return rows
 
 
 @dataclass(slots=True, frozen=True)
@@ -150,7 +151,10 @@ _project_cache: dict[tuple[str, str | int], tuple[float, ProjectConfig]] = {}
 PROJECT_CACHE_SECONDS = 1.0
 
 
-def _fresh(cache: dict[Any, tuple[float, Any]], key: tuple[str, Any]) -> Any:
+_V = TypeVar("_V")
+
+
+def _fresh(cache: dict[Any, tuple[float, _V]], key: tuple[str, Any]) -> _V | None:
     """The cached value for ``key`` (its first part the store) if it is younger than
     ``PROJECT_CACHE_SECONDS``, or than ``notices.LONG_TTL_S`` while that store's changes are
     heard (``modops.store.notices``); else None."""

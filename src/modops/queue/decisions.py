@@ -13,7 +13,8 @@ from sqlalchemy import Connection
 from modops.domain import DecisionSource, ItemState, TaskKind, TaskState, events
 from modops.domain.states import check_item, expect_one, set_state
 from modops.quality import Consensus, DawidSkene, MajorityVote
-from modops.queue.core import ProjectConfig, dumps, fetch, is_pg, loads, sql
+from modops.queue.config import ProjectConfig
+from modops.queue.core import dumps, fetch, is_pg, loads, sql
 from modops.store.db import utcnow
 from modops.store.models import User
 
@@ -56,7 +57,8 @@ def consensus_for_item(conn: Connection, project: ProjectConfig, item_id: int,
         votes = [(row[0], "|".join(loads(row[1]))) for row in conn.execute(sql(
             "SELECT labeler_id, labels FROM annotations WHERE item_id = :i AND kind = 'label' "
             "ORDER BY id"), {"i": item_id})]
-    return _aggregator(conn, project).aggregate(votes)
+    consensus: Consensus = _aggregator(conn, project).aggregate(votes)
+    return consensus
 
 
 class LockedItem(NamedTuple):
@@ -132,17 +134,18 @@ _CANCEL_OPEN_SLOTS = set_state("tasks", TaskState.CANCELLED, also="done_at = :no
 
 def create_task(conn: Connection, project_id: int, item_id: int, kind: TaskKind,
                 now: datetime, *, priority: float) -> int:
-    return conn.execute(sql(
+    return int(conn.execute(sql(
         "INSERT INTO tasks (project_id, item_id, kind, state, slot, priority, created_at) "
         f"VALUES (:p, :i, :kind, '{TaskState.OPEN}', 0, :prio, :now) RETURNING id"),
         {"p": project_id, "i": item_id, "kind": kind.value, "prio": priority,
-         "now": now}).scalar_one()
+         "now": now}).scalar_one())
 
 
 def escalate(conn: Connection, project: ProjectConfig, item_id: int, now: datetime,
              reason: str) -> None:
     """Send an item to the reviewer queue (once), cancelling its remaining label slots."""
-    state = conn.execute(sql("SELECT state FROM items WHERE id = :i"), {"i": item_id}).scalar()
+    state: str = conn.execute(sql("SELECT state FROM items WHERE id = :i"),
+                              {"i": item_id}).scalar_one()
     if state == ItemState.ESCALATED.value:
         return
     check_item(state, ItemState.ESCALATED, item_id)

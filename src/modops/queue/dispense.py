@@ -18,9 +18,9 @@ from modops.domain import PermissionDenied, ProjectStatus, Role, TaskKind, TaskS
 from modops.domain.fields import SHOWN_FIELDS, select_list
 from modops.domain.states import expect_one, set_state
 from modops.privacy import mask_item_fields, project_kinds
+from modops.queue.config import ProjectConfig
 from modops.queue.core import (
     Actor,
-    ProjectConfig,
     UserRef,
     cached_project,
     fetch,
@@ -258,11 +258,12 @@ def _pick_gold(conn: Connection, project: ProjectConfig, actor: Actor, now: date
     if not candidates:
         return None
     item_id = _rng.choice(candidates)
-    return conn.execute(sql(
+    task_id: int = conn.execute(sql(
         "INSERT INTO tasks (project_id, item_id, kind, state, slot, priority, assignee_id, "
         f"created_at) VALUES (:p, :i, '{TaskKind.GOLD}', '{TaskState.OPEN}', 0, 0, NULL, :now) "
         "RETURNING id"),
         {"p": project.id, "i": item_id, "now": now}).scalar_one()
+    return task_id
 
 
 def next_task(engine: Engine, project_key: str, user: UserRef, *,

@@ -29,7 +29,7 @@ def make_gold(engine: Engine, project_key: str, external_id: str, *, actor: str,
         if row.labels is None or row.source not in ("reviewer", "appeal", "labelers"):
             raise IllegalTransition(
                 f"item {external_id!r} has no human decision to make a gold answer from")
-        labels = loads(row.labels)
+        labels: list[str] = loads(row.labels)
         conn.execute(sql("UPDATE items SET is_gold = :true, gold_labels = :labels WHERE id = :i"),
                      {"true": True, "labels": dumps(labels), "i": row.id})
         _audit(conn, actor, "gold.create", "item", row.id, project.id,

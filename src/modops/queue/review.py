@@ -168,7 +168,7 @@ def open_appeal(engine: Engine, project_key: str, external_id: str, *, opened_by
             "ORDER BY id DESC LIMIT 1"), {"i": item.id, "true": True}).scalar()
         if decision_id is None:
             raise IllegalTransition(f"item {external_id!r} has no decision to appeal")
-        appeal_id = conn.execute(sql(
+        appeal_id: int = conn.execute(sql(
             "INSERT INTO appeals (project_id, item_id, decision_id, opened_by, reason, "
             "opened_at, state) VALUES (:p, :i, :d, :by, :r, :now, 'open') RETURNING id"),
             {"p": project.id, "i": item.id, "d": decision_id, "by": opened_by, "r": reason,

@@ -29,7 +29,7 @@ from modops.queue.config import ProjectConfig
 from modops.queue.core import dumps, is_pg, load_project, loads, sql, write_tx
 from modops.queue.decisions import _audit
 from modops.queue.planning import RoutePlanner, RoutingSummary, count_plan
-from modops.store.db import utcnow
+from modops.store.db import driver, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -123,10 +123,10 @@ def _score_missing(conn: Connection, project: ProjectConfig, rows: Sequence[Any]
     missing = [r for r in rows if r.machine_score is None]
     if not missing or not project.settings.get("score_on_ingest", True):
         return {}
-    try:
-        from modops.machine import ScorerUnavailable, get_scorer, item_text
-    except ImportError:  # a slim install without the model
-        return {}
+    # (imported here: scikit-learn and kiwipiepy load only when something needs a score; an
+    # install without them is broken and fails here, loudly, instead of routing unscored)
+    from modops.machine import ScorerUnavailable, get_scorer, item_text
+
     try:
         scorer = get_scorer(project.scorer)
         marks = ", ".join(str(int(r.id)) for r in missing)
@@ -215,13 +215,13 @@ def _apply_tasks(k: int, skilled: bool) -> str:
 def _stage(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     conn.exec_driver_sql(_CREATE_STAGE)
     if is_pg(conn):
-        with conn.connection.driver_connection.cursor() as cur, \
+        with driver(conn).cursor() as cur, \
                 cur.copy(f"COPY {_STAGE} ({', '.join(_STAGE_COLUMNS)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
     else:
         marks = ", ".join("?" * len(_STAGE_COLUMNS))
-        conn.connection.driver_connection.executemany(
+        driver(conn).executemany(
             f"INSERT INTO {_STAGE} ({', '.join(_STAGE_COLUMNS)}) VALUES ({marks})", rows)
 
 

@@ -119,10 +119,10 @@ def render_png(chart: Chart, lang: Lang, dpi: int = 100) -> bytes:
     cats = [str(r[chart.cat_col]) for r in chart.table.rows]
     names = [chart.table.columns[c].header for c in chart.val_cols]
     series = [_values(chart, c) for c in chart.val_cols]
-    rc = {"font.family": family, "font.sans-serif": [family], "axes.unicode_minus": False,
-          "font.size": 8, "axes.titlesize": 10, "axes.spines.top": False,
-          "axes.spines.right": False}
-    with matplotlib.rc_context(rc):
+    with matplotlib.rc_context({
+            "font.family": family, "font.sans-serif": [family], "axes.unicode_minus": False,
+            "font.size": 8, "axes.titlesize": 10, "axes.spines.top": False,
+            "axes.spines.right": False}):
         height = 3.0 if chart.kind != "bar" else max(2.4, 0.32 * len(cats) + 1.0)
         fig = Figure(figsize=(6.4, height), dpi=dpi)
         FigureCanvasAgg(fig)

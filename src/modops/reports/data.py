@@ -184,7 +184,7 @@ def targets_for(settings: dict[str, Any], sla_minutes: int) -> dict[str, Target]
         **DEFAULT_TARGETS, **{name: ("max", sla_h, 2 * sla_h) for name in SLA_TARGETS}}
     out: dict[str, Target] = {}
     for name, (direction, green, amber) in base.items():
-        c = custom.get(name) or {}
+        c: dict[str, Any] = custom.get(name) or {}
         out[name] = Target(name, str(c.get("direction", direction)),
                            float(c.get("green", green)), float(c.get("amber", amber)))
     for name, c in custom.items():  # targets for metrics without a default
@@ -201,12 +201,12 @@ def team_rows(by_team: dict[str, Metric], by_labeler_gold: dict[str, Metric],
     gold counts summed over the team's labelers (gold_accuracy_by_labeler)."""
     total = sum(m.numerator or 0.0 for m in by_team.values())
     gold: dict[str, list[int]] = {}
-    for user, m in by_labeler_gold.items():
+    for user, lm in by_labeler_gold.items():
         team = labeler_team.get(user) or "(none)"
         g = gold.setdefault(team, [0, 0, 0])
-        g[0] += int(m.denominator or 0)
-        g[1] += int(m.numerator or 0)
-        if m.interval is not None and m.interval[1] < gold_target:
+        g[0] += int(lm.denominator or 0)
+        g[1] += int(lm.numerator or 0)
+        if lm.interval is not None and lm.interval[1] < gold_target:
             g[2] += 1
     rows = []
     for team in sorted(set(by_team) | set(gold)):

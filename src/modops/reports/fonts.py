@@ -9,11 +9,11 @@ without it substitute their own Korean font.
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
 from modops.domain import ModOpsError
+from modops.settings import settings
 
 OFFICE_FONT_KO = "Malgun Gothic"
 OFFICE_FONT_LATIN = "Calibri"
@@ -32,10 +32,9 @@ class FontMissing(ModOpsError):
 @lru_cache(maxsize=1)
 def korean_font() -> tuple[Path, Path]:
     """(regular, bold) .ttf paths with Hangul glyphs (bold falls back to regular)."""
-    env = os.environ.get("MODOPS_REPORT_FONT")
-    if env:
-        reg = Path(env)
-        bold = Path(os.environ.get("MODOPS_REPORT_FONT_BOLD", env))
+    reg_env, bold_env = settings().report_font, settings().report_font_bold
+    if reg_env is not None:
+        reg, bold = reg_env, bold_env or reg_env
         if reg.is_file():
             return reg, bold if bold.is_file() else reg
     for reg_s, bold_s in CANDIDATES:

@@ -37,7 +37,7 @@ from reportlab.platypus import (
 from reportlab.platypus import Table as RLTable
 
 from .fonts import korean_font
-from .i18n import t
+from .i18n import Lang, t
 from .model import Chart, Document, Para, Table
 from .word import NUMERIC_KINDS
 
@@ -91,7 +91,7 @@ def _p(text: str, style: ParagraphStyle) -> Paragraph:
     return Paragraph(escape(text), style)
 
 
-def _table(tb: Table, lang: str, st: dict[str, ParagraphStyle], width: float) -> list[Any]:
+def _table(tb: Table, lang: Lang, st: dict[str, ParagraphStyle], width: float) -> list[Any]:
     out: list[Any] = [_p(tb.title, st["h4"])]
     if not tb.rows:
         return [*out, _p(t("no_data", lang), st["note"])]
@@ -110,7 +110,7 @@ def _table(tb: Table, lang: str, st: dict[str, ParagraphStyle], width: float) ->
         cells = []
         for c in range(len(row)):
             num = tb.kind(r, c) in NUMERIC_KINDS
-            text = escape(tb.text(r, c, lang))  # type: ignore[arg-type]
+            text = escape(tb.text(r, c, lang))
             if (tone := tb.tones.get((r, c))) is not None:
                 text = f'<font color="{TONE[tone]}">{text}</font>'
             cells.append(Paragraph(text, st["cell_r" if num else "cell"]))

@@ -7,7 +7,6 @@ Deterministic for a given size (seeded), and idempotent: running it twice adds n
 
 from __future__ import annotations
 
-import os
 import random
 import tempfile
 from datetime import timedelta
@@ -21,6 +20,7 @@ from modops.accounts import add_user
 from modops.projects import create_project, load_spec
 from modops.projects.summary import ProjectSummary, summarize
 from modops.queue import ingest_file
+from modops.settings import settings
 from modops.simulate.world import WorldConfig, build_world, print_world
 from modops.store import session_scope, utcnow
 from modops.store.models import Project, User
@@ -40,7 +40,7 @@ DEMO_USERS = [
 
 def data_dir() -> Path:
     """The shipped public datasets (``data/`` in the repository, or MODOPS_DATA_DIR)."""
-    return Path(os.environ.get("MODOPS_DATA_DIR", REPO / "data"))
+    return settings().datasets
 
 
 def beep_unlabeled(limit: int | None = None) -> list[tuple[str, str]]:

@@ -137,9 +137,9 @@ def create_world_projects(engine: Engine, cfg: WorldConfig, start: datetime,
             t.vendor, t.hourly_cost = team.vendor, team.hourly_cost
         have = set(s.scalars(select(User.username)))
         demo_pw = {u: pw for u, _r, _t, pw in DEMO_USERS}
-        for username, role, team, password in DEMO_USERS:
+        for username, role, team_name, password in DEMO_USERS:
             if username not in have and role != "labeler":
-                add_user(s, username, role, password=password, team=team, skills=["ko"],
+                add_user(s, username, role, password=password, team=team_name, skills=["ko"],
                          actor="demo")
                 have.add(username)
         for p in LABELERS:

@@ -52,7 +52,8 @@ from modops.projects import update_project
 from modops.queue import decide, flag, next_review, next_task, open_appeal, skip, submit
 from modops.queue import decisions as _decisions
 from modops.queue import dispense as _dispense
-from modops.queue.core import ProjectConfig, load_project, write_tx
+from modops.queue.config import ProjectConfig
+from modops.queue.core import load_project, write_tx
 from modops.queue.routing import route_items
 from modops.simulate.agents import (
     LABELERS,
@@ -152,7 +153,7 @@ class _Sim:
     # -- set-up
     def setup(self, gold: list[tuple[str, str]]) -> None:
         with self.engine.connect() as conn:
-            users = dict(conn.execute(text("SELECT username, id FROM users")).all())
+            users: dict[str, int] = dict(conn.execute(text("SELECT username, id FROM users")).all())
             for key in (COMMENTS, LIVE):
                 self.projects[key] = load_project(conn, key)
         rules = self.projects[COMMENTS].rules
@@ -185,7 +186,8 @@ class _Sim:
             self.at(day, self.import_day, project, items)
 
     def _import_gold(self, gold: list[tuple[str, str]]) -> None:
-        rows = [{"external_id": f"gold-{n:04d}", "product": "comment", "comment": c,
+        rows: list[dict[str, Any]] = [
+                {"external_id": f"gold-{n:04d}", "product": "comment", "comment": c,
                  "created_at": self.start.isoformat() + "Z", "is_gold": True,
                  "gold_labels": [label],
                  "metadata": {"source": "BEEP! labelled train split (CC BY-SA 4.0)"}}

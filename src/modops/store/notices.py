@@ -21,7 +21,6 @@ while disconnected are lost.
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 import threading
 import time
@@ -32,6 +31,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from modops.domain import events
+from modops.settings import settings
 from modops.store import outbox
 from modops.store.db import store_key
 
@@ -157,7 +157,7 @@ class Listener(threading.Thread):
 def start_listener(engine: Engine) -> Listener | None:
     """Start hearing change notices (PostgreSQL); None where there is nothing to listen to, or
     when ``MODOPS_NOTICES=off``."""
-    if engine.dialect.name != "postgresql" or os.environ.get("MODOPS_NOTICES", "") == "off":
+    if engine.dialect.name != "postgresql" or not settings().notices:
         return None
     listener = Listener(engine)
     listener.start()

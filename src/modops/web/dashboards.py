@@ -19,6 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 from modops.analytics import Period
 from modops.analytics import readmodels as rm
 from modops.analytics.catalogue import (
+    KPIS,
     SPECS,
     UNITS,
     direction,
@@ -123,7 +124,7 @@ def overview_page(key: str, request: Request, p: Principal = Depends(current),
     data = rm.overview(engine_of(request), key, ctx["period"], ctx["product"], ctx["now"])
     locale = ctx["locale"]
     kpis = []
-    for name in rm.KPIS:
+    for name in KPIS:
         m = data["metrics"][name]
         spark = data["sparklines"][name]
         kpis.append({"name": name, "m": m, "tone": tone(m["delta"], direction(name)),

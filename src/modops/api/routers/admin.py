@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from modops.accounts import add_user, list_users
 from modops.api import policies, schemas
@@ -42,7 +43,7 @@ def teams(request: Request, p: Principal = Depends(current)) -> list[Team]:
         return list(s.scalars(select(Team).order_by(Team.name)))
 
 
-def _visible_hook(s, p: Principal, hook_id: int) -> Webhook:  # type: ignore[no-untyped-def]
+def _visible_hook(s: Session, p: Principal, hook_id: int) -> Webhook:
     hook = s.get(Webhook, hook_id)
     if hook is None:
         raise NotFound(f"no webhook {hook_id}")
@@ -67,7 +68,7 @@ def webhooks(request: Request, p: Principal = Depends(current)) -> list[Webhook]
 @router.post("/webhooks", response_model=schemas.NewWebhookOut, status_code=201,
              tags=["webhooks"])
 def new_webhook(body: schemas.WebhookIn, request: Request,
-                p: Principal = Depends(current)) -> Webhook:
+                p: Principal = Depends(current)) -> schemas.NewWebhookOut:
     """Register a URL for decision/appeal events; the signing secret is returned once."""
     with session_scope(engine_of(request)) as s:
         project_id = None
@@ -79,7 +80,7 @@ def new_webhook(body: schemas.WebhookIn, request: Request,
             policy=OutboundPolicy.parse(settings_of(request).outbound_allow))
         out = schemas.NewWebhookOut.model_validate(hook)
     outbox.forget_webhooks()
-    return out  # type: ignore[return-value]
+    return out
 
 
 @router.delete("/webhooks/{hook_id}", status_code=204, tags=["webhooks"])

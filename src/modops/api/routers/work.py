@@ -24,7 +24,7 @@ from modops.api.auth import Principal, current
 from modops.api.deps import engine_of
 from modops.domain import NotFound, PermissionDenied
 from modops.store import session_scope
-from modops.store.models import Annotation, Task
+from modops.store.models import Annotation
 
 router = APIRouter(prefix="/api/v1", tags=["queue"])
 
@@ -52,7 +52,8 @@ async def next_task(key: str, request: Request, p: Principal = Depends(current))
 
 
 @router.get("/tasks/{task_id}", response_model=schemas.TaskStateOut)
-def get_task(task_id: int, request: Request, p: Principal = Depends(current)) -> Task:
+def get_task(task_id: int, request: Request,
+             p: Principal = Depends(current)) -> schemas.TaskStateOut:
     with session_scope(engine_of(request)) as s:
         t = policies.task(s, p, task_id)
         return schemas.TaskStateOut(id=t.id, kind=t.kind, state=t.state, item_id=t.item_id,

@@ -8,7 +8,7 @@ import modops.store.models_alerts  # alert episodes
 import modops.store.models_media  # media, hash banks, matches, clusters
 import modops.store.models_ops  # operations tables: jobs
 import modops.store.models_web  # noqa: F401  (web tables: sessions, tokens, webhooks)
-from modops.store.db import make_engine
+from modops.store.db import driver, make_engine
 from modops.store.models import Base
 
 config = context.config
@@ -19,7 +19,7 @@ def run_migrations_online() -> None:
     engine = config.attributes.get("engine") or make_engine()
     with engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
-        raw = connection.connection.driver_connection
+        raw = driver(connection)
         if sqlite:
             # SQLite alters a table by building a new one and dropping the old: with foreign
             # keys enforced, that DROP would cascade to every referencing row (an item table

@@ -1,0 +1,1 @@
+"""The `modops` command (Typer): thin commands over the use-case packages."""
