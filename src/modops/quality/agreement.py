@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -376,8 +376,12 @@ def jaccard_distance(a: frozenset[str], b: frozenset[str]) -> float:
     return 0.0 if union == 0 else 1.0 - len(a & b) / union
 
 
-SET_DISTANCES = {"masi": masi_distance, "jaccard": jaccard_distance,
-                 "nominal": lambda a, b: float(a != b)}
+def _nominal_set_distance(a: frozenset[str], b: frozenset[str]) -> float:
+    return float(a != b)
+
+
+SET_DISTANCES: dict[str, Callable[[frozenset[str], frozenset[str]], float]] = {
+    "masi": masi_distance, "jaccard": jaccard_distance, "nominal": _nominal_set_distance}
 
 
 def set_coincidences(items: ArrayLike, label_sets: ArrayLike
@@ -386,7 +390,7 @@ def set_coincidences(items: ArrayLike, label_sets: ArrayLike
 
     Missing answers (None/NaN) are dropped; an empty set is a value ("no label applies").
     """
-    raw = list(label_sets)
+    raw = list(cast("Iterable[Any]", label_sets))  # (not asarray: equal-size sets go 2-D)
     item_arr = np.asarray(items, dtype=object)
     keep = np.array([not (v is None or (isinstance(v, float) and math.isnan(v))) for v in raw],
                     dtype=bool)
