@@ -51,8 +51,7 @@ def test_labeling_works_through_a_pool_of_one_connection(
     """An operation never asks the pool for a second connection while it holds one: with a
     small pool under load, every holder would wait for a connection only another holder could
     give back. Here the project cache is cold at the moment of the submit."""
-    from modops.queue import next_task, submit
-    from modops.queue.core import _project_cache
+    from modops.queue import next_task, runtime, submit
     from modops.store import make_engine
 
     project = human_project(engine, k=1)
@@ -63,7 +62,7 @@ def test_labeling_works_through_a_pool_of_one_connection(
     try:
         task = next_task(small, project, user)
         assert task is not None
-        _project_cache.clear()
+        runtime.current().projects.clear()
         result = submit(small, task.task_id, user, ["none"])
     finally:
         if small is not engine:

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Dialect, Engine, TextClause, text
 
 from modops.domain import Action, NotFound, Role, events
 from modops.projects.taxonomy import LabelInfo, TaxonomyRules
+from modops.queue import runtime
 from modops.queue.config import ProjectConfig
 from modops.queue.config import dumps as dumps
 from modops.queue.config import loads as loads
@@ -147,7 +148,6 @@ def write_tx(engine: Engine) -> Iterator[tuple[Connection, list[tuple[str, dict[
         events.publish(event, payload)
 
 
-_project_cache: dict[tuple[str, str | int], tuple[float, ProjectConfig]] = {}
 PROJECT_CACHE_SECONDS = 1.0
 
 
@@ -174,7 +174,8 @@ def cached_project(engine: Engine, key_or_id: str | int,
     holder waiting for a connection only another holder could return).
     """
     store = store_key(engine)
-    config = _fresh(_project_cache, (store, key_or_id))
+    cache = runtime.current().projects
+    config = _fresh(cache, (store, key_or_id))
     if config is None:
         if conn is not None:
             config = load_project(conn, key_or_id)
@@ -182,22 +183,9 @@ def cached_project(engine: Engine, key_or_id: str | int,
             with engine.connect() as own:
                 config = load_project(own, key_or_id)
         stamped = (time.monotonic(), config)
-        _project_cache[(store, config.id)] = stamped
-        _project_cache[(store, config.key)] = stamped
+        cache[(store, config.id)] = stamped
+        cache[(store, config.key)] = stamped
     return config
-
-
-def _forget_projects(event: str, _payload: dict[str, Any]) -> None:
-    if event == events.PROJECT_CHANGED:
-        _project_cache.clear()
-    elif event == events.USER_CHANGED:
-        _actor_cache.clear()
-
-
-events.subscribe(_forget_projects)
-
-
-_actor_cache: dict[tuple[str, int], tuple[float, Actor]] = {}
 
 
 def read_actor(engine: Engine, user: UserRef) -> Actor:
@@ -205,9 +193,10 @@ def read_actor(engine: Engine, user: UserRef) -> Actor:
     if isinstance(user, Actor) or (isinstance(user, User) and user.id is not None):
         return load_actor(None, user)  # already loaded: no connection needed
     key = (store_key(engine), user.id if isinstance(user, User) else int(user))
-    actor = _fresh(_actor_cache, key)
+    cache = runtime.current().actors
+    actor = _fresh(cache, key)
     if actor is None:
         with engine.connect() as conn:
             actor = load_actor(conn, user)
-        _actor_cache[key] = (time.monotonic(), actor)
+        cache[key] = (time.monotonic(), actor)
     return actor

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Sequence
 from datetime import datetime
@@ -13,15 +12,12 @@ from sqlalchemy import Connection
 from modops.domain import DecisionSource, ItemState, TaskKind, TaskState, events
 from modops.domain.states import check_item, expect_one, set_state
 from modops.quality import Consensus, DawidSkene, MajorityVote
+from modops.queue import runtime
 from modops.queue.config import ProjectConfig
 from modops.queue.core import dumps, fetch, is_pg, loads, sql
 from modops.store.db import utcnow
 from modops.store.models import User
 
-_rng = random.Random()
-
-
-_DS_CACHE: dict[int, tuple[float, DawidSkene | None]] = {}
 DS_REFIT_SECONDS = 600.0
 DS_MAX_ANNOTATIONS = 500_000
 
@@ -33,7 +29,8 @@ def _aggregator(conn: Connection, project: ProjectConfig) -> Any:
     """
     if project.settings.get("aggregator") != "dawid_skene":
         return MajorityVote()
-    stamp, model = _DS_CACHE.get(project.id, (0.0, None))
+    cache = runtime.current().dawid_skene
+    stamp, model = cache.get(project.id, (0.0, None))
     if time.monotonic() - stamp > DS_REFIT_SECONDS:
         rows = conn.execute(sql(
             "SELECT a.item_id, a.labeler_id, a.labels, i.is_gold, i.gold_labels "
@@ -46,7 +43,7 @@ def _aggregator(conn: Connection, project: ProjectConfig) -> Any:
             model = DawidSkene(n_iter=50).fit(
                 {"task": [r[0] for r in rows], "worker": [r[1] for r in rows],
                  "label": ["|".join(loads(r[2])) for r in rows]}, gold=gold or None)
-        _DS_CACHE[project.id] = (time.monotonic(), model)
+        cache[project.id] = (time.monotonic(), model)
     return model or MajorityVote()
 
 
@@ -116,7 +113,7 @@ def record_decision(conn: Connection, pending: list[tuple[str, dict[str, Any]]],
         "decided_at": now.isoformat() + "Z", "decision_id": decision_id,
     }))
     if source in (DecisionSource.LABELERS, DecisionSource.MACHINE) and project.audit_rate > 0 \
-            and _rng.random() < project.audit_rate:
+            and runtime.current().audit_rng.random() < project.audit_rate:
         create_task(conn, project.id, item_id, TaskKind.AUDIT, now, priority=0.0)
     return decision_id, action
 

@@ -5,8 +5,6 @@ The order of precedence is written down in ``next_task.md`` beside this file.
 
 from __future__ import annotations
 
-import random
-import threading
 import time
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +16,7 @@ from modops.domain import PermissionDenied, ProjectStatus, Role, TaskKind, TaskS
 from modops.domain.fields import SHOWN_FIELDS, select_list
 from modops.domain.states import expect_one, set_state
 from modops.privacy import mask_item_fields, project_kinds
+from modops.queue import runtime
 from modops.queue.config import ProjectConfig
 from modops.queue.core import (
     Actor,
@@ -31,12 +30,6 @@ from modops.queue.core import (
     write_tx,
 )
 from modops.queue.views import AnnotationView, ItemView, ReviewView, TaskView
-from modops.store.db import utcnow
-
-SWEEP_INTERVAL_S = 1.0
-_last_sweep: dict[int, float] = {}
-_sweep_lock = threading.Lock()
-_rng = random.Random()
 
 REVIEW_KINDS = (TaskKind.REVIEW.value, TaskKind.APPEAL.value, TaskKind.AUDIT.value)
 
@@ -61,11 +54,12 @@ def _maybe_sweep(engine: Engine, now: datetime) -> None:
     """Expire leases at most once a second per process: cheap, and never on the hot path twice."""
     key = id(engine)
     stamp = now.timestamp() if now.tzinfo else (now - datetime(1970, 1, 1)).total_seconds()
-    with _sweep_lock:
-        last = _last_sweep.get(key)
-        if last is not None and 0 <= stamp - last < SWEEP_INTERVAL_S:
+    rt = runtime.current()
+    with rt.sweep_lock:
+        last = rt.last_sweep.get(key)
+        if last is not None and 0 <= stamp - last < rt.sweep_interval_s:
             return
-        _last_sweep[key] = stamp
+        rt.last_sweep[key] = stamp
     with write_tx(engine) as (conn, _):
         expire_leases(conn, now)
 
@@ -257,7 +251,7 @@ def _pick_gold(conn: Connection, project: ProjectConfig, actor: Actor, now: date
         "ORDER BY i.id LIMIT 200"), {"p": project.id, "u": actor.id, "true": True}).scalars().all()
     if not candidates:
         return None
-    item_id = _rng.choice(candidates)
+    item_id = runtime.current().rng.choice(candidates)
     task_id: int = conn.execute(sql(
         "INSERT INTO tasks (project_id, item_id, kind, state, slot, priority, assignee_id, "
         f"created_at) VALUES (:p, :i, '{TaskKind.GOLD}', '{TaskState.OPEN}', 0, 0, NULL, :now) "
@@ -275,12 +269,12 @@ def next_task(engine: Engine, project_key: str, user: UserRef, *,
     under ``BEGIN IMMEDIATE``. A unique index on (item, assignee) for label slots makes a second
     slot of the same item for the same labeler impossible even from two browser tabs.
     """
-    now = now or utcnow()
+    now = now or runtime.current().clock()
     _maybe_sweep(engine, now)
     project = cached_project(engine, project_key)
     actor = read_actor(engine, user)
     _eligible(project, actor)
-    gold = project.gold_rate > 0 and _rng.random() < project.gold_rate
+    gold = project.gold_rate > 0 and runtime.current().rng.random() < project.gold_rate
     one_statement = engine.dialect.name == "postgresql" and not gold
     for _attempt in range(5):
         try:
@@ -308,7 +302,7 @@ def next_review(engine: Engine, project_key: str, reviewer: UserRef, *,
     Escalations come first (they hold an item's SLA), then appeals, then audits. A reviewer is
     never served an appeal against a decision they made themselves.
     """
-    now = now or utcnow()
+    now = now or runtime.current().clock()
     _maybe_sweep(engine, now)
     project = cached_project(engine, project_key)
     actor = read_actor(engine, reviewer)

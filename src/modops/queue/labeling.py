@@ -17,6 +17,7 @@ from modops.domain import (
     ValidationError,
 )
 from modops.domain.states import check_task, expect_one, set_state
+from modops.queue import runtime
 from modops.queue.core import (
     Actor,
     UserRef,
@@ -41,7 +42,6 @@ from modops.queue.decisions import (
 )
 from modops.queue.dispense import _dt, next_task, release
 from modops.queue.views import SubmitResult, TaskView
-from modops.store.db import utcnow
 
 MAX_NOTE_CHARS = 5_000
 
@@ -144,7 +144,7 @@ def submit(engine: Engine, task_id: int, user: UserRef, labels: list[str], *,
     A lease that ran out is still honoured while nobody else has taken the slot. With
     ``project_id`` a task of another project is refused as not found.
     """
-    now = now or utcnow()
+    now = now or runtime.current().clock()
     if note is not None and len(note) > MAX_NOTE_CHARS:
         raise ValidationError(f"a note may have at most {MAX_NOTE_CHARS} characters")
     actor = read_actor(engine, user)
@@ -202,7 +202,7 @@ def submit_and_next(engine: Engine, project_key: str, task_id: int, user: UserRe
     (the API's ``submit-and-next``). The answer is committed first, exactly as ``submit``
     does, so a failure to lease the next task never loses it.
     """
-    now = now or utcnow()
+    now = now or runtime.current().clock()
     project = cached_project(engine, project_key)
     result = submit(engine, task_id, user, labels, note=note, now=now, project_id=project.id)
     return result, next_task(engine, project_key, user, now=now)
@@ -212,7 +212,7 @@ def skip(engine: Engine, task_id: int, user: UserRef, *, reason: str | None = No
          now: datetime | None = None) -> None:
     """Pass on an item: the slot goes back to the queue and this labeler never sees the item
     again."""
-    now = now or utcnow()
+    now = now or runtime.current().clock()
     with write_tx(engine) as (conn, _):
         actor = load_actor(conn, user)
         task = _held_task(conn, task_id, actor.id, now)
@@ -232,7 +232,7 @@ def skip(engine: Engine, task_id: int, user: UserRef, *, reason: str | None = No
 def flag(engine: Engine, task_id: int, user: UserRef, *, note: str | None = None,
          now: datetime | None = None) -> SubmitResult:
     """Send an item straight to a reviewer (unclear policy, urgent harm, broken media)."""
-    now = now or utcnow()
+    now = now or runtime.current().clock()
     with write_tx(engine) as (conn, _):
         actor = load_actor(conn, user)
         task = _held_task(conn, task_id, actor.id, now)

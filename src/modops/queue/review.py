@@ -20,6 +20,7 @@ from modops.domain import (
     events,
 )
 from modops.domain.states import check_item, expect_one, set_state
+from modops.queue import runtime
 from modops.queue.config import ProjectConfig
 from modops.queue.core import (
     Actor,
@@ -34,7 +35,6 @@ from modops.queue.core import (
 from modops.queue.decisions import _audit, create_task, record_decision
 from modops.queue.labeling import _held_task, handle_ms
 from modops.queue.views import DecisionResult
-from modops.store.db import utcnow
 
 Pending = list[tuple[str, dict[str, Any]]]  # events published once the transaction commits
 _CLOSE_TASK = set_state("tasks", TaskState.DONE, also="done_at = :now", where="id = :t")
@@ -51,7 +51,7 @@ def decide(engine: Engine, task_id: int, reviewer: UserRef, labels: list[str], *
     * audit: QA's answer is recorded beside the decision (it measures, it does not change it).
     * appeal: the same labels uphold the decision; different labels overturn it.
     """
-    now = now or utcnow()
+    now = now or runtime.current().clock()
     with write_tx(engine) as (conn, pending):
         actor = load_actor(conn, reviewer)
         if not actor.role.at_least(Role.REVIEWER):
@@ -152,7 +152,7 @@ def _resolve_appeal(conn: Connection, pending: Pending, task: Any, actor: Actor,
 def open_appeal(engine: Engine, project_key: str, external_id: str, *, opened_by: str,
                 reason: str | None = None, now: datetime | None = None) -> int:
     """Re-open a decided item for senior review (e.g. the creator disputes a removal)."""
-    now = now or utcnow()
+    now = now or runtime.current().clock()
     if not opened_by:
         raise ValidationError("an appeal needs to say who opened it")
     with write_tx(engine) as (conn, pending):
@@ -190,7 +190,7 @@ def hand_back(engine: Engine, task_id: int, reviewer: UserRef) -> None:
 
     with write_tx(engine) as (conn, _):
         actor = load_actor(conn, reviewer)
-        task = _held_task(conn, task_id, actor.id, utcnow())
+        task = _held_task(conn, task_id, actor.id, runtime.current().clock())
         if task.kind not in (TaskKind.REVIEW.value, TaskKind.AUDIT.value,
                              TaskKind.APPEAL.value):
             raise IllegalTransition("labelers skip; reviewers hand back")

@@ -25,11 +25,12 @@ from modops.domain import DecisionSource, ItemState, TaskState, events
 from modops.domain.fields import SCORED_TEXT_FIELDS
 from modops.domain.states import set_state
 from modops.io.importer import ImportContext
+from modops.queue import runtime
 from modops.queue.config import ProjectConfig
 from modops.queue.core import dumps, is_pg, load_project, loads, sql, write_tx
 from modops.queue.decisions import _audit
 from modops.queue.planning import RoutePlanner, RoutingSummary, count_plan
-from modops.store.db import driver, utcnow
+from modops.store.db import driver
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +244,7 @@ def _route(conn: Connection, project: ProjectConfig, chunks: Iterable[Sequence[A
            now: datetime | None = None, rng: random.Random | None = None,
            summary: RoutingSummary | None = None) -> RoutingSummary:
     summary = summary or RoutingSummary()
-    now = now or utcnow()
+    now = now or runtime.current().clock()
     planner = RoutePlanner(project, now, rng or random.Random())
     pg = is_pg(conn)
 

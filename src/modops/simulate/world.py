@@ -34,8 +34,8 @@ import random
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -50,11 +50,10 @@ from modops.io import ImportContext, import_file
 from modops.io.importer import AfterInsert
 from modops.projects import update_project
 from modops.queue import decide, flag, next_review, next_task, open_appeal, skip, submit
-from modops.queue import decisions as _decisions
-from modops.queue import dispense as _dispense
 from modops.queue.config import ProjectConfig
 from modops.queue.core import load_project, write_tx
 from modops.queue.routing import route_items
+from modops.queue.runtime import QueueRuntime, using
 from modops.simulate.agents import (
     LABELERS,
     ON_CALL,
@@ -85,26 +84,6 @@ __all__ = ["ATTRIBUTION", "COMMENTS", "LABELERS", "LIVE", "REVIEWERS", "WEAK_LAB
            "world_exists"]
 
 
-@contextmanager
-def _sim_knobs(seed: int) -> Iterator[None]:
-    """Seed the queue's own random draws (gold mix-in, audit sampling) so the world is
-    reproducible, and sweep leases once a simulated hour (no simulated lease ever expires;
-    sweeping on every call would only cost time). Both are restored afterwards."""
-    sweep = _dispense.SWEEP_INTERVAL_S
-    d_state, a_state = _dispense._rng.getstate(), _decisions._rng.getstate()
-    _dispense._rng.seed(seed * 7919 + 1)
-    _decisions._rng.seed(seed * 7919 + 2)
-    _dispense.SWEEP_INTERVAL_S = 3600.0
-    _dispense._last_sweep.clear()
-    try:
-        yield
-    finally:
-        _dispense.SWEEP_INTERVAL_S = sweep
-        _dispense._last_sweep.clear()
-        _dispense._rng.setstate(d_state)
-        _decisions._rng.setstate(a_state)
-
-
 class _Sim:
     """Discrete-event simulation: a heap of (time, seq, handler, args) run in time order."""
 
@@ -114,6 +93,13 @@ class _Sim:
         self.start, self.end = start, end
         self.rng = random.Random(cfg.seed + 1)
         self.route_rng = random.Random(cfg.seed + 2)
+        self.now = start
+        # The queue's own draws (gold mix-in, audit sampling) seeded, so the world is
+        # reproducible; its clock is the simulation's; leases are swept once a simulated hour
+        # (no simulated lease ever expires: sweeping on every call would only cost time).
+        self.runtime = QueueRuntime(rng=random.Random(cfg.seed * 7919 + 1),
+                                    audit_rng=random.Random(cfg.seed * 7919 + 2),
+                                    clock=lambda: self.now, sweep_interval_s=3600.0)
         self.heap: list[tuple[datetime, int, Callable[..., None], tuple[Any, ...]]] = []
         self.seq = 0
         self.calls: Counter[str] = Counter()
@@ -148,6 +134,7 @@ class _Sim:
     def run(self) -> None:
         while self.heap:
             t, _seq, fn, args = heapq.heappop(self.heap)
+            self.now = t
             fn(t, *args)
 
     # -- set-up
@@ -437,7 +424,7 @@ def build_world(engine: Engine, config: WorldConfig | None = None,
     gold = beep_gold(cfg.gold_items, cfg.seed)
     create_world_projects(engine, cfg, start, end)
     sim = _Sim(engine, cfg, stream, start, end)
-    with _sim_knobs(cfg.seed):
+    with using(sim.runtime):
         sim.setup(gold)
         sim.run()
     with session_scope(engine) as s:
