@@ -35,8 +35,7 @@ def test_malformed_json_line(engine: Engine, project: str, tmp_path: Path, rows)
     path = write_jsonl(tmp_path / "items.jsonl", rows[:2])
     path.write_bytes(path.read_bytes() + b'{"external_id": "x", "product": \n')
     errors = refused(engine, project, path)
-    assert errors == [f"{path}:3: malformed JSON: unexpected end of data at column 33"] or \
-        (len(errors) == 1 and errors[0].startswith(f"{path}:3: malformed JSON"))
+    assert errors == [f"{path}:3: malformed JSON: unexpected end of data at column 33"]
 
 
 def test_csv_missing_required_column(engine: Engine, project: str, tmp_path: Path) -> None:
@@ -116,8 +115,9 @@ def test_empty_file(engine: Engine, project: str, tmp_path: Path, fmt: str, suff
     path = tmp_path / f"empty.{suffix}"
     path.write_bytes(b"")
     errors = refused(engine, project, path, fmt)
-    assert len(errors) == 1 and errors[0].startswith(f"{path}:1: ")
-    assert "no rows" in errors[0] or "not a readable Parquet file" in errors[0]
+    expected = ("not a readable Parquet file: Parquet file size is 0 bytes" if fmt == "parquet"
+                else "the file has no rows")
+    assert errors == [f"{path}:1: {expected}"]
 
 
 def test_parquet_with_wrong_column_types(engine: Engine, project: str, tmp_path: Path) -> None:

@@ -7,10 +7,8 @@ import pytest
 from typer.testing import CliRunner
 
 from modops.cli.model import app
-from modops.machine.registry import SHIPPED
 
 
-@pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped artifact")
 @pytest.mark.parametrize("suffix", [".csv", ".tsv", ".jsonl"])
 def test_score_file_in_order(tmp_path: Path, model_dir: Path, no_network: list[object],
                              suffix: str) -> None:

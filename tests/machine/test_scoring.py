@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 
 import pytest
 
@@ -13,7 +14,6 @@ from modops.machine import (
     get_scorer,
     item_text,
 )
-from modops.machine.registry import SHIPPED
 
 TEXTS = ["송중기 시대극은 믿고본다. 첫회 신선하고 좋았다.", "ㅅㅂ 진짜 개새끼네", "", "a" * 3000]
 
@@ -32,7 +32,6 @@ def _check(scores: list[MachineScore], n: int) -> None:
         assert math.isclose(s.harm, 1 - s.severity["none"], abs_tol=1e-9)
 
 
-@pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped artifact")
 def test_builtin_contract_offline(no_network: list[object], model_dir: object) -> None:
     scorer = get_scorer(None)
     assert isinstance(scorer, Scorer)
@@ -72,3 +71,13 @@ def test_machine_score_validation() -> None:
         MachineScore.from_dict({"severity": {"none": 1.5}}, "v")
     s = MachineScore.from_dict({"harm": 0.4}, "v")
     assert s.harm == 0.4 and s.model_version == "v"
+
+
+def test_the_model_artifact_ships() -> None:
+    """Packaging: the built-in model is committed (not an LFS pointer) and is package data;
+    the tests that use it fail, never skip, when it is missing."""
+    from modops.machine.registry import SHIPPED
+
+    assert SHIPPED.is_file() and SHIPPED.stat().st_size > 100_000
+    pyproject = Path(__file__).resolve().parents[2].joinpath("pyproject.toml").read_text()
+    assert '"machine/artifacts/*"' in pyproject

@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,7 +91,7 @@ class Server:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout_s: float = 60.0) -> Server:
+    def start(self, timeout_s: float = 300.0) -> Server:
         env = {**os.environ, "MODOPS_DATABASE_URL": self.url, "MODOPS_WEBHOOKS": "0",
                "MODOPS_JOBS": "off", "MODOPS_SECRET_KEY": "crash-test",
                "MODOPS_RATE_LIMIT_RPS": "0"}
@@ -127,26 +127,42 @@ class Server:
 @dataclass
 class Log:
     acked: list[tuple[int, int, str]] = field(default_factory=list)  # task, annotation, token
-    served: list[tuple[int, int, str]] = field(default_factory=list)  # task, item, token
+    # task, item, token, and the lease's start and expiry as the server sent them (ISO text)
+    served: list[tuple[int, int, str, str, str]] = field(default_factory=list)
+    # (task, token) whose submit got no answer (connection lost or timed out): the labeler
+    # may be handed the same leased task again by its next ``next``
+    submit_lost: set[tuple[int, str]] = field(default_factory=set)
+    walked: list[int] = field(default_factory=list)  # tasks labelers walked away holding
     next_ms: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
+async def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 300.0) -> None:
+    """Poll ``condition`` until it holds (tests wait on states, not on clocks)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
 async def labeler(client: httpx.AsyncClient, token: str, log: Log, *, project: str = PROJECT,
-                  stop_at: float | None = None, deadline: float,
+                  walk_away: asyncio.Event | None = None, deadline: float,
                   url: str | None = None) -> None:
     """next → submit until the queue is empty for this labeler; rides out server outages
     (connection errors and 5xx are retried: nothing acknowledged is assumed).
 
+    Once ``walk_away`` is set the labeler takes one more task and leaves without submitting
+    it (recorded in ``log.walked``), as someone who closes the browser mid-task.
+
     With ``url``, "no task now" while label slots are still leased to others (labelers who
-    walked away at the crash) means come back later, as a labeler would: those leases expire
-    and their slots return to the queue.
+    walked away) means come back later, as a labeler would: those leases expire and their
+    slots return to the queue.
     """
     h = {"Authorization": f"Bearer {token}"}
     n = 0
     while time.monotonic() < deadline:
-        if stop_at is not None and time.monotonic() >= stop_at:
-            return  # walked away holding whatever lease they had
+        submitting: int | None = None
         try:
             t0 = time.perf_counter()
             r = await client.post(f"/api/v1/projects/{project}/tasks/next", headers=h)
@@ -162,7 +178,12 @@ async def labeler(client: httpx.AsyncClient, token: str, log: Log, *, project: s
             r.raise_for_status()
             log.next_ms.append((time.perf_counter() - t0) * 1000)
             task = r.json()
-            log.served.append((task["task_id"], task["item"]["id"], token))
+            log.served.append((task["task_id"], task["item"]["id"], token,
+                               task["leased_at"], task["lease_expires_at"]))
+            if walk_away is not None and walk_away.is_set():
+                log.walked.append(task["task_id"])
+                return  # gone, holding the lease
+            submitting = task["task_id"]
             r = await client.post(f"/api/v1/tasks/{task['task_id']}/submit", headers=h,
                                   json={"labels": [("none", "profanity")[n % 2]]})
             if 200 <= r.status_code < 300:
@@ -173,7 +194,21 @@ async def labeler(client: httpx.AsyncClient, token: str, log: Log, *, project: s
                 await asyncio.sleep(0.05)
         except httpx.TransportError as exc:
             log.errors[type(exc).__name__] += 1
+            if submitting is not None:
+                log.submit_lost.add((submitting, token))
             await asyncio.sleep(0.1)
+
+
+def leased_tasks(url: str, task_ids: list[int]) -> int:
+    """How many of ``task_ids`` the database shows as leased."""
+    engine = make_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text(
+                "SELECT count(*) FROM tasks WHERE state = 'leased' AND id = ANY(:ids)"),
+                {"ids": task_ids}).scalar_one())
+    finally:
+        engine.dispose()
 
 
 def _label_slots_leased(url: str) -> bool:

@@ -11,15 +11,29 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
+from collections import defaultdict
+from datetime import datetime
+from itertools import pairwise
 
 import pytest
 
-from tests.ops.load import Log, Server, client, free_port, invariants, labeler, pg_world
+from tests.ops.load import (
+    Log,
+    Server,
+    client,
+    free_port,
+    invariants,
+    labeler,
+    leased_tasks,
+    pg_world,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("multiprocess")]
 
 K = 3
+# A safety net only: the labelers stop when the work is done (the runs wait on states).
+RUN_S = 600
 
 
 def _check(log: Log, url: str, items: int) -> dict:
@@ -36,32 +50,40 @@ def _check(log: Log, url: str, items: int) -> dict:
 
 
 def test_sigkill_mid_run_then_restart_loses_no_acknowledged_submit() -> None:
-    items, labelers, walk_away = 150, 32, 4
+    """The kill waits on states, not on a clock (a fixed 3 s delay once landed before any
+    submit was acknowledged on a loaded machine): first 20 acknowledged submits, then four
+    labelers walk away each holding a lease the database shows as leased, then SIGKILL."""
+    items, labelers, walk_away, first_acks = 150, 32, 4, 20
     with pg_world(labelers, items, K, lease_s=10) as (url, tokens):
         server = Server(url, free_port(), workers=4).start()
         log = Log()
 
         async def run() -> None:
-            deadline = time.monotonic() + 80
+            deadline = time.monotonic() + RUN_S
+            leave = asyncio.Event()
             async with client(server.base, labelers) as c:
-                kill_at = time.monotonic() + 3.0
                 tasks = [asyncio.create_task(labeler(
                     c, tok, log, deadline=deadline, url=url,
-                    stop_at=kill_at if i < walk_away else None))
+                    walk_away=leave if i < walk_away else None))
                     for i, tok in enumerate(tokens)]
-                await asyncio.sleep(max(0.0, kill_at - time.monotonic()))
-                acked_before = len(log.acked)
+                await wait_for(lambda: len(log.acked) >= first_acks,
+                               f"{first_acks} acknowledged submits")
+                leave.set()
+                await wait_for(lambda: all(t.done() for t in tasks[:walk_away]),
+                               "the walking labelers to leave")
+                held = await asyncio.to_thread(leased_tasks, url, log.walked)
+                assert held == len(log.walked) == walk_away, (held, log.walked)
+                log.errors["acked_before_kill"] = len(log.acked)
                 await asyncio.to_thread(server.kill)
-                await asyncio.sleep(0.5)
                 await asyncio.to_thread(server.start)
                 await asyncio.gather(*tasks)
-                log.errors["acked_before_kill"] = acked_before
 
         try:
             run_in_fresh_loop(run)
         finally:
             server.kill()
-        assert 0 < log.errors["acked_before_kill"] < items * K, "the kill was not mid-run"
+        assert first_acks <= log.errors["acked_before_kill"] < items * K, \
+            "the kill was not mid-run"
         assert sum(v for k, v in log.errors.items() if k != "acked_before_kill") > 0, \
             "the labelers never noticed the crash"
         db = _check(log, url, items)
@@ -91,14 +113,22 @@ def run_in_fresh_loop(coro_fn) -> None:
 
 
 def test_two_app_servers_sharing_postgresql_hand_out_no_duplicates() -> None:
+    """No task is handed to a second labeler while its lease runs.
+
+    The assertion used to be "no task served twice", which two CI runs on a loaded machine
+    broke. Both ways a task may rightly be served again are told apart here: to another
+    labeler once the first lease has expired (a request that outlived the 10 s lease), and
+    to the same labeler whose submit went unanswered (its next ``next`` hands back the task
+    it still holds). Anything else — a second holder during a lease — fails. The database
+    invariants then check that no item got more than k answers either way."""
     items, labelers = 150, 32
-    with pg_world(labelers, items, K) as (url, tokens):
+    with pg_world(labelers, items, K, lease_s=10) as (url, tokens):
         a = Server(url, free_port(), workers=1).start()
         b = Server(url, free_port(), workers=1).start()
         log = Log()
 
         async def run() -> None:
-            deadline = time.monotonic() + 80
+            deadline = time.monotonic() + RUN_S
             async with client(a.base, labelers) as ca, client(b.base, labelers) as cb:
                 await asyncio.gather(*(labeler(ca if i % 2 else cb, tok, log, deadline=deadline)
                                        for i, tok in enumerate(tokens)))
@@ -108,9 +138,24 @@ def test_two_app_servers_sharing_postgresql_hand_out_no_duplicates() -> None:
         finally:
             a.kill()
             b.kill()
-        served_twice = [t for t, n in Counter(t for t, _i, _k in log.served).items() if n > 1]
-        item_twice = [p for p, n in Counter((i, k) for _t, i, k in log.served).items() if n > 1]
-        assert served_twice == [] and item_twice == []
+        by_task: dict[int, list[tuple[datetime, datetime, str]]] = defaultdict(list)
+        for task, _item, token, leased_at, expires_at in log.served:
+            by_task[task].append((datetime.fromisoformat(leased_at),
+                                  datetime.fromisoformat(expires_at), token))
+        during_lease, after_expiry, after_lost_submit = [], 0, 0
+        for task, serves in by_task.items():
+            serves.sort()
+            for (_at, expires, token), (at, _exp, next_token) in pairwise(serves):
+                if next_token == token and (task, token) in log.submit_lost:
+                    after_lost_submit += 1
+                elif next_token != token and at >= expires:
+                    after_expiry += 1
+                else:
+                    during_lease.append((task, token, next_token, at, expires))
+        assert during_lease == [], "a task was handed out twice during one lease"
         db = _check(log, url, items)
-        assert len(log.acked) == len(db["annotation_ids"])
-        print(f"two servers: {len(log.served)} served, {len(log.acked)} acked, 0 duplicates")
+        # (a submit whose answer was lost may have been stored: the labeler cannot know)
+        assert 0 <= len(db["annotation_ids"]) - len(log.acked) <= len(log.submit_lost)
+        print(f"two servers: {len(log.served)} served, {len(log.acked)} acked; served again "
+              f"{after_expiry}x after a lease expired, {after_lost_submit}x to the holder "
+              f"after an unanswered submit, 0x during a lease")

@@ -112,12 +112,12 @@ def test_report_job_writes_into_the_job_directory(engine: Engine, project: str,
 
 
 def test_job_threads_run_at_background_priority_and_the_caller_keeps_its_own(
-        engine: Engine, env) -> None:
+        engine: Engine, env, job_handler) -> None:
     """Linux nice is per thread: the runner's job thread is lowered (and SCHED_BATCH), the
     thread that started it (an app server's) is not."""
     import os
 
-    @jobs.handler("test-priority")
+    @job_handler("test-priority")
     def probe(ctx: jobs.JobContext) -> dict[str, int]:
         return {"nice": os.getpriority(os.PRIO_PROCESS, 0), "policy": os.sched_getscheduler(0)}
 
@@ -134,12 +134,12 @@ def test_job_threads_run_at_background_priority_and_the_caller_keeps_its_own(
 
 
 def test_job_sessions_yield_on_postgresql_and_app_sessions_do_not(
-        engine: Engine, store_name: str, env) -> None:
+        engine: Engine, store_name: str, env, job_handler) -> None:
     """A job's database work runs without parallel workers, in the same schema as the app;
     the app's own sessions keep the defaults."""
     from sqlalchemy import text
 
-    @jobs.handler("test-session")
+    @job_handler("test-session")
     def probe(ctx: jobs.JobContext) -> dict[str, object]:
         if store_name == "sqlite":
             return {"same": ctx.engine is engine}
@@ -158,3 +158,10 @@ def test_job_sessions_yield_on_postgresql_and_app_sessions_do_not(
     assert result["parallel"] == "0" and result["jobs_visible"] == 1
     with engine.connect() as conn:
         assert conn.execute(text("SHOW max_parallel_workers_per_gather")).scalar_one() != "0"
+
+
+def test_test_handlers_are_not_left_registered() -> None:
+    """The two probes above registered through the ``job_handler`` fixture (test order: this
+    file runs top to bottom, and under xdist --dist loadgroup in one worker or another: then
+    the kinds were never registered in this process either)."""
+    assert not {"test-priority", "test-session"} & set(jobs.HANDLERS)

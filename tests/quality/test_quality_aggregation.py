@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
+from crowdkit import aggregation as ck_mod
 
 from modops.quality import Aggregator, Consensus, DawidSkene, MajorityVote, aggregate_item
 
@@ -80,8 +82,6 @@ def _crowdkit_arrays(ck) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
 
 @pytest.mark.parametrize("with_gold", [False, True])
 def test_dawid_skene_matches_crowd_kit(with_gold: bool) -> None:
-    pd = pytest.importorskip("pandas")
-    ck_mod = pytest.importorskip("crowdkit.aggregation")
     data, truth = simulate(seed=11, n_items=400)
     df = pd.DataFrame(data)
     gold = {int(i): int(truth[i]) for i in range(0, 400, 9)} if with_gold else None
@@ -184,7 +184,6 @@ def test_log_space_many_votes_per_item_and_record_input() -> None:
 
 
 def test_accepts_pandas_frame() -> None:
-    pd = pytest.importorskip("pandas")
     data, _ = simulate(seed=6, n_items=200)
     a = DawidSkene(n_iter=10, tol=-np.inf).fit(pd.DataFrame(data))
     b = DawidSkene(n_iter=10, tol=-np.inf).fit(data)

@@ -9,7 +9,6 @@ HTML (self-contained, escaped). Data: tests/reports/conftest.py (SQLite).
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -122,7 +121,6 @@ def test_docx_headings_tables_and_korean_font(reports, cmp) -> None:
     assert len(d.tables) >= 15
 
 
-@pytest.mark.skipif(shutil.which("pdffonts") is None, reason="poppler-utils not installed")
 def test_pdf_embeds_korean_font_and_text(reports, cmp) -> None:
     path = reports[("ko", "pdf")]
     fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True,

@@ -17,6 +17,7 @@ from rich.console import Console
 from sqlalchemy import Engine, text
 from sqlalchemy.pool import NullPool
 
+from modops import analytics
 from modops.simulate.world import (
     COMMENTS,
     LABELERS,
@@ -156,7 +157,6 @@ def test_idempotent(world: tuple[Engine, WorldSummary]) -> None:
 
 
 def test_alerts_find_the_planted_spike_and_breach(world: tuple[Engine, WorldSummary]) -> None:
-    analytics = pytest.importorskip("modops.analytics")
     engine, summary = world
     spike = analytics.evaluate_alerts(engine, COMMENTS, summary.spike_window[1])
     assert any(a.rule == "label_spike" and a.subject == "harassment" for a in spike)

@@ -12,7 +12,7 @@ import queue
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -83,7 +83,7 @@ def _id_ranges(engine: Engine, project_id: int) -> list[tuple[int, int | None]]:
 
 def _pages(engine: Engine, project_id: int, item_sql: str, ann_sql: str,
            ranges: list[tuple[int, int | None]] | None = None) \
-        -> Iterator[tuple[Sequence[Any], dict[int, list[Any]]]]:
+        -> Generator[tuple[Sequence[Any], dict[int, list[Any]]], None, None]:
     """Pages of up to PAGE item rows (id first) in id order, each with its items' annotation
     rows (item id first, oldest first). ``item_sql`` selects from ``items i``, ``ann_sql``
     from ``annotations a``; both without a WHERE clause.
@@ -119,7 +119,7 @@ def _pages(engine: Engine, project_id: int, item_sql: str, ann_sql: str,
                 yield items, by_item
 
 
-def _prefetched(pages: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+def _prefetched(pages: Generator[Any, None, None], depth: int = 2) -> Iterator[Any]:
     """Run ``pages`` in a thread, ``depth`` pages ahead of the consumer.
 
     The database server produces the next page while Python formats and writes this one.
@@ -148,7 +148,7 @@ def _prefetched(pages: Iterator[Any], depth: int = 2) -> Iterator[Any]:
         except BaseException as exc:  # handed to the consumer, raised there
             put("error", exc)
         finally:
-            pages.close()  # type: ignore[attr-defined]
+            pages.close()
 
     worker = threading.Thread(target=produce, name="export-prefetch", daemon=True)
     worker.start()
@@ -165,7 +165,7 @@ def _prefetched(pages: Iterator[Any], depth: int = 2) -> Iterator[Any]:
         worker.join()
 
 
-def _read_ahead(engine: Engine, pages: Iterator[Any]) -> Iterator[Any]:
+def _read_ahead(engine: Engine, pages: Generator[Any, None, None]) -> Iterator[Any]:
     return pages if engine.dialect.name == "sqlite" else _prefetched(pages)
 
 

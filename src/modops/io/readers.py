@@ -115,15 +115,17 @@ class JsonlReader(Reader):
                     data = loads(raw)
                 except orjson.JSONDecodeError as exc:
                     try:
-                        raw.decode("utf-8")
+                        line = raw.decode("utf-8")
                     except UnicodeDecodeError as uexc:
                         yield RawRow(n, None, _utf8_error(raw, uexc))
                         continue
+                    # An error at the end of the data lies past the line's newline, which
+                    # orjson counts as a second line: name the column where the line ends.
+                    col = exc.colno if exc.lineno <= 1 else len(line.rstrip("\r\n")) + 1
                     yield RawRow(
                         n,
                         None,
-                        f"malformed JSON: {exc.msg}"
-                        + (f" at column {exc.colno}" if exc.colno else ""),
+                        f"malformed JSON: {exc.msg}" + (f" at column {col}" if col else ""),
                     )
                     continue
                 if not isinstance(data, dict):
