@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from modops.io import importer
-from modops.queue import ingest_file, routing
+from modops.queue import ingest_file, routing, runtime
 from tests.queue.helpers import add_items, human_project
 
 
@@ -69,7 +69,7 @@ def test_chunked_routing_matches_one_chunk(fresh_engine, tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     # One clock for both runs: deadlines and priorities are computed from ingestion time.
     monkeypatch.setattr(importer, "utcnow", lambda: datetime(2026, 11, 20, 9, 0, 0, 250_000))
-    monkeypatch.setattr(routing, "utcnow", lambda: datetime(2026, 11, 20, 9, 0, 1))
+    monkeypatch.setattr(runtime.DEFAULT, "clock", lambda: datetime(2026, 11, 20, 9, 0, 1))
     whole = route_world(fresh_engine(), tmp_path)
     monkeypatch.setattr(routing, "CHUNK", 7)
     chunked = route_world(fresh_engine(), tmp_path)
@@ -104,7 +104,7 @@ def test_routing_rows_before_they_are_stored_matches_routing_them_after(
     pass routes stored rows. The same file gets the same routes, slots, routing records and
     machine decisions either way, a re-import with overlap included."""
     monkeypatch.setattr(importer, "utcnow", lambda: datetime(2026, 11, 20, 9, 0, 0, 250_000))
-    monkeypatch.setattr(routing, "utcnow", lambda: datetime(2026, 11, 20, 9, 0, 1))
+    monkeypatch.setattr(runtime.DEFAULT, "clock", lambda: datetime(2026, 11, 20, 9, 0, 1))
     before = route_world(fresh_engine(), tmp_path)
 
     def after_only(engine: Engine, project: str, path: Path, fmt: str) -> None:
