@@ -45,6 +45,10 @@ class ModOpsSettings(BaseSettings):
                                                        "at peaks")
     notices: bool = Field(True, description="LISTEN for change notices (PostgreSQL); `off` "
                                             "behind PgBouncer in transaction mode")
+    import_max_rows: int = Field(20_000_000, ge=1, description="rows one import may hold; "
+                                                             "a larger file is refused")
+    import_max_inflated_bytes: int = Field(16 * 2**30, ge=1, description="bytes a compressed "
+                                           "import (Parquet) may inflate to")
     # -- web
     secret_key: SecretStr | None = Field(
         None, description="signs session cookies; share it across app hosts (unset: random "

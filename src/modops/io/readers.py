@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ import orjson
 
 from modops.domain.cells import csv_uncell
 from modops.io.records import MAX_METADATA_BYTES, MAX_TEXT_CHARS, TEXT_FIELDS
+from modops.settings import settings
 
 FORMATS = ("jsonl", "csv", "parquet", "labelstudio")
 
@@ -40,8 +40,8 @@ FORMATS = ("jsonl", "csv", "parquet", "labelstudio")
 _VALID_ROW_BYTES = (len(TEXT_FIELDS) + 1) * MAX_TEXT_CHARS * 4 + MAX_METADATA_BYTES
 MAX_ROW_BYTES = 16 * 2**20
 assert MAX_ROW_BYTES > 4 * _VALID_ROW_BYTES
-MAX_ROWS = int(os.environ.get("MODOPS_IMPORT_MAX_ROWS", 20_000_000))
-MAX_INFLATED_BYTES = int(os.environ.get("MODOPS_IMPORT_MAX_INFLATED_BYTES", 16 * 2**30))
+MAX_ROWS = settings().import_max_rows
+MAX_INFLATED_BYTES = settings().import_max_inflated_bytes
 
 
 class TooBig(Exception):
