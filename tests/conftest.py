@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from modops.projects import create_project, load_spec
-from modops.settings import reload_settings
+from modops.settings import reload_settings, settings
 from modops.store import make_engine, session_scope, upgrade
 from modops.store.models import Annotation, AuditLog, Decision, Item, User
 
@@ -30,12 +30,27 @@ STORES = ["sqlite", "postgresql"]
 
 
 @pytest.fixture(autouse=True)
-def _settings_follow_env() -> Iterator[None]:
-    """Each test reads the settings of its own environment; set up before (so torn down
-    after) ``monkeypatch``, so the environment a test changed is forgotten with it."""
+def _settings_follow_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test reads the settings of its own environment: they are re-read before it, and
+    whenever it sets or deletes a MODOPS_* variable through ``monkeypatch``."""
+    setenv, delenv = pytest.MonkeyPatch.setenv, pytest.MonkeyPatch.delenv
+
+    def setenv_then_reload(self: pytest.MonkeyPatch, name: str, value: str,
+                           prepend: str | None = None) -> None:
+        setenv(self, name, value, prepend)
+        if name.startswith("MODOPS_"):
+            reload_settings()
+
+    def delenv_then_reload(self: pytest.MonkeyPatch, name: str, raising: bool = True) -> None:
+        delenv(self, name, raising)
+        if name.startswith("MODOPS_"):
+            reload_settings()
+
+    monkeypatch.setattr(pytest.MonkeyPatch, "setenv", setenv_then_reload)
+    monkeypatch.setattr(pytest.MonkeyPatch, "delenv", delenv_then_reload)
     reload_settings()
     yield
-    reload_settings()
+    settings.cache_clear()  # re-read on first use, once monkeypatch restored the environment
 
 
 @pytest.fixture

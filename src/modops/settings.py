@@ -49,6 +49,20 @@ class ModOpsSettings(BaseSettings):
                                                              "a larger file is refused")
     import_max_inflated_bytes: int = Field(16 * 2**30, ge=1, description="bytes a compressed "
                                            "import (Parquet) may inflate to")
+    # -- media (docs/media.md): every limit is a refusal with a reason on the item
+    media_dir: Path = Field(Path("media"), description="where uploaded and fetched media are "
+                                                       "stored (content-addressed)")
+    media_max_bytes: int = Field(200 << 20, ge=1, description="largest media file accepted")
+    media_max_pixels: int = Field(40_000_000, ge=1, description="largest decoded image "
+                                                                "(a small PNG can claim more)")
+    media_max_duration_s: float = Field(180.0, gt=0, description="longest video processed")
+    media_max_keyframes: int = Field(24, ge=1, description="keyframes hashed per video")
+    media_fetch_timeout_s: float = Field(20.0, gt=0, description="timeout of a media URL "
+                                                                 "fetch")
+    pdq_threshold: int = Field(31, ge=0, le=256, description="PDQ bits that may differ for a "
+                                                             "hash-bank match")
+    media_ocr: bool = Field(True, description="read text in images (Tesseract, Korean)")
+    media_url_ttl_s: int = Field(300, ge=1, description="lifetime of a signed media URL")
     # -- web
     secret_key: SecretStr | None = Field(
         None, description="signs session cookies; share it across app hosts (unset: random "
