@@ -243,8 +243,7 @@ def fetch_media(engine: Engine, item_media_id: int, *, fetcher: Fetcher | None =
         error = f"not fetched: {exc}"
     now = utcnow()
     with session_scope(engine) as s:
-        link = s.get(ItemMedia, item_media_id)
-        assert link is not None  # the caller's row, never deleted
+        link = s.get_one(ItemMedia, item_media_id)  # the caller's row, never deleted
         media = _media_row(s, blob) if blob is not None and error is None else None
         link.media_id = media.id if media else None
         link.state = MEDIA_ERROR if error else "pending"
@@ -346,8 +345,7 @@ def process_media(engine: Engine, media_id: int, *, force: bool = False,
                 state=MEDIA_ERROR if result.error else "ready", error=result.error,
                 pipeline_version=PIPELINE_VERSION, processed_at=utcnow()))
     with session_scope(engine) as s:
-        m = s.get(MediaObject, media_id)
-        assert m is not None
+        m = s.get_one(MediaObject, media_id)
         state, error = m.state, m.error
         s.execute(update(ItemMedia).where(ItemMedia.media_id == media_id).values(
             state=state, error=error, updated_at=utcnow()))
