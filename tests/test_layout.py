@@ -15,7 +15,7 @@ PACKAGES = sorted(p.parent.name for p in Path(modops.__file__).parent.glob("*/__
 
 def test_every_package_is_in_the_readme_layout() -> None:
     layout = ROOT.joinpath("README.md").read_text().split("## Layout", 1)[1].split("\n## ", 1)[0]
-    listed = set(re.findall(r"\b([a-z]+)/", layout))
+    listed = set(re.findall(r"\b([a-z0-9_]+)/", layout))
     assert set(PACKAGES) - listed == set()
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import sys
 
-from .catalogue import GROUPS, METRICS, UNITS, Lang, MetricSpec, UnitSpec, format_value
+from modops.i18n import Lang
+
+from .catalogue import GROUPS, METRICS, UNITS, MetricSpec, UnitSpec, format_value
 from .metrics import METHODOLOGY_VERSION
 
 DOC_HEAD = """\

@@ -9,11 +9,11 @@ Only formatting lives here: every number a report prints comes from ``modops.ana
 from __future__ import annotations
 
 from modops.analytics.catalogue import UNITS, format_number
-from modops.analytics.catalogue import Lang as Lang
 from modops.analytics.catalogue import is_missing as is_missing
 from modops.analytics.catalogue import metric_name as metric_name
 from modops.analytics.catalogue import unit_kind as unit_kind
 from modops.i18n import LOCALES, has, pair, tr
+from modops.i18n import Lang as Lang
 
 LANGS: tuple[Lang, ...] = LOCALES
 
