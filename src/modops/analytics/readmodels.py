@@ -23,7 +23,7 @@ from modops.domain import ValidationError
 from modops.store import utcnow
 from modops.store.models import Project, ProjectTeam, Team
 
-from .catalogue import KPIS
+from .catalogue import KPIS as KPIS  # the overview's KPIs, re-exported for its callers
 from .metrics import METHODOLOGY_VERSION, Metric, MetricSet, compute_metrics
 from .metrics import gold_accuracy_by_labeler as _gold_by_labeler
 from .metrics import pairwise_agreement as _pairwise

@@ -27,7 +27,7 @@ from modops.analytics.readmodels import (
     machine,
     overview,
     parse_period,
-    plain,
+    plain_object,
     quality,
     staffing,
 )
@@ -131,8 +131,8 @@ def evaluate_api(key: str, request: Request, p: Principal = Depends(current),
     with session_scope(engine) as s:
         project = project_for(s, p, key)
         rows = [alert_out(r, key) for r in stored_alerts(s, project)]
-    return plain({"raised": [asdict(a) for a in rec.raised], "opened": rec.opened,
-                  "updated": rec.updated, "resolved": rec.resolved, "alerts": rows})
+    return plain_object({"raised": [asdict(a) for a in rec.raised], "opened": rec.opened,
+                         "updated": rec.updated, "resolved": rec.resolved, "alerts": rows})
 
 
 @router.get("/{key}/transparency.csv", response_class=Response,
