@@ -13,12 +13,15 @@ from datetime import datetime
 from pathlib import Path
 
 from docx import Document as new_docx
+from docx.document import Document as DocxDocument
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
+
+from modops.i18n import Lang
 
 from .fonts import OFFICE_FONT_KO, OFFICE_FONT_LATIN
 from .model import Chart, Document, Para, Table
@@ -55,14 +58,14 @@ def _shade(cell: object, fill: str) -> None:
     tc_pr.append(shd)
 
 
-def _table(d: object, tb: Table, lang: str) -> None:
-    d.add_heading(tb.title, 3)  # type: ignore[attr-defined]
+def _table(d: DocxDocument, tb: Table, lang: Lang) -> None:
+    d.add_heading(tb.title, 3)
     if not tb.rows:
         from .i18n import t
 
-        d.add_paragraph(t("no_data", lang))  # type: ignore[attr-defined, arg-type]
+        d.add_paragraph(t("no_data", lang))
         return
-    table = d.add_table(rows=1, cols=len(tb.columns))  # type: ignore[attr-defined]
+    table = d.add_table(rows=1, cols=len(tb.columns))
     table.style = "Light Grid Accent 1"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     small = Pt(7.5) if len(tb.columns) > 6 else Pt(8.5)
@@ -76,7 +79,7 @@ def _table(d: object, tb: Table, lang: str) -> None:
         cells = table.add_row().cells
         for c in range(len(row)):
             p = cells[c].paragraphs[0]
-            run = p.add_run(tb.text(r, c, lang))  # type: ignore[arg-type]
+            run = p.add_run(tb.text(r, c, lang))
             run.font.size = small
             if tb.kind(r, c) in NUMERIC_KINDS:
                 p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
@@ -86,7 +89,7 @@ def _table(d: object, tb: Table, lang: str) -> None:
         if tb.status_col is not None and status is not None:
             _shade(cells[tb.status_col], STATUS_FILL[status])
     if tb.note:
-        d.add_paragraph(tb.note)  # type: ignore[attr-defined]
+        d.add_paragraph(tb.note)
 
 
 def write_docx(doc: Document, path: Path, charts: dict[str, bytes],
