@@ -44,7 +44,7 @@ import orjson
 from rich.console import Console
 from sqlalchemy import Connection, Engine, select, text
 
-from modops.domain import ItemState, ModOpsError, Route
+from modops.domain import Action, ItemState, ModOpsError, Route
 from modops.domain.states import set_state
 from modops.io import ImportContext, import_file
 from modops.io.importer import AfterInsert
@@ -239,8 +239,8 @@ class _Sim:
             summary = route_items(conn, config, ids, pending=None, now=t, rng=self.route_rng)
             marks = ", ".join(str(i) for i in ids)
             removed = [r[0] for r in conn.execute(text(
-                f"SELECT external_id FROM items WHERE id IN ({marks}) AND state = 'decided' "
-                "AND final_action = 'remove'"))]
+                f"SELECT external_id FROM items WHERE id IN ({marks}) "
+                f"AND state = '{ItemState.DECIDED}' AND final_action = '{Action.REMOVE}'"))]
         self.calls["route"] += 1
         for ext in removed:
             self.maybe_appeal(t, project, ext, machine=True)
@@ -334,7 +334,7 @@ class _Sim:
                                 answer(rng, truth, p.accuracy), now=t)
                 if result.escalated:
                     self.wake_reviewers(t)
-                elif result.item_state == "decided" and result.decided_labels and \
+                elif result.item_state == ItemState.DECIDED and result.decided_labels and \
                         self.actions.get(result.decided_labels[0]) == "remove":
                     self.maybe_appeal(t, project, ext, machine=False)
         except ModOpsError:
@@ -440,6 +440,10 @@ def build_world(engine: Engine, config: WorldConfig | None = None,
     return summary
 
 
+# items still waiting for a decision
+_OPEN_STATES = ", ".join(f"'{s}'" for s in (ItemState.NEW, ItemState.QUEUED, ItemState.ESCALATED))
+
+
 def headline_numbers(engine: Engine, start: datetime, end: datetime,
                      spike_start: datetime, spike_end: datetime) -> WorldSummary:
     """The world's headline numbers, straight from the database."""
@@ -457,10 +461,10 @@ def headline_numbers(engine: Engine, start: datetime, end: datetime,
                 "decided": one("SELECT count(*) FROM items WHERE project_id = :p "
                                "AND final_labels IS NOT NULL", p=pid),
                 "open": one("SELECT count(*) FROM items WHERE project_id = :p AND NOT is_gold "
-                            "AND state IN ('new', 'queued', 'escalated')", p=pid),
+                            f"AND state IN ({_OPEN_STATES})", p=pid),
                 "past_sla_open": one(
                     "SELECT count(*) FROM items WHERE project_id = :p AND due_at < :now "
-                    "AND state IN ('new', 'queued', 'escalated')", p=pid, now=end),
+                    f"AND state IN ({_OPEN_STATES})", p=pid, now=end),
                 "decided_late": one("SELECT count(*) FROM items WHERE project_id = :p "
                                     "AND decided_at > due_at", p=pid),
                 "annotations": one("SELECT count(*) FROM annotations WHERE project_id = :p",
