@@ -25,5 +25,9 @@ def test_score_file_in_order(tmp_path: Path, model_dir: Path, no_network: list[o
     assert res.exit_code == 0, res.output
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 3
-    assert set(rows[0]) >= {"severity", "targets", "profanity", "model_version"}
+    assert set(rows[0]) >= {"severity", "targets", "profanity", "harm", "policies",
+                            "model_version"}
+    assert set(rows[0]["severity"]) == {"hate", "offensive", "none"}
     assert rows[1]["severity"]["none"] < rows[0]["severity"]["none"]
+    assert rows[1]["policies"]["profanity"] > 0.5 > rows[0]["policies"]["profanity"]
+    assert rows[1]["evidence"]["profanity"]["match"] in ("ㅅㅂ", "꺼져")

@@ -133,3 +133,10 @@ def test_jamo_helpers() -> None:
     assert qwerty_to_hangul("the") == "솓"  # one syllable: normalise leaves 3-letter words alone
     assert normalise("the") == "the"
     assert qwerty_to_hangul("hello") is None
+
+
+def test_jamo_runs_compose_only_stretches_of_two_or_more_syllables() -> None:
+    assert normalise("ㅋㅋㅆㅣㅂㅏㄹ") == "ㅋㅋ씨발"
+    assert normalise("ㅆㅣㅂㅏㄹㅋㅋ") == "씨발ㅋㅋ"
+    assert normalise("ㄱㅏ") == "가"
+    assert normalise("ㅋㅋㅠㅠ ㅎㅎ") == "ㅋㅋㅠㅠ ㅎㅎ"

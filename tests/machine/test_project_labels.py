@@ -37,10 +37,14 @@ def test_thresholds_are_stored_on_the_project_and_audited(
     result = CliRunner().invoke(model_app, ["thresholds", project,
                                             "--auto-action-precision", "0.9"])
     assert result.exit_code == 0, result.output
-    assert "validation: BEEP! dev" in result.output  # too few project labels yet
+    # too few project labels yet: auto-clear only, from BEEP! dev, and no policy automated
+    assert "validation: BEEP! dev (out of domain" in result.output
     with session_scope(engine) as s:
         p = s.scalars(select(Project).where(Project.key == project)).one()
         assert p.model_version and p.model_version.startswith("ko-harm-")
-        assert 0 <= p.auto_clear_threshold <= (p.auto_action_threshold or 1)
+        assert p.auto_action_threshold is None and 0 <= p.auto_clear_threshold <= 1
+        table = p.settings["policy_thresholds"]
+        assert {"hate", "harassment", "profanity"} <= set(table)
+        assert all(v["threshold"] is None and v["n"] == 0 for v in table.values())
         entry = s.scalars(select(AuditLog).where(AuditLog.action == "project.update")).one()
         assert entry.after["model_version"] == p.model_version

@@ -23,22 +23,31 @@ def fake_scorer(texts: list[str]) -> list[dict[str, object]]:
              "profanity": 0.0} for _ in texts]
 
 
-def _check(scores: list[MachineScore], n: int) -> None:
+def _check(scores: list[MachineScore], n: int, harm_from_severity: bool = True) -> None:
     assert len(scores) == n
     for s in scores:
         assert set(s.severity) == set(SEVERITY_LABELS)
         assert math.isclose(sum(s.severity.values()), 1.0, rel_tol=1e-5)
         assert 0.0 <= s.harm <= 1.0 and 0.0 <= s.profanity <= 1.0
-        assert math.isclose(s.harm, 1 - s.severity["none"], abs_tol=1e-9)
+        if harm_from_severity:  # scorers without a harm head
+            assert math.isclose(s.harm, 1 - s.severity["none"], abs_tol=1e-9)
 
 
 def test_builtin_contract_offline(no_network: list[object], model_dir: object) -> None:
     scorer = get_scorer(None)
     assert isinstance(scorer, Scorer)
-    assert re.fullmatch(r"ko-harm-1\.0\+[0-9a-f]{10}", scorer.model_version)
+    assert re.fullmatch(r"ko-harm-1\.[01]\+[0-9a-f]{10}", scorer.model_version)
     scores = scorer.score(TEXTS)
-    _check(scores, len(TEXTS))
+    _check(scores, len(TEXTS), harm_from_severity=False)
     assert set(scores[0].targets) == set(TARGET_LABELS)
+    # every policy the heads score, with provenance; "" is trivial, the comments are not
+    for s in scores:
+        assert {"hate", "harassment", "profanity"} <= set(s.policies)
+        assert s.evidence["profanity"]["source"] in ("head", "bank")
+    hit = scores[1].evidence["profanity"]
+    assert hit["match"] == "ㅅㅂ" and hit["span"] == [0, 2]
+    assert "profanity-ko/sibal" in (hit["name"], hit.get("matched_by"))
+    assert scores[2].extra.get("trivial") == 1.0 and "trivial" not in scores[0].extra
     assert all(s.model_version == scorer.model_version for s in scores)
     # the profane comment is scored as more harmful than the compliment
     assert scores[1].harm > scores[0].harm and scores[1].profanity > scores[0].profanity

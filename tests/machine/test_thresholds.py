@@ -33,3 +33,29 @@ def test_boundary_boost() -> None:
     assert boundary_boost(0.5, threshold=0.5, width=0.1, weight=2.0) == 2.0
     assert boundary_boost(0.55, threshold=0.5, width=0.1, weight=2.0) == pytest.approx(1.0)
     assert boundary_boost(0.9, threshold=0.5, width=0.1) == 0.0
+
+
+def test_policy_thresholds_by_target_precision_with_a_label_floor() -> None:
+    from modops.machine.thresholds import choose_policy_thresholds, policy_positive
+
+    # 250 items: 20 gambling ads scored 0.9 (19 labelled illegal_goods.gambling, 1 none) and
+    # 230 others scored 0.1 (5 of them gambling the bank missed).
+    scores = [{"illegal_goods.gambling": 0.9}] * 20 + [{"illegal_goods.gambling": 0.1}] * 230
+    human = [["illegal_goods.gambling"]] * 19 + [["none"]] + [["illegal_goods.gambling"]] * 5 \
+        + [["none"]] * 225
+    label_of = {"illegal_goods.gambling": "illegal_goods", "profanity": None}
+    (gambling, profanity) = choose_policy_thresholds(scores, human, label_of, "test", 0.95, 200)
+    assert gambling.threshold == 0.9 and gambling.precision == 19 / 20
+    assert gambling.recall == 19 / 24 and gambling.volume == 20 / 250
+    assert gambling.n == 250 and gambling.positives == 24
+    lo, hi = gambling.precision_ci
+    assert lo < 0.95 < hi  # Wilson 95 %: 19/20 is not proof of 95 %
+    assert profanity.threshold is None and "no label" in profanity.reason
+    # the same data with a 300-label floor: nothing automated
+    (g300, _) = choose_policy_thresholds(scores, human, label_of, "test", 0.95, 300)
+    assert g300.threshold is None and g300.reason == "250 in-domain human labels < 300"
+    # a stricter target than the data supports: nothing automated
+    (strict, _) = choose_policy_thresholds(scores, human, label_of, "test", 0.99, 200)
+    assert strict.threshold is None
+    assert policy_positive("illegal_goods", ["illegal_goods.gambling"])
+    assert not policy_positive("illegal_goods", ["none"])

@@ -172,6 +172,9 @@ class TaskOut(Out):
     leased_at: UtcDateTime | None = None
     lease_expires_at: UtcDateTime | None = None
     machine_suggestion: Any = None
+    #: why the machine scored the item so: per policy, what fired, its score and the words it
+    #: matched (reviewers always; labelers where the project shows the machine's suggestion)
+    machine_why: list[dict[str, Any]] = []
 
 
 class TaskStateOut(Out):

@@ -131,72 +131,134 @@ def score(
     console.print(f"scored {len(rows):,} rows with {scorer.model_version} → {output}")
 
 
+MIN_PROJECT_LABELS = 200
+
+
 @app.command()
 def thresholds(
     project: str = typer.Argument(..., help="Project key to store the thresholds on."),
     auto_action_precision: float = typer.Option(0.95, help="Precision target of auto-actions."),
     auto_clear_recall: float = typer.Option(0.98, help="Harmful-item recall kept above low."),
     validation: Path | None = typer.Option(
-        None, help="CSV/TSV/JSONL with text + label (harmful: hate/offensive/1/true); "
-                   "default: BEEP! dev."),
+        None, help="In-domain labels instead of the project's own: CSV/TSV/JSONL with text + "
+                   "label (taxonomy label keys, comma-separated; none/0/empty = no violation)."),
     text_column: str = typer.Option("text", "--text-column"),
     label_column: str = typer.Option("label", "--label-column"),
+    min_labels: int = typer.Option(MIN_PROJECT_LABELS, help="In-domain human labels a policy "
+                                   "needs before it may be automated."),
     dry_run: bool = typer.Option(False, help="Only print; do not store on the project."),
 ) -> None:
-    """Pick routing thresholds from validation data; store them with the model version."""
+    """Per policy: the auto-action threshold reaching the precision target on in-domain human
+    labels (never on fewer than --min-labels); harm's auto-clear threshold at the recall target.
+
+    Policies without enough in-domain labels are never auto-actioned. Without them, the
+    auto-clear threshold comes from BEEP! dev (out of domain), at the stated recall target.
+    """
     from modops.machine.data import read_beep
     from modops.machine.registry import Registry
-    from modops.machine.thresholds import choose_thresholds
+    from modops.machine.thresholds import choose_policy_thresholds, choose_thresholds
 
     model = Registry().load()
-    source = "BEEP! dev"
-    project_rows = _project_labels(project) if validation is None else []
-    if validation is None and len(project_rows) >= MIN_PROJECT_LABELS:
-        texts = [r.text for r in project_rows]
-        harmful = [r.harmful for r in project_rows]
-        source = f"{len(project_rows):,} final human labels of {project}"
-    elif validation is None:
-        beep = read_beep("dev")
-        texts = [r.text for r in beep]
-        harmful = [r.hate != "none" for r in beep]
+    rules = _project_rules(project)
+    if validation is None:
+        rows = _project_labels(project)
+        texts = [r.text for r in rows]
+        human = [list(r.labels) for r in rows]
+        source = f"{len(rows):,} final human labels of project {project}"
     else:
-        rows = list(_read_rows(validation))
-        texts = [str(r.get(text_column) or "") for r in rows]
-        harmful = [str(r.get(label_column, "")).strip().lower()
-                   in ("1", "true", "hate", "offensive", "harmful", "yes") for r in rows]
-    scores = [s.harm for s in model.score(texts)]
-    th = choose_thresholds(scores, harmful, auto_action_precision, auto_clear_recall,
-                           model_version=model.model_version)
-    table = Table(title=f"routing thresholds for {project} ({model.model_version}, n={th.n}, "
-                        f"validation: {source})")
-    table.add_column("what")
-    table.add_column("value", justify="right")
-    table.add_row("high (auto-action ≥)", f"{th.high:.4f}")
-    table.add_row("low (auto-clear <)", f"{th.low:.4f}")
-    table.add_row("achieved precision above high", f"{th.achieved_precision:.3f}")
-    table.add_row("achieved recall above low", f"{th.achieved_recall:.3f}")
-    table.add_row("expected human share", f"{th.expected_human_share:.1%}")
-    console.print(table)
+        file_rows = list(_read_rows(validation))
+        texts = [str(r.get(text_column) or "") for r in file_rows]
+        human = [[x.strip() for x in str(r.get(label_column) or "").split(",")
+                  if x.strip() and x.strip().lower() not in ("none", "0", "false", "no")]
+                 for r in file_rows]
+        source = f"{len(file_rows):,} labeled rows of {validation.name}"
+    scores = model.score(texts) if texts else []
+    policies = sorted({p for s in scores for p in s.policies} | set(_POLICY_ORDER))
+    label_of = {p: _label_for(rules, p) for p in policies}
+    chosen = choose_policy_thresholds([s.policies for s in scores], human, label_of, source,
+                                      auto_action_precision, min_labels)
+    harmful = [any(rules.get(h, "no_action") != "no_action" for h in hs) for hs in human]
+    if len(texts) >= min_labels and any(harmful):
+        th = choose_thresholds([s.harm for s in scores], harmful, auto_action_precision,
+                               auto_clear_recall, model_version=model.model_version)
+        clear_source = source
+    else:  # auto-clear only, at the stated recall target, on out-of-domain data
+        beep = read_beep("dev")
+        th = choose_thresholds([s.harm for s in model.score([r.text for r in beep])],
+                               [r.hate != "none" for r in beep], 2.0, auto_clear_recall,
+                               model_version=model.model_version)
+        clear_source = f"BEEP! dev (out of domain: the project has {len(texts)} labels)"
+    console.print(_policy_table(project, model.model_version, chosen, auto_action_precision))
+    high = None if th.high == float("inf") else th.high
+    console.print(f"harm: auto-action ≥ {'never' if high is None else f'{high:.4f}'}, "
+                  f"auto-clear < {th.low:.4f} (recall {th.achieved_recall:.3f} kept above it; "
+                  f"validation: {clear_source})")
     if not dry_run:
-        store_thresholds(project, th)
+        store_thresholds(project, th, {c.policy: c.to_setting() for c in chosen})
         console.print(f"stored on project {project}")
 
 
-def store_thresholds(project_key: str, th: Any) -> None:
+_POLICY_ORDER = ("hate", "harassment", "profanity")
+
+
+def _label_for(rules: dict[str, str], policy: str) -> str | None:
+    if policy in rules:
+        return policy
+    parent = policy.split(".", 1)[0]
+    return parent if parent in rules else None
+
+
+def _policy_table(project: str, version: str, chosen: list[Any], target: float) -> Table:
+    def pct(v: float | None) -> str:
+        return "—" if v is None else f"{v:.3f}"
+
+    def ci(v: tuple[float, float] | None) -> str:
+        return "" if v is None else f" [{v[0]:.3f}, {v[1]:.3f}]"
+
+    table = Table(title=f"per-policy auto-action thresholds for {project} ({version}, "
+                        f"precision target {target:.2f}; validation: "
+                        f"{chosen[0].validation if chosen else 'none'})")
+    for col in ("policy", "label", "threshold", "precision [95% CI]", "recall [95% CI]",
+                "volume", "n", "positives", "why not automated"):
+        table.add_column(col, justify="left" if col in ("policy", "label", "why not automated")
+                         else "right")
+    for c in chosen:
+        table.add_row(c.policy, c.label or "—", "never" if c.threshold is None
+                      else f"{c.threshold:.4f}", pct(c.precision) + ci(c.precision_ci),
+                      pct(c.recall) + ci(c.recall_ci), f"{c.volume:.1%}", str(c.n),
+                      str(c.positives), c.reason)
+    return table
+
+
+def _project_rules(project: str) -> dict[str, str]:
+    """The project's taxonomy: label key → action."""
+    from modops.cli.common import engine
+    from modops.projects import get_project
+    from modops.store.db import session_scope
+
+    with session_scope(engine()) as session:
+        p = get_project(session, project)
+        return {lab.key: lab.action for lab in p.taxonomy.labels}
+
+
+def store_thresholds(project_key: str, th: Any,
+                     policy_thresholds: dict[str, Any] | None = None) -> None:
     """Write the thresholds and model version onto the project (audited like any setting)."""
     from modops.cli.common import engine
     from modops.projects import get_project, update_project
     from modops.store.db import session_scope
 
     with session_scope(engine()) as session:
-        update_project(session, get_project(session, project_key), {
+        project = get_project(session, project_key)
+        changes: dict[str, Any] = {
             "auto_action_threshold": None if th.high == float("inf") else th.high,
             "auto_clear_threshold": th.low,
             "model_version": th.model_version,
-        }, actor="cli")
-
-
-MIN_PROJECT_LABELS = 200
+        }
+        if policy_thresholds is not None:
+            changes["settings"] = {**(project.settings or {}),
+                                   "policy_thresholds": policy_thresholds}
+        update_project(session, project, changes, actor="cli")
 
 
 def _project_labels(project: str) -> list[Any]:

@@ -8,6 +8,7 @@ with CRLF line endings.
 from __future__ import annotations
 
 import csv
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,12 +60,25 @@ def read_kmhas(split: str = "valid", root: Path | None = None) -> list[tuple[str
     return out
 
 
-def read_curse(root: Path | None = None) -> list[tuple[str, int]]:
-    """curse-detection ``dataset.txt`` → (text, 1 curse / 0 clean)."""
+CURSE_TEST_SHARE = 5  # one row in five is held out (the dataset ships without a split)
+
+
+def read_curse(split: str = "all", root: Path | None = None) -> list[tuple[str, int]]:
+    """curse-detection ``dataset.txt`` → (text, 1 curse / 0 clean).
+
+    ``split``: ``all``, ``train`` or ``test``. The held-out ``test`` split (every row whose
+    text's CRC-32 is 0 mod 5, ~20 %) is never trained on: it is where the harm head's
+    calibration on a third domain is checked. A hash of the text, not the row number, so a
+    duplicated comment can never sit on both sides.
+    """
     path = (root or data_dir()) / "curse-detection" / "dataset.txt"
     out: list[tuple[str, int]] = []
     for line in path.read_text(encoding="utf-8").splitlines():
         text, sep, label = line.rstrip("\r").rpartition("|")
         if sep and label.strip() in ("0", "1"):
+            if split != "all":
+                held = zlib.crc32(text.encode()) % CURSE_TEST_SHARE == 0
+                if held != (split == "test"):
+                    continue
             out.append((text, int(label)))
     return out

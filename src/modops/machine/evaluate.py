@@ -54,6 +54,20 @@ def expected_calibration_error(probs: np.ndarray, y: np.ndarray, n_bins: int = 1
     return float(ece)
 
 
+def binary_ece(p: Any, y: Any, n_bins: int = 10) -> float:
+    """Calibration error of a probability of the positive class: equal-width bins over ``p``,
+    |share of positives − mean ``p``| per bin, weighted by the bin's share of items."""
+    p = np.asarray(p, dtype=float)
+    y = np.asarray(y, dtype=float)
+    bins = np.minimum((p * n_bins).astype(int), n_bins - 1)
+    ece = 0.0
+    for b in range(n_bins):
+        mask = bins == b
+        if mask.any():
+            ece += mask.mean() * abs(y[mask].mean() - p[mask].mean())
+    return float(ece)
+
+
 def evaluate_beep(model: KoreanHarmModel, split: str = "dev") -> Report:
     rows = read_beep(split)
     y = np.array([SEVERITY_LABELS.index(r.hate) for r in rows])
@@ -65,13 +79,13 @@ def evaluate_beep(model: KoreanHarmModel, split: str = "dev") -> Report:
     tp = np.diag(cm).astype(float)
     p, r, f = _prf(tp, cm.sum(0) - tp, cm.sum(1) - tp)
     harm_y = (y != SEVERITY_LABELS.index("none")).astype(int)
-    harm_p = 1 - probs[:, SEVERITY_LABELS.index("none")]
+    harm_p = model.raw([r.text for r in rows])["harm"]
     return Report(
         name=f"BEEP! {split} (hate / offensive / none)", labels=list(SEVERITY_LABELS),
         precision=p.tolist(), recall=r.tolist(), f1=f.tolist(), support=cm.sum(1).tolist(),
         macro_f1=float(f.mean()), micro_f1=float(tp.sum() / cm.sum()), confusion=cm.tolist(),
         ece=expected_calibration_error(probs, y),
-        extra={"harm_ece": expected_calibration_error(np.c_[1 - harm_p, harm_p], harm_y),
+        extra={"harm_ece": binary_ece(harm_p, harm_y),
                "n": len(rows)},
     )
 

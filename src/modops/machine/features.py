@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from modops.machine.normalise import normalise_many
+from modops.machine.banks import detection_texts
 
 _S_BASE = 0xAC00
 _N_SYLLABLES = 11172
@@ -104,9 +104,15 @@ def initials_analyzer(text: str) -> list[str]:
 
 
 def normalize_all(texts: Iterable[str]) -> list[str]:
-    """URLs become one token (their letters are noise to the model; the URL extractor of the
-    signal banks reads them), then the shared normaliser undoes evasion (``normalise``)."""
-    return normalise_many([_URL.sub(" URL ", t) for t in texts])
+    """The shared detection form (``banks.detection_texts``: normalised, look-alikes masked),
+    then URLs as one token (their letters are noise to the model; the banks' URL extractor
+    reads them)."""
+    return model_view(detection_texts(list(texts)))
+
+
+def model_view(detection: Sequence[str]) -> list[str]:
+    """Detection-form texts → what the model's n-grams read (URLs as one token)."""
+    return [_URL.sub(" url ", t) if "://" in t else t for t in detection]
 
 
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)

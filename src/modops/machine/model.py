@@ -9,7 +9,11 @@ heads:
   temperature-calibrated on the out-of-fold scores;
 * targets — one binary LR per target on K-MHaS *valid* (+ BEEP! bias labels for gender/other);
 * profanity — binary LR on curse-detection + K-MHaS valid profanity;
-* ``not_hate`` (extra) — K-MHaS binary head, used for the K-MHaS multi-label evaluation.
+* ``not_hate`` (extra) — K-MHaS binary head, used for the K-MHaS multi-label evaluation;
+* harm — binary LR on the union of the three datasets (BEEP! train hate|offensive, K-MHaS valid
+  any hate class, curse-detection train split), C by CV, then calibrated (Platt or isotonic,
+  whichever has the lower cross-validated Brier score on the out-of-fold scores). Separate from
+  the severity head, whose ``none`` probability is BEEP!'s notion of clean text only.
 
 All heads are a single ``(n_outputs × n_features)`` matrix so scoring is one sparse matmul.
 """
@@ -28,11 +32,11 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from modops.machine.features import HashedTfidf, normalize_all
+from modops.machine.features import HashedTfidf, model_view, normalize_all
 from modops.machine.scoring import SEVERITY_LABELS, TARGET_LABELS, MachineScore
 
 MODEL_FAMILY = "ko-harm"
-MODEL_MAJOR = "1.0"
+MODEL_MAJOR = "1.1"  # 1.1: the harm head and policy scores
 DEFAULT_VIEWS: tuple[tuple[str, int, int], ...] = (
     ("syllable", 1, 4),
     ("jamo", 3, 5),
@@ -40,7 +44,8 @@ DEFAULT_VIEWS: tuple[tuple[str, int, int], ...] = (
 )
 PROFANITY = "profanity"
 NOT_HATE = "not_hate"
-OUTPUTS: tuple[str, ...] = (*SEVERITY_LABELS, *TARGET_LABELS, PROFANITY, NOT_HATE)
+HARM = "harm"
+OUTPUTS: tuple[str, ...] = (*SEVERITY_LABELS, *TARGET_LABELS, PROFANITY, NOT_HATE, HARM)
 SEED = 20240601
 
 
@@ -52,6 +57,7 @@ class TrainConfig:
     views: tuple[tuple[str, int, int], ...] = DEFAULT_VIEWS
     severity_c_grid: tuple[float, ...] = (1.0,)  # 5-fold CV on train: C=1 0.582 > C=4 0.576
     head_c: float = 4.0
+    harm_c_grid: tuple[float, ...] = (1.0, 4.0)
     cv_folds: int = 5
     use_unlabeled: bool = True
     limit: int | None = None  # subsample each dataset (tests, smoke runs)
@@ -60,6 +66,7 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         return {"n_bits": self.n_bits, "views": [list(v) for v in self.views],
                 "severity_c_grid": list(self.severity_c_grid), "head_c": self.head_c,
+                "harm_c_grid": list(self.harm_c_grid),
                 "cv_folds": self.cv_folds, "use_unlabeled": self.use_unlabeled,
                 "limit": self.limit, "seed": self.seed}
 
@@ -75,6 +82,7 @@ class KoreanHarmModel:
     temperature: float = 1.0  # severity softmax temperature (calibration)
     severity_offsets: np.ndarray = field(default_factory=lambda: np.zeros(3))  # decision only
     thresholds: dict[str, float] = field(default_factory=dict)  # per binary head (F1-optimal)
+    harm_calibration: dict[str, Any] = field(default_factory=lambda: {"kind": "none"})
     meta: dict[str, Any] = field(default_factory=dict)
     model_version: str = ""
 
@@ -89,9 +97,12 @@ class KoreanHarmModel:
             self._dense_map = full
         return self._dense_map
 
-    def raw(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        """Probabilities per output for a batch: severity (n,3), each binary head (n,)."""
-        x = self.vectorizer.transform(normalize_all(texts))
+    def raw(self, texts: Sequence[str], detection: Sequence[str] | None = None) \
+            -> dict[str, np.ndarray]:
+        """Probabilities per output for a batch: severity (n,3), each binary head (n,).
+        ``detection``: the texts already in detection form (``banks.detection_texts``)."""
+        view = model_view(detection) if detection is not None else normalize_all(texts)
+        x = self.vectorizer.transform(view)
         z = np.asarray(x @ self._weights()) + self.intercept
         sev = z[:, :3] / self.temperature
         sev = np.exp(sev - sev.max(axis=1, keepdims=True))
@@ -100,6 +111,10 @@ class KoreanHarmModel:
         binary = 1.0 / (1.0 + np.exp(-z[:, 3:]))
         for k, name in enumerate(OUTPUTS[3:]):
             out[name] = binary[:, k]
+        if self.harm_calibration.get("kind") == "severity":  # an artifact from before 1.1
+            out[HARM] = 1.0 - sev[:, 2]
+        else:
+            out[HARM] = calibrate(self.harm_calibration, z[:, OUTPUTS.index(HARM)])
         return out
 
     def predict_severity(self, texts: Sequence[str]) -> np.ndarray:
@@ -108,22 +123,31 @@ class KoreanHarmModel:
         return np.argmax(np.log(sev + 1e-12) + self.severity_offsets, axis=1)
 
     def score(self, texts: Sequence[str], batch_size: int = 2048) -> list[MachineScore]:
+        from modops.machine.banks import detection_texts, policy_scores
+
         out: list[MachineScore] = []
         for start in range(0, len(texts), batch_size):
-            r = self.raw(list(texts[start : start + batch_size]))
+            batch = list(texts[start : start + batch_size])
+            det = detection_texts(batch)  # normalised once, read by the heads and the banks
+            r = self.raw(batch, det)
             sev = r["severity"].tolist()
             tgt = np.column_stack([r[t] for t in TARGET_LABELS]).tolist()
             prof = r[PROFANITY].tolist()
             nh = r[NOT_HATE].tolist()
+            harm = r[HARM].tolist()
+            policies = policy_scores(batch, sev, prof, harm, det)
             for i in range(len(sev)):
                 s = sev[i]
+                pol, evidence, trivial = policies[i]
                 out.append(MachineScore(
                     severity=dict(zip(SEVERITY_LABELS, s, strict=True)),
                     targets=dict(zip(TARGET_LABELS, tgt[i], strict=True)),
                     profanity=prof[i],
-                    harm=min(1.0, max(0.0, 1.0 - s[2])),
+                    harm=min(1.0, max(0.0, harm[i])),
                     model_version=self.model_version,
-                    extra={NOT_HATE: nh[i]},
+                    extra={NOT_HATE: nh[i], "trivial": 1.0} if trivial else {NOT_HATE: nh[i]},
+                    policies=pol,
+                    evidence=evidence,
                 ))
         return out
 
@@ -133,6 +157,7 @@ class KoreanHarmModel:
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = dict(self.meta, model_version=self.model_version, temperature=self.temperature,
                     severity_offsets=self.severity_offsets.tolist(), thresholds=self.thresholds,
+                    harm_calibration=self.harm_calibration,
                     views=[list(v) for v in self.vectorizer.views],
                     n_bits=self.vectorizer.n_bits, outputs=list(OUTPUTS))
         buf = io.BytesIO()
@@ -156,8 +181,15 @@ class KoreanHarmModel:
             columns = z["columns"].astype(np.int64)
             idf[columns] = z["idf"].astype(np.float32)
             vec.idf_ = idf
-            return cls(vectorizer=vec, coef=z["coef"].astype(np.float32), columns=columns,
-                       intercept=z["intercept"], temperature=float(meta["temperature"]),
+            coef, intercept = z["coef"].astype(np.float32), z["intercept"]
+            calibration = meta.get("harm_calibration") or {"kind": "none"}
+            if coef.shape[0] == len(OUTPUTS) - 1:  # 1.0 artifacts had no harm head
+                coef = np.vstack([coef, np.zeros((1, coef.shape[1]), np.float32)])
+                intercept = np.r_[intercept, 0.0]
+                calibration = {"kind": "severity"}
+            return cls(vectorizer=vec, coef=coef, columns=columns,
+                       harm_calibration=calibration,
+                       intercept=intercept, temperature=float(meta["temperature"]),
                        severity_offsets=np.asarray(meta["severity_offsets"], dtype=float),
                        thresholds={k: float(v) for k, v in meta["thresholds"].items()},
                        meta=meta, model_version=meta["model_version"])
@@ -174,6 +206,7 @@ class TrainingData:
     profanity_rows: list[tuple[str, int]]
     kmhas_rows: list[tuple[str, int]]  # (text, 1 if not hate)
     unlabeled: list[str]
+    harm_rows: list[tuple[str, int]] = field(default_factory=list)  # (text, 1 if harmful)
 
 
 def base_training_data(config: TrainConfig | None = None) -> TrainingData:
@@ -191,7 +224,7 @@ def base_training_data(config: TrainConfig | None = None) -> TrainingData:
 
     beep = cap(d.read_beep("train"))
     kmhas = cap(d.read_kmhas("valid"))
-    curse = cap(d.read_curse())
+    curse = cap(d.read_curse("train"))  # the test split checks calibration on a 3rd domain
     target_rows: list[tuple[str, dict[str, int]]] = []
     for r in beep:  # BEEP! bias only speaks for gender and "other"
         target_rows.append((r.text, {"gender": int(r.bias == "gender"),
@@ -207,6 +240,8 @@ def base_training_data(config: TrainConfig | None = None) -> TrainingData:
         profanity_rows=profanity_rows,
         kmhas_rows=[(t, int("not_hate" in ls)) for t, ls in kmhas],
         unlabeled=cap(d.read_beep_unlabeled()) if cfg.use_unlabeled else [],
+        harm_rows=([(r.text, int(r.hate != "none")) for r in beep]
+                   + [(t, int("not_hate" not in ls)) for t, ls in kmhas] + list(curse)),
     )
 
 
@@ -240,6 +275,45 @@ def _tune_offsets(y: np.ndarray, logp: np.ndarray) -> np.ndarray:
                 best = (f, float(a), float(b))
     # shrink towards zero: the grid optimum on ~8k OOF rows overfits a little
     return np.array([best[1] / 2, best[2] / 2, 0.0])
+
+
+def calibrate(cal: dict[str, Any], z: np.ndarray) -> np.ndarray:
+    """A head's logit → calibrated probability (Platt: sigmoid(a·z + b); isotonic: the fitted
+    step function, interpolated; none: plain sigmoid)."""
+    z = np.asarray(z, dtype=float)
+    if cal.get("kind") == "platt":
+        return 1.0 / (1.0 + np.exp(-(cal["a"] * z + cal["b"])))
+    if cal.get("kind") == "isotonic":
+        return np.interp(z, np.asarray(cal["x"]), np.asarray(cal["y"]))
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def fit_calibration(z: np.ndarray, y: np.ndarray, seed: int = SEED, folds: int = 5) \
+        -> tuple[dict[str, Any], dict[str, float]]:
+    """Choose Platt or isotonic for out-of-fold logits ``z`` by cross-validated Brier score,
+    then fit the winner on all of them. Returns the calibration and each method's CV Brier."""
+    from sklearn.isotonic import IsotonicRegression
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+
+    def fit(kind: str, zz: np.ndarray, yy: np.ndarray) -> dict[str, Any]:
+        if kind == "platt":
+            m = LogisticRegression(C=1e6, max_iter=1000).fit(zz[:, None], yy)
+            return {"kind": "platt", "a": float(m.coef_[0, 0]), "b": float(m.intercept_[0])}
+        iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(zz, yy)
+        return {"kind": "isotonic", "x": [float(v) for v in iso.X_thresholds_],
+                "y": [float(v) for v in iso.y_thresholds_]}
+
+    brier: dict[str, float] = {}
+    skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for kind in ("platt", "isotonic"):
+        err = 0.0
+        for tr, va in skf.split(z[:, None], y):
+            p = calibrate(fit(kind, z[tr], y[tr]), z[va])
+            err += float(((p - y[va]) ** 2).sum())
+        brier[kind] = err / len(y)
+    best = min(brier, key=brier.__getitem__)
+    return fit(best, z, y), brier
 
 
 def _fit_temperature(y: np.ndarray, logits: np.ndarray) -> float:
@@ -362,11 +436,44 @@ def train(
         b[k] = mb.intercept_[0]
     say(f"binary heads done ({time.perf_counter()-t0:.1f}s)")
 
+    # harm: the union of the three datasets, C by CV log-loss, then calibrated
+    harm_cal: dict[str, Any] = {"kind": "none"}
+    harm_meta: dict[str, Any] = {}
+    k = OUTPUTS.index(HARM)
+    hy = np.array([v for _, v in data.harm_rows], dtype=int)
+    if len(hy) and 0 < hy.sum() < len(hy) and int(np.bincount(hy).min()) >= 5:  # 5-fold calibration
+        hx = feats([t for t, _ in data.harm_rows])
+        skf_h = StratifiedKFold(n_splits=3, shuffle=True, random_state=cfg.seed)
+        best_h: tuple[float, float, np.ndarray] = (np.inf, 1.0, np.zeros(len(hy)))
+        for c in cfg.harm_c_grid:
+            oof_z = np.zeros(len(hy))
+            for tr, va in skf_h.split(np.zeros(len(hy)), hy):
+                mh = LogisticRegression(C=c, max_iter=2000).fit(hx[tr], hy[tr])
+                oof_z[va] = mh.decision_function(hx[va])
+            p = 1.0 / (1.0 + np.exp(-oof_z))
+            ll = float(-np.mean(hy * np.log(p + 1e-12) + (1 - hy) * np.log(1 - p + 1e-12)))
+            say(f"harm C={c}: CV log-loss {ll:.4f}")
+            if ll < best_h[0]:
+                best_h = (ll, c, oof_z)
+        harm_ll, harm_c, oof_z = best_h
+        harm_cal, brier = fit_calibration(oof_z, hy, cfg.seed)
+        thresholds[HARM] = _best_f1_threshold(hy, calibrate(harm_cal, oof_z))
+        mh = LogisticRegression(C=harm_c, max_iter=2000).fit(hx, hy)
+        w[k], b[k] = mh.coef_[0], mh.intercept_[0]
+        harm_meta = {"harm_c": harm_c, "harm_cv_log_loss": harm_ll, "harm_cv_brier": brier,
+                     "harm_calibration_kind": harm_cal["kind"], "n_harm": len(hy)}
+        say(f"harm: C={harm_c}, calibration {harm_cal['kind']} (CV Brier {brier}) "
+            f"({time.perf_counter()-t0:.1f}s)")
+    else:
+        b[k] = -6.0 if not len(hy) or hy.max() == 0 else 6.0
+
     columns = np.flatnonzero(vec.idf_ > 0)
     model = KoreanHarmModel(
         vectorizer=vec, coef=w[:, columns], columns=columns, intercept=b,
         temperature=temperature, severity_offsets=offsets, thresholds=thresholds,
-        meta={"config": cfg.to_dict(), "severity_c": c_best, "cv_macro_f1": cv_f1_off,
+        harm_calibration=harm_cal,
+        meta={**harm_meta, "config": cfg.to_dict(), "severity_c": c_best,
+              "cv_macro_f1": cv_f1_off,
               "train_seconds": round(time.perf_counter() - t0, 1),
               "n_severity": len(ys), "n_extra": len(data.severity_texts) - 0},
     )
@@ -380,7 +487,8 @@ def version_of(model: KoreanHarmModel) -> str:
     h.update(np.ascontiguousarray(model.coef.astype(np.float16)).tobytes())
     h.update(np.ascontiguousarray(model.intercept).tobytes())
     h.update(np.ascontiguousarray(model.columns).tobytes())
-    h.update(json.dumps([model.temperature, model.severity_offsets.tolist()]).encode())
+    h.update(json.dumps([model.temperature, model.severity_offsets.tolist(),
+                         model.harm_calibration]).encode())
     return f"{MODEL_FAMILY}-{MODEL_MAJOR}+{h.hexdigest()[:10]}"
 
 

@@ -106,35 +106,60 @@ _CONJOINING = _conjoining_to_compat()
 _FOLD = _FoldTable()
 
 
-def compose_jamo(jamo: str) -> str | None:
-    """Compatibility jamo that spell whole syllables → the syllables (``ㅅㅣㅂㅏㄹ`` → ``시발``).
-
-    Follows the 2-set IME: a consonant before a vowel starts a syllable, compound vowels
-    (``ㅗㅏ`` → ``ㅘ``) and finals (``ㄹㄱ`` → ``ㄺ``) combine. ``None`` if any jamo is left over.
-    """
+def _parse(jamo: str, i: int) -> tuple[list[str], int]:
+    """Whole syllables spelled from ``jamo[i:]`` on, as far as they go (the 2-set IME rules:
+    a consonant before a vowel starts a syllable, compound vowels ``ㅗㅏ`` → ``ㅘ`` and finals
+    ``ㄹㄱ`` → ``ㄺ`` combine); returns them and where they stop."""
     out: list[str] = []
-    i, n = 0, len(jamo)
+    n = len(jamo)
     while i < n:
         cho = _CHO_I.get(jamo[i])
         if cho is None or i + 1 >= n or jamo[i + 1] not in _JUNG_I:
-            return None
+            break
         v = jamo[i + 1]
-        i += 2
-        if i < n and v + jamo[i] in _COMPOUND_VOWEL:
-            v = _COMPOUND_VOWEL[v + jamo[i]]
-            i += 1
+        j = i + 2
+        if j < n and v + jamo[j] in _COMPOUND_VOWEL:
+            v = _COMPOUND_VOWEL[v + jamo[j]]
+            j += 1
         final = ""
-        if i < n and jamo[i] in _CHO_I and not (i + 1 < n and jamo[i + 1] in _JUNG_I):
-            two = jamo[i : i + 2]
+        if j < n and jamo[j] in _CHO_I and not (j + 1 < n and jamo[j + 1] in _JUNG_I):
+            two = jamo[j : j + 2]
             if (len(two) == 2 and two in _COMPOUND_FINAL
-                    and not (i + 2 < n and jamo[i + 2] in _JUNG_I)):
-                final, i = _COMPOUND_FINAL[two], i + 2
-            elif jamo[i] in _JONG_I:
-                final, i = jamo[i], i + 1
-            else:
-                return None
+                    and not (j + 2 < n and jamo[j + 2] in _JUNG_I)):
+                final, j = _COMPOUND_FINAL[two], j + 2
+            elif jamo[j] in _JONG_I:
+                final, j = jamo[j], j + 1
         out.append(chr(_S_BASE + (cho * 21 + _JUNG_I[v]) * 28 + (_JONG_I[final] if final
                                                                  else 0)))
+        i = j
+    return out, i
+
+
+def compose_jamo(jamo: str) -> str | None:
+    """Compatibility jamo that spell whole syllables → the syllables (``ㅅㅣㅂㅏㄹ`` → ``시발``);
+    ``None`` if any jamo is left over."""
+    syllables, end = _parse(jamo, 0)
+    return "".join(syllables) if end == len(jamo) else None
+
+
+def compose_run(jamo: str) -> str:
+    """A run of compatibility jamo with every stretch that spells two or more syllables
+    composed (``ㅋㅋㅆㅣㅂㅏㄹ`` → ``ㅋㅋ씨발``); a lone consonant-vowel pair inside other jamo
+    stays (``ㅋㅋㅠㅠ`` is crying, not ``ㅋ큐ㅠ``), unless it is the whole run
+    (``ㄱㅏ`` → ``가``)."""
+    whole = compose_jamo(jamo)
+    if whole is not None:
+        return whole
+    out: list[str] = []
+    i, n = 0, len(jamo)
+    while i < n:
+        syllables, end = _parse(jamo, i)
+        if len(syllables) >= 2:
+            out.extend(syllables)
+            i = end
+        else:
+            out.append(jamo[i])
+            i += 1
     return "".join(out)
 
 
@@ -163,7 +188,8 @@ def qwerty_to_hangul(latin: str) -> str | None:
 
 # Romanisations and respellings of the commonest Korean swear words and slurs → one spelling.
 # Maintained by the trust & safety team: add a row when reviewers see a new one (it is matched
-# as a whole Latin word, or as a Hangul word start where marked by ``^``).
+# as a whole Latin word; Hangul respellings are marked by ``^`` and matched anywhere, so
+# only spellings no ordinary word contains belong here: 졸라 is not one, 엄마를 졸라서).
 RESPELLINGS: dict[str, str] = {
     # romanisations (Revised Romanization and the spellings people actually type)
     "sibal": "시발", "ssibal": "씨발", "shibal": "시발", "sshibal": "씨발", "sibbal": "씨발",
@@ -188,7 +214,7 @@ RESPELLINGS: dict[str, str] = {
     "^개색기": "개새끼", "^개색끼": "개새끼", "^개새기": "개새끼", "^개세끼": "개새끼",
     "^개섀끼": "개새끼", "^개쉐이": "개새끼", "^개쉑": "개새끼", "^개색휘": "개새끼",
     "^개새퀴": "개새끼", "^개세기": "개새끼",
-    "^존니": "존나", "^졸라": "존나", "^존내": "존나", "^ㅈㄴ": "존나",
+    "^존니": "존나", "^존내": "존나",
     "^지롤": "지랄", "^즤랄": "지랄", "^미칀": "미친", "^미췬": "미친",
 }
 
@@ -206,9 +232,9 @@ def _respelling_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
     # The leading character class lets the regex engine skip most positions at once.
     first_latin = "".join(sorted({k[0] for k in latin}))
     first_hangul = "".join(sorted({k[0] for k in hangul}))
-    pat = (f"(?=[{first_latin}])(?<![a-z0-9])(?:" + "|".join(map(re.escape, latin))
-           + r")(?![a-z])"
-           + f"|(?=[{first_hangul}])(?<![가-힣])(?:" + "|".join(map(re.escape, hangul)) + ")")
+    pat = (f"(?=[{first_latin}])(?<![a-z0-9@_./:-])(?:" + "|".join(map(re.escape, latin))
+           + r")(?![a-z0-9_])"
+           + f"|(?=[{first_hangul}])(?:" + "|".join(map(re.escape, hangul)) + ")")
     return re.compile(pat), table
 
 
@@ -240,7 +266,7 @@ _NOT_HANGUL = re.compile(r"[^가-힣]+")
 _SPACES = re.compile(" {2,}")  # the fold step made every other blank a plain space
 _ODD = re.compile(r"[^\n -~가-힣ㄱ-ㆎ]")  # what the fold table can change (ASCII and Hangul stay)
 def _compose_run(m: re.Match[str]) -> str:
-    return compose_jamo(m.group()) or m.group()
+    return compose_run(m.group())
 
 
 def _qwerty_run(m: re.Match[str]) -> str:

@@ -25,6 +25,7 @@ class HumanLabel:
     severity: str  # hate / offensive / none
     harmful: bool
     machine_score: float | None
+    labels: tuple[str, ...] = ()  # the taxonomy labels of the decision in force
 
 
 def severity_of(labels: list[str], action: str) -> str:
@@ -49,5 +50,5 @@ def human_labels(engine: Engine, project_key: str) -> list[HumanLabel]:
         labels = orjson.loads(r.labels) if isinstance(r.labels, str | bytes) else r.labels
         severity = severity_of(labels, r.action)
         out.append(HumanLabel(item_text(r._mapping), severity, severity != "none",
-                              r.machine_score))
+                              r.machine_score, tuple(labels)))
     return out

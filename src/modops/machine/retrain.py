@@ -65,6 +65,7 @@ def retrain(
     data = base_training_data(cfg)
     data.severity_texts += [t for t, _ in fit]
     data.severity_labels += [lab for _, lab in fit]
+    data.harm_rows += [(t, int(lab != "none")) for t, lab in fit]
     try:
         old = reg.load()
     except (FileNotFoundError, KeyError):

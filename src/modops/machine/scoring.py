@@ -36,10 +36,13 @@ class ScorerUnavailable(RuntimeError):
 class MachineScore:
     """Model output for one item.
 
-    ``harm`` is the single routing number: the probability that the item is harmful, defined as
-    ``1 - severity["none"]`` (hate or offensive). The severity head is calibrated (Platt/sigmoid
-    on cross-validated scores, see docs/model.md), so ``harm`` is usable as a probability and
-    the thresholds chosen on it keep their meaning across retrains.
+    ``harm`` is the probability that the item is harmful under any policy the public datasets
+    label (hate, insult, profanity), from the binary harm head trained on all three of them and
+    calibrated on cross-validated scores (see docs/model.md); scorers that do not have one fall
+    back to ``1 - severity["none"]``. ``policies`` scores each taxonomy policy (label key, e.g.
+    ``profanity``, ``illegal_goods.gambling``) and ``evidence`` says, per policy, what fired:
+    ``{"source": "head"|"bank"|"extractor", "name", "score", "match", "span"}`` (the span is in
+    the normalised text; ``normalise.original_span`` maps it back to the original).
     """
 
     severity: dict[str, float]
@@ -48,6 +51,8 @@ class MachineScore:
     harm: float
     model_version: str
     extra: dict[str, float] = field(default_factory=dict)
+    policies: dict[str, float] = field(default_factory=dict)
+    evidence: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -57,6 +62,10 @@ class MachineScore:
             "harm": self.harm,
             "model_version": self.model_version,
         }
+        if self.policies:
+            out["policies"] = dict(self.policies)
+        if self.evidence:
+            out["evidence"] = {k: dict(v) for k, v in self.evidence.items()}
         if self.extra:
             out["extra"] = dict(self.extra)
         return out
@@ -80,6 +89,9 @@ class MachineScore:
             profanity=_prob(data.get("profanity", 0.0)),
             harm=harm,
             model_version=str(version),
+            policies={str(k): _prob(v) for k, v in dict(data.get("policies") or {}).items()},
+            evidence={str(k): dict(v) for k, v in dict(data.get("evidence") or {}).items()
+                      if isinstance(v, Mapping)},
         )
 
 

@@ -100,3 +100,85 @@ def uncertainty(severity: dict[str, float]) -> float:
     if p.size < 2:
         return 0.0
     return float(-(p * np.log(p)).sum() / np.log(p.size))
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyThreshold:
+    """One policy's auto-action threshold and what it did on the validation labels.
+
+    ``threshold`` is None when the policy may not be automated: fewer than ``min_labels``
+    in-domain human labels, no positives, or no score at which the precision target holds.
+    Intervals are Wilson 95 %. ``volume`` = share of validation items the threshold automates.
+    """
+
+    policy: str
+    label: str | None
+    threshold: float | None
+    precision: float | None
+    precision_ci: tuple[float, float] | None
+    recall: float | None
+    recall_ci: tuple[float, float] | None
+    volume: float
+    n: int
+    positives: int
+    validation: str
+    reason: str = ""
+
+    def to_setting(self) -> dict[str, object]:
+        """The form stored in ``settings.policy_thresholds`` (what routing reads)."""
+        return {"threshold": self.threshold, "n": self.n, "positives": self.positives,
+                "precision": self.precision, "recall": self.recall, "volume": self.volume,
+                "validation": self.validation}
+
+
+def policy_positive(label: str | None, human_labels: Sequence[str]) -> bool:
+    """Whether the label an auto-action would apply agrees with the human decision."""
+    if label is None:
+        return False
+    return any(h == label or h.startswith(label + ".") for h in human_labels)
+
+
+def choose_policy_thresholds(
+    scores: Sequence[dict[str, float]],
+    human: Sequence[Sequence[str]],
+    label_of: dict[str, str | None],
+    validation: str,
+    target_precision: float = 0.95,
+    min_labels: int = 200,
+) -> list[PolicyThreshold]:
+    """Per policy: the lowest score whose auto-actions reach ``target_precision`` on in-domain
+    human labels (``human[i]`` = the final labels of item i, ``scores[i]`` = its policy
+    scores); never a threshold on fewer than ``min_labels`` labels."""
+    from modops.quality import wilson_interval
+
+    n = len(scores)
+    out: list[PolicyThreshold] = []
+    for policy, label in label_of.items():
+        s = np.array([sc.get(policy, 0.0) for sc in scores], dtype=float)
+        y = np.array([policy_positive(label, h) for h in human], dtype=bool)
+        pos = int(y.sum())
+        reason = ""
+        if label is None:
+            reason = "no label of the taxonomy for this policy"
+        elif n < min_labels:
+            reason = f"{n} in-domain human labels < {min_labels}"
+        elif pos == 0:
+            reason = "no positive among the human labels"
+        th = None
+        if not reason:
+            th = choose_thresholds(s.tolist(), y.tolist(), target_precision, 0.0)
+            if th.high == float("inf"):
+                reason = f"no threshold reaches precision {target_precision:.2f}"
+        if reason or th is None:
+            out.append(PolicyThreshold(policy, label, None, None, None, None, None, 0.0, n,
+                                       pos, validation, reason))
+            continue
+        flagged = s >= th.high
+        tp, k = int((flagged & y).sum()), int(flagged.sum())
+        p_ci = wilson_interval(tp, k) if k else (float("nan"), float("nan"))
+        r_ci = wilson_interval(tp, pos)
+        out.append(PolicyThreshold(
+            policy, label, float(th.high), tp / k if k else None,
+            (float(p_ci[0]), float(p_ci[1])), tp / pos, (float(r_ci[0]), float(r_ci[1])),
+            k / n, n, pos, validation))
+    return out

@@ -110,9 +110,16 @@ def _view_from_row(row: Any, project: ProjectConfig, cls: type[TaskView] = TaskV
         suggestion = {"score": row.machine_score, "scores": loads(row.machine_scores),
                       "model_version": row.model_version}
     kind = TaskKind.LABEL.value if row.kind == TaskKind.GOLD.value else row.kind
+    why: list[dict[str, Any]] = []
+    # Reviewers always see why the machine scored an item so; labelers only where the project
+    # shows them the machine's suggestion (it anchors first-pass labels otherwise).
+    if row.machine_scores is not None and (kind != TaskKind.LABEL.value or suggestion):
+        from modops.machine.banks import explain
+
+        why = explain(loads(row.machine_scores))
     return cls(task_id=row.task_id, kind=kind, project_key=project.key, item=item,
                leased_at=_dt(row.leased_at), lease_expires_at=_dt(row.lease_expires_at),
-               machine_suggestion=suggestion)
+               machine_suggestion=suggestion, machine_why=why)
 
 
 def _dt(value: Any) -> datetime:

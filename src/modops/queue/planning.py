@@ -19,6 +19,52 @@ from modops.queue.config import ProjectConfig, dumps, priority_score
 DEFAULT_PREVALENCE_RATE = 0.01
 # What a machine decision is labelled with, by the model's strongest head.
 DEFAULT_MACHINE_LABELS = {"hate": "hate", "offensive": "harassment", "profanity": "profanity"}
+#: A policy is automated only with at least this many in-domain human labels behind its
+#: threshold (issue 17): below it, its precision cannot be measured, so humans decide.
+DEFAULT_MIN_POLICY_LABELS = 200
+#: A bank or extractor score at or above this keeps an item out of auto-clear.
+BANK_HOLD = 0.5
+
+
+def policy_label(project: ProjectConfig, policy: str) -> str | None:
+    """The project's taxonomy label for a policy key: itself, else its parent, else none."""
+    labels = project.rules.labels
+    if policy in labels:
+        return policy
+    parent = policy.split(".", 1)[0]
+    return parent if parent in labels else None
+
+
+def policy_auto_action(project: ProjectConfig, detail: dict[str, Any] | None,
+                       min_labels: int) -> tuple[str, str, float, float] | None:
+    """The policy to auto-action an item for: (label, policy, score, threshold) of the policy
+    whose score clears its own threshold by the widest margin, among policies with a
+    threshold chosen on at least ``min_labels`` in-domain human labels; else None."""
+    table = project.settings.get("policy_thresholds") or {}
+    if not detail or not table:
+        return None
+    scores = detail.get("policies") or {}
+    best: tuple[float, tuple[str, str, float, float]] | None = None
+    for policy, spec in table.items():
+        threshold = spec.get("threshold") if isinstance(spec, dict) else None
+        if threshold is None or int(spec.get("n", 0)) < min_labels:
+            continue
+        score = scores.get(policy)
+        label = policy_label(project, policy)
+        if score is None or label is None or score < threshold:
+            continue
+        margin = score - threshold
+        if best is None or margin > best[0]:
+            best = (margin, (label, policy, float(score), float(threshold)))
+    return best[1] if best else None
+
+
+def bank_flagged(detail: dict[str, Any] | None) -> bool:
+    """A bank or extractor fired strongly: the item may not be auto-cleared."""
+    evidence = (detail or {}).get("evidence") or {}
+    policies = (detail or {}).get("policies") or {}
+    return any(policies.get(p, 0.0) >= BANK_HOLD and e.get("source") != "head"
+               for p, e in evidence.items())
 
 
 @dataclass(slots=True)
@@ -37,6 +83,12 @@ class RoutingSummary:
 def _machine_label(project: ProjectConfig, scores: dict[str, Any] | None) -> list[str]:
     rules = project.rules
     mapping = {**DEFAULT_MACHINE_LABELS, **(project.settings.get("machine_labels") or {})}
+    policies = (scores or {}).get("policies") or {}
+    if policies:  # the strongest policy the taxonomy knows, with its own label and action
+        for policy, _p in sorted(policies.items(), key=lambda kv: -kv[1]):
+            label = policy_label(project, policy)
+            if label is not None:
+                return [label]
     if scores:
         heads = {"hate": (scores.get("severity") or {}).get("hate", 0.0),
                  "offensive": (scores.get("severity") or {}).get("offensive", 0.0),
@@ -95,6 +147,8 @@ class RoutePlanner:
         self.boost_weight = float(settings.get("uncertainty_boost", 0.0))
         self.skill_by_product: dict[str, str] = settings.get("skill_by_product") or {}
         self.no_action_label = _clear_label(project)
+        self.min_policy_labels = int(settings.get("min_policy_labels",
+                                                  DEFAULT_MIN_POLICY_LABELS))
         self.sla_by_product: dict[str, timedelta] = {}
         #: items without a score wait for the model, which runs after they are stored
         self.scores_missing = bool(settings.get("score_on_ingest", True))
@@ -121,11 +175,17 @@ class RoutePlanner:
             sla = self.sla_by_product[product] = timedelta(minutes=project.sla_for(product))
         due = ingested_at + sla
         hi, lo = self.hi, self.lo
+        # Trivial text (empty, "ㅋㅋ", "?", emoji only, < 2 Hangul syllables) is never acted
+        # on by the machine; a strong bank or extractor hit is never cleared by it.
+        trivial = bool(detail and ((detail.get("extra") or {}).get("trivial")
+                                   or detail.get("trivial")))
+        by_policy = None if score is None or trivial else \
+            policy_auto_action(project, detail, self.min_policy_labels)
         if score is None:
             route = Route.UNSCORED
-        elif hi is not None and score >= hi:
+        elif by_policy is not None or (hi is not None and score >= hi and not trivial):
             route = Route.AUTO_ACTION
-        elif lo is not None and score <= lo:
+        elif lo is not None and score <= lo and not bank_flagged(detail):
             route = Route.AUTO_CLEAR
         else:
             route = Route.HUMAN
@@ -146,10 +206,17 @@ class RoutePlanner:
         prio = priority_score(project.priority_weights, score=score, views=views,
                               reported=reported, due_at=due, boost=boost)
         if route_for_queue in _MACHINE_ROUTES:
-            labels = _machine_label(project, detail) if route_for_queue is \
-                Route.AUTO_ACTION else self.no_action_label
-            basis = dumps({"score": score, "threshold": hi if route is Route.AUTO_ACTION
-                           else lo, "model_version": version})
+            if by_policy is not None:
+                labels = [by_policy[0]]
+                basis = dumps({"score": by_policy[2], "threshold": by_policy[3],
+                               "policy": by_policy[1], "model_version": version,
+                               "evidence": ((detail or {}).get("evidence") or {}).get(
+                                   by_policy[1])})
+            else:
+                labels = _machine_label(project, detail) if route_for_queue is \
+                    Route.AUTO_ACTION else self.no_action_label
+                basis = dumps({"score": score, "threshold": hi if route is Route.AUTO_ACTION
+                               else lo, "model_version": version})
             return RoutePlan(route.value, _DECIDED, due, prio, sampled, dumps(labels),
                              project.rules.action_for(labels).value, True, score, version,
                              audit, reason, basis, views, _AUDIT_KIND, 1 if audit else 0, None)

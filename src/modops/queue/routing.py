@@ -140,7 +140,12 @@ def _score_missing(conn: Connection, project: ProjectConfig, rows: Sequence[Any]
         return {}
     out: dict[int, tuple[float, dict[str, Any], str]] = {}
     for r, s in zip(missing, scores, strict=True):
-        detail = {"severity": s.severity, "targets": s.targets, "profanity": s.profanity}
+        detail: dict[str, Any] = {"severity": s.severity, "targets": s.targets,
+                                  "profanity": s.profanity}
+        if s.policies:  # per-policy scores and what fired: routing and the reviewer's "why"
+            detail.update(policies=s.policies, evidence=s.evidence)
+        if s.extra.get("trivial"):
+            detail["trivial"] = True
         out[r.id] = (s.harm, detail, s.model_version)
     summary.scored_now += len(out)
     return out

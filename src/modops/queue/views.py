@@ -38,6 +38,9 @@ class TaskView:
     leased_at: datetime
     lease_expires_at: datetime
     machine_suggestion: dict[str, Any] | None = None
+    #: why the machine scored it so: per policy, the head, bank or extractor that fired, its
+    #: score and the words it matched (``modops.machine.banks.explain``)
+    machine_why: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -16,6 +16,7 @@ from urllib.parse import quote, urlsplit
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from modops import queue as q
@@ -62,6 +63,46 @@ def reveal_controls(value: object) -> str:
 
 env.filters["reveal"] = reveal_controls
 env.globals["text_fields"] = TEXT_FIELDS  # the item's text, in the order every view shows it
+
+
+def highlight_matches(value: object, why: list[dict[str, Any]] | None) -> Markup:
+    """The text, escaped and bidi-revealed, with the words the machine matched in ``<mark>``.
+
+    Matches are in the normalised text (``씨😀발`` matched as ``씨발``); the normaliser's
+    character map finds the original characters they came from, so the mark covers what the
+    reviewer actually sees, evasion included. Everything outside the marks is escaped.
+    """
+    from modops.machine.normalise import normalise_mapped
+
+    text = str(value)
+    words = {w["match"] for w in why or () if w.get("match")}
+    spans: list[tuple[int, int]] = []
+    if words:
+        norm, idx = normalise_mapped(text)
+        for word in words:
+            start = norm.find(word)
+            while start >= 0 and word:
+                end = start + len(word)
+                spans.append((idx[start], idx[end - 1] + 1))
+                start = norm.find(word, end)
+    spans.sort()
+    merged: list[list[int]] = []
+    for a, b in spans:
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    out, pos = [], 0
+    for a, b in merged:
+        out.append(escape(reveal_controls(text[pos:a])))
+        out.append(Markup('<mark class="why">') + escape(reveal_controls(text[a:b]))
+                   + Markup("</mark>"))
+        pos = b
+    out.append(escape(reveal_controls(text[pos:])))
+    return Markup("").join(out)
+
+
+env.filters["highlight"] = highlight_matches
 
 EDITABLE = ("overlap_k", "gold_rate", "audit_rate", "sla_minutes", "lease_seconds",
             "auto_action_threshold", "auto_clear_threshold", "escalation_threshold")
