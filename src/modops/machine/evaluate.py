@@ -41,31 +41,27 @@ def _prf(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> tuple[np.ndarray, ..
     return p, r, f
 
 
-def expected_calibration_error(probs: np.ndarray, y: np.ndarray, n_bins: int = 10) -> float:
-    """Top-label ECE with equal-width bins."""
-    conf = probs.max(axis=1)
-    correct = probs.argmax(axis=1) == y
-    bins = np.minimum((conf * n_bins).astype(int), n_bins - 1)
+def _binned_gap(score: np.ndarray, outcome: np.ndarray, n_bins: int) -> float:
+    """Equal-width bins over ``score``: |mean outcome − mean score| per bin, weighted by the
+    bin's share of items (the one calibration error both ECEs below are)."""
+    bins = np.minimum((score * n_bins).astype(int), n_bins - 1)
     ece = 0.0
     for b in range(n_bins):
         mask = bins == b
         if mask.any():
-            ece += mask.mean() * abs(correct[mask].mean() - conf[mask].mean())
+            ece += mask.mean() * abs(outcome[mask].mean() - score[mask].mean())
     return float(ece)
+
+
+def expected_calibration_error(probs: np.ndarray, y: np.ndarray, n_bins: int = 10) -> float:
+    """Top-label ECE with equal-width bins."""
+    return _binned_gap(probs.max(axis=1), (probs.argmax(axis=1) == y).astype(float), n_bins)
 
 
 def binary_ece(p: Any, y: Any, n_bins: int = 10) -> float:
     """Calibration error of a probability of the positive class: equal-width bins over ``p``,
     |share of positives − mean ``p``| per bin, weighted by the bin's share of items."""
-    p = np.asarray(p, dtype=float)
-    y = np.asarray(y, dtype=float)
-    bins = np.minimum((p * n_bins).astype(int), n_bins - 1)
-    ece = 0.0
-    for b in range(n_bins):
-        mask = bins == b
-        if mask.any():
-            ece += mask.mean() * abs(y[mask].mean() - p[mask].mean())
-    return float(ece)
+    return _binned_gap(np.asarray(p, dtype=float), np.asarray(y, dtype=float), n_bins)
 
 
 def evaluate_beep(model: KoreanHarmModel, split: str = "dev") -> Report:
