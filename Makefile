@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export MODOPS_TEST_PG_URL ?= $(PG_URL)
 
-.PHONY: install system-deps services demo serve test lint bench fuzz clean
+.PHONY: install system-deps services demo serve test lint bench screenshots fuzz clean
 
 # vpdq builds against FFmpeg's libraries: the Debian packages come first (order-only).
 $(STAMP): pyproject.toml | system-deps
@@ -68,6 +68,14 @@ lint: install
 
 bench: install services
 	@for b in bench/[a-z]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# Refresh the README's screenshots on purpose: the browser tests write them to a temp dir
+# unless MODOPS_SCREENSHOTS_DIR names one (the run's clean-checkout check, tests/conftest.py,
+# then expects changes there and only there).
+screenshots: install system-deps services
+	MODOPS_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots \
+	  $(BIN)/python -m pytest -q tests/e2e/test_screens.py tests/e2e/test_dashboards.py \
+	  tests/e2e/test_hostile.py
 
 # schemathesis against the OpenAPI spec as each role, on SQLite and PostgreSQL. `make test`
 # runs it bounded (10 examples) and derandomized; this is the longer run with a fresh seed

@@ -6,9 +6,12 @@ Each test run gets its own schema (dropped at the end), and each test starts fro
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,63 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_SPEC = REPO / "examples" / "kr-comments.yaml"
 PG_URL = os.environ.get("MODOPS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 STORES = ["sqlite", "postgresql"]
+
+
+# -- the checkout stays clean ------------------------------------------------------------------
+# A run may write only to git-ignored or temporary folders. The controller (not an xdist worker:
+# its session ends after all of them) snapshots ``git status`` of this checkout before and after
+# and fails the run on any change: a tracked file rewritten, or a new untracked, non-ignored
+# file. Changes present before the run (work in progress) are tolerated as long as the run
+# leaves them byte-identical; so are files under MODOPS_SCREENSHOTS_DIR, the one place a run
+# is told to write (``make screenshots``).
+_CHECKOUT_BEFORE = pytest.StashKey[dict[str, str] | None]()
+
+
+def _checkout_state() -> dict[str, str] | None:
+    """Path -> git status code and content hash of every changed or untracked, non-ignored file;
+    None outside a git checkout (an sdist)."""
+    try:
+        out = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain=v1", "-z",
+                              "--untracked-files=all"], capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    state = {}
+    entries = iter(out.decode("utf-8", "surrogateescape").split("\0"))
+    for entry in entries:
+        if not entry:
+            continue
+        code, path = entry[:2], entry[3:]
+        if code[0] in "RC":
+            next(entries, None)  # a rename's source path follows it
+        file = REPO / path
+        digest = hashlib.sha256(file.read_bytes()).hexdigest() if file.is_file() else "-"
+        state[path] = f"{code} {digest}"
+    return state
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not _is_worker(session.config):
+        session.config.stash[_CHECKOUT_BEFORE] = _checkout_state()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    before = session.config.stash.get(_CHECKOUT_BEFORE, None)
+    if _is_worker(session.config) or before is None:
+        return
+    after = _checkout_state() or {}
+    chosen = os.environ.get("MODOPS_SCREENSHOTS_DIR")
+    allowed = Path(chosen).resolve() if chosen else None
+    changed = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p)
+                     and not (allowed and allowed in (REPO / p).resolve().parents))
+    if changed:
+        sys.stderr.write("\nThe test run changed the checkout (tests must write only to "
+                         "git-ignored or temporary folders):\n"
+                         + "".join(f"  {after.get(p, 'gone')[:2]} {p}\n" for p in changed))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(autouse=True)

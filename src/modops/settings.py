@@ -89,8 +89,10 @@ class ModOpsSettings(BaseSettings):
     redis_namespace: str = Field("modops", description="Redis key prefix of the broker")
     job_nice: int = Field(10, description="nice value of job threads, clamped to 0-19 "
                                           "(`0`: unchanged)")
-    job_dir: Path = Field(Path("modops-jobs"), description="where jobs write exports and "
-                                                           "reports (a shared volume)")
+    # Under the git-ignored .modops/ (as model_dir): running a job in a checkout never leaves
+    # a new untracked folder behind.
+    job_dir: Path = Field(Path(".modops/jobs"), description="where jobs write exports and "
+                                                            "reports (a shared volume)")
     # -- data and models
     data_dir: Path | None = Field(None, description="the public datasets (unset: `data/` of "
                                                     "the checkout, else `./data`)")

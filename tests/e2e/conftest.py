@@ -7,6 +7,7 @@ is shared by the session.
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -25,7 +26,6 @@ from modops.store import make_engine
 from tests.api.world import PASSWORD, World, build_world
 
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 
@@ -126,7 +126,21 @@ def sign_in(pg: Page, live: Live, username: str, path: str = "/") -> None:
     pg.wait_for_url(f"{live.url}{path}")
 
 
+_screenshots: list[Path] = []  # set once per session by the fixture below
+
+
+@pytest.fixture(scope="session", autouse=True)
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where ``shot`` writes: a session temp dir, so a test run never rewrites the tracked
+    ``docs/screenshots/``; ``make screenshots`` points ``MODOPS_SCREENSHOTS_DIR`` there to
+    refresh them on purpose."""
+    chosen = os.environ.get("MODOPS_SCREENSHOTS_DIR")
+    path = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    _screenshots[:] = [path]
+    return path
+
+
 def shot(pg: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     # caret="initial": hiding the caret injects a <style>, which our CSP (rightly) blocks.
-    pg.screenshot(path=str(SCREENSHOTS / name), full_page=True, caret="initial")
+    pg.screenshot(path=str(_screenshots[0] / name), full_page=True, caret="initial")

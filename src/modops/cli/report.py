@@ -33,18 +33,20 @@ def report(
     formats: Annotated[str, typer.Option("--format", "-f",
                                          help="Comma-separated: xlsx,docx,pdf,html")
                        ] = "xlsx,docx,pdf,html",
-    out_dir: Annotated[Path, typer.Option("--output", "-o", help="Directory to write")
-                       ] = Path("."),
+    out_dir: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Directory to write (unset: MODOPS_JOB_DIR, `.modops/jobs`, "
+                               "git-ignored)")] = None,
     now: Annotated[str | None, typer.Option(help="Generated-at / cap time, ISO UTC (for "
                                             "reproducible files)")] = None,
 ) -> None:
     """Write a period report (Excel with native charts, Word, PDF, HTML) in Korean/English."""
+    from modops.jobs.handlers import job_dir
     from modops.reports import build_reports
 
     at = datetime.fromisoformat(now).replace(tzinfo=None) if now else None
     t0 = time.perf_counter()
     done = build_reports(engine(), list(projects), period, langs=lang.split(","),
-                         formats=formats.split(","), out_dir=out_dir, compare=compare,
+                         formats=formats.split(","), out_dir=out_dir or job_dir(), compare=compare,
                          now=at)
     for (lg, fmt), path in done.items():
         console.print(f"[green]wrote[/green] {path}  ({lg}, {fmt})")

@@ -1,8 +1,8 @@
 """The built-in job kinds: thin wrappers that call one use case each and report progress.
 
-Files a job writes (exports, reports) go to ``MODOPS_JOB_DIR`` (default ``./modops-jobs``):
-on several hosts that must be a shared volume, since the worker that writes the file is not
-the app server that serves it.
+Files a job writes (exports, reports) go to ``MODOPS_JOB_DIR`` (default ``./.modops/jobs``,
+git-ignored): on several hosts that must be a shared volume, since the worker that writes the
+file is not the app server that serves it.
 """
 
 from __future__ import annotations
