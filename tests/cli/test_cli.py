@@ -74,3 +74,25 @@ def test_settings_and_users(cli) -> None:
     assert code == 2 and "role must be one of" in err
     code, _, err = cli("status", "no-such-project")
     assert code == 2 and "no project 'no-such-project'" in err
+
+
+def test_import_with_media_attaches_files_next_to_the_import_file(
+        cli, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import select
+
+    from modops.store import session_scope
+    from modops.store.models_media import ItemMedia
+    from tests.media.media_files import encode, picture
+
+    monkeypatch.setenv("MODOPS_MEDIA_DIR", str(tmp_path / "media"))
+    monkeypatch.setenv("MODOPS_JOBS", "off")
+    cli("project", "create", str(EXAMPLE_SPEC))
+    (tmp_path / "clips").mkdir()
+    (tmp_path / "clips" / "a.png").write_bytes(encode(picture(1)))
+    path = tmp_path / "items.jsonl"
+    path.write_bytes(orjson.dumps({"external_id": "m1", "product": "short_video",
+                                   "caption": "짤", "media_url": "clips/a.png"}) + b"\n")
+    code, out, _ = cli("import", "kr-comments", str(path), "--media")
+    assert code == 0 and "Attached 1 media files" in out, out
+    with session_scope(engine) as s:
+        assert s.scalar(select(ItemMedia.state)) == "pending"

@@ -36,6 +36,7 @@ ACTION_ROLE: dict[str, Role] = {
     "user.read": Role.MANAGER,
     "user.manage": Role.ADMIN,
     "webhook.global": Role.ADMIN,
+    "bank.manage": Role.MANAGER,  # hash banks: create, import and export hash lists
 }
 
 

@@ -53,6 +53,9 @@ def import_cmd(
     fmt: Annotated[str | None, typer.Option("--format", "-f",
                    help="jsonl, csv, parquet or labelstudio (default: from the extension)")] = None,
     max_errors: Annotated[int, typer.Option(help="Bad rows to list before stopping")] = 20,
+    media: Annotated[bool, typer.Option(
+        "--media", help="Treat media_url as media to store and process: paths relative to "
+                        "the file, http(s) URLs fetched in the background")] = False,
 ) -> None:
     """Import items (and any labels) into a project. All-or-nothing; re-imports add nothing."""
     from modops.queue import ingest_file
@@ -70,6 +73,13 @@ def import_cmd(
         f"{report.decisions:,} decisions) from {report.rows:,} rows in {report.seconds:.1f}s "
         f"({report.items_per_s:,.0f} rows/s)."
     )
+    if media:
+        from modops.media.pipeline import attach_batch_media
+
+        n = attach_batch_media(engine(), project, report.batch_id, file.resolve().parent,
+                               actor="cli")
+        console.print(f"Attached {n:,} media files; processing runs as background jobs "
+                      "(`modops worker`, or the app's job thread)")
     if report.new_labelers:
         console.print(f"Created {len(report.new_labelers)} inactive labeler accounts for "
                       f"historical labels: {', '.join(report.new_labelers[:10])}")

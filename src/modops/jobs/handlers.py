@@ -66,6 +66,11 @@ def import_(ctx: JobContext) -> dict[str, Any]:
     report = ingest_file(ctx.engine, key, path, ctx.params.get("format"),
                          actor=ctx.params.get("actor", "job"),
                          progress=lambda done, _n: ctx.progress(done / size))
+    if ctx.params.get("media"):  # media_url values are media: paths next to the file, URLs
+        from modops.media.pipeline import attach_batch_media
+
+        attach_batch_media(ctx.engine, key, report.batch_id, path.resolve().parent,
+                           actor=str(ctx.params.get("actor", "job")))
     if ctx.params.get("delete_after"):
         path.unlink(missing_ok=True)
     return {k: v for k, v in vars(report).items() if isinstance(v, int | float | str)}

@@ -2,8 +2,9 @@
 
 Two indexes, one answer. ``PdqIndex`` picks by size:
 
-- **exact scan** (fewer than ``SCAN_BELOW`` hashes): XOR and popcount against every hash.
-  At 20,000 hashes that is ~0.1 ms a query and needs no build.
+- **exact scan** (fewer than ``SCAN_BELOW`` hashes): XOR and popcount against every hash,
+  no build. Above ~1,000 hashes the index wins: at 10,000 the scan answered 1,059 queries/s
+  and the index 7,166 at 100,000 (same loaded host).
 - **multi-index hashing** (Norouzi, Punjani & Fleet 2012) above that. The 256 bits are cut
   into 16 chunks of 16 bits. If two hashes differ in at most r bits, by pigeonhole at least
   one chunk differs in at most ``r // 16`` bits (1 for the default r = 31), so probing each
@@ -30,7 +31,7 @@ import numpy as np
 PDQ_BITS = 256
 CHUNKS = 16
 CHUNK_BITS = PDQ_BITS // CHUNKS
-SCAN_BELOW = 20_000
+SCAN_BELOW = 1_024
 _BATCH = 512  # queries gathered at once: bounds the candidate arrays (~2M ids at 1M hashes)
 
 
