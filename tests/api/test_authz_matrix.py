@@ -115,6 +115,7 @@ MATRIX: list[tuple[str, str, Any, tuple[Any, ...]]] = [
     ("POST", "/api/v1/projects/kr-web/items/c-1/media", None,
      (401, 403, 403, 422, 422, 403, 404)),
     ("GET", "/api/v1/items/999999/media", None, (401, 404, 404, 404, 404, 404, 404)),
+    ("POST", "/api/v1/items/999999/media/unblur", None, (401, 404, 404, 404, 404, 404, 404)),
     ("GET", "/api/v1/media/not-a-token", None, (401, 404, 404, 404, 404, 404, 404)),
     ("GET", "/api/v1/banks", None, (401, 403, 200, 200, 200, 403, 200)),
     # the first manager creates the bank; later callers find the name taken

@@ -46,6 +46,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "label.transcript": ("음성·자막 (ASR/OCR)", "Transcript (ASR/OCR)"),
     "label.text": ("본문", "Text"),
     "label.media": ("미디어 링크", "Media link"),
+    "media.title": ("미디어", "Media"),
+    "media.hint": ("흐림·흑백 표시 중 — Shift+B: 흐림 해제(기록됨) · 스페이스 재생/정지 · "
+                   "J/L ±5초 · ,/. 프레임 이동",
+                   "Shown blurred and grey — Shift+B: unblur (logged) · Space play/pause · "
+                   "J/L ±5 s · ,/. frame step"),
+    "media.ocr": ("이미지 속 글자 (OCR)", "Text in the image (OCR)"),
+    "media.matches": ("해시 뱅크 일치", "Hash bank matches"),
     "label.media_unsafe": ("안전하지 않은 링크 (표시만 함)", "Unsafe link (shown, not linked)"),
     "label.metadata": ("메타데이터", "Metadata"),
     "label.views": ("조회수", "Views"),

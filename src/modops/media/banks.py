@@ -58,8 +58,12 @@ def bank_dict(b: HashBank, entries: int | None = None) -> dict[str, Any]:
 
 
 def create_bank(engine: Engine, name: str, policy_label: str, action: str, *,
-                pdq_threshold: int = 31, description: str | None = None,
+                pdq_threshold: int | None = None, description: str | None = None,
                 actor: User | str | None = "system") -> dict[str, Any]:
+    if pdq_threshold is None:
+        from modops.media.settings import media_settings
+
+        pdq_threshold = media_settings().pdq_threshold
     if action not in BANK_ACTIONS:
         raise ValidationError(f"a bank's action is one of {', '.join(BANK_ACTIONS)}")
     if not 0 <= pdq_threshold <= 63:
@@ -68,7 +72,7 @@ def create_bank(engine: Engine, name: str, policy_label: str, action: str, *,
     if not name or len(name) > 100:
         raise ValidationError("a bank needs a name of 1-100 characters")
     now = utcnow()
-    with session_scope(engine) as s:
+    with session_scope(engine, immediate=True) as s:
         if s.scalar(select(HashBank.id).where(HashBank.name == name)):
             raise ValidationError(f"a bank named {name!r} exists")
         bank = HashBank(name=name, policy_label=policy_label, action=action, enabled=True,
@@ -90,7 +94,7 @@ def update_bank(engine: Engine, name: str, changes: dict[str, Any], *,
         raise ValidationError(f"cannot change {', '.join(sorted(unknown))} of a bank")
     if "action" in changes and changes["action"] not in BANK_ACTIONS:
         raise ValidationError(f"a bank's action is one of {', '.join(BANK_ACTIONS)}")
-    with session_scope(engine) as s:
+    with session_scope(engine, immediate=True) as s:
         bank = _bank(s, name)
         before = bank_dict(bank)
         for k, v in changes.items():
@@ -103,7 +107,7 @@ def update_bank(engine: Engine, name: str, changes: dict[str, Any], *,
 
 
 def list_banks(engine: Engine) -> list[dict[str, Any]]:
-    with session_scope(engine) as s:
+    with session_scope(engine, immediate=True) as s:
         counts = dict(s.execute(select(BankEntry.bank_id, func.count()).group_by(
             BankEntry.bank_id)).all())
         return [bank_dict(b, int(counts.get(b.id, 0)))
@@ -131,7 +135,7 @@ def add_signals(engine: Engine, name: str, signals: list[tuple[str, str]], *,
             raise ValidationError(f"signal {i}: {exc}") from None
         clean[(stype, _key(sig))] = sig
     actor_name = actor.username if isinstance(actor, User) else (actor or "system")
-    with session_scope(engine) as s:
+    with session_scope(engine, immediate=True) as s:
         bank = _bank(s, name)
         have = set(s.execute(select(BankEntry.signal_type, BankEntry.signal_key).where(
             BankEntry.bank_id == bank.id)).all())
@@ -163,7 +167,7 @@ def add_item_to_bank(engine: Engine, name: str, item_id: int, *,
     from modops.media.settings import media_settings
 
     store = media_store()
-    with session_scope(engine) as s:
+    with session_scope(engine, immediate=True) as s:
         rows = s.execute(select(MediaObject).join(ItemMedia, ItemMedia.media_id == MediaObject.id)
                          .where(ItemMedia.item_id == item_id, MediaObject.state == "ready")
                          ).scalars().all()
@@ -189,7 +193,7 @@ def add_item_to_bank(engine: Engine, name: str, item_id: int, *,
 
 def export_hash_list(engine: Engine, name: str) -> str:
     """The bank as a ThreatExchange file-exchange list: ``<signal_type> <signal>`` a line."""
-    with session_scope(engine) as s:
+    with session_scope(engine, immediate=True) as s:
         bank = _bank(s, name)
         rows = s.execute(select(BankEntry.signal_type, BankEntry.signal).where(
             BankEntry.bank_id == bank.id).order_by(BankEntry.id)).all()
@@ -255,7 +259,7 @@ class BankMatcher:
     """Every enabled bank's signals in memory, indexed for matching."""
 
     def __init__(self, engine: Engine) -> None:
-        with session_scope(engine) as s:
+        with session_scope(engine, immediate=True) as s:
             banks = s.scalars(select(HashBank).where(HashBank.enabled.is_(True))).all()
             self.banks = {b.id: _Bank(b.id, b.name, b.version, b.policy_label, b.action,
                                       b.pdq_threshold) for b in banks}
@@ -318,7 +322,7 @@ _cache_lock = threading.Lock()
 
 def matcher(engine: Engine) -> BankMatcher:
     """The cached matcher, rebuilt when a bank is added, changed or enabled/disabled."""
-    with session_scope(engine) as s:
+    with session_scope(engine, immediate=True) as s:
         stamp = tuple(s.execute(select(HashBank.id, HashBank.version, HashBank.enabled)
                                 .order_by(HashBank.id)).all())
     with _cache_lock:

@@ -60,7 +60,7 @@ def _merge(s: Any, project_id: int, kind: str, members: dict[int, float | None])
 def cluster_item_media(engine: Engine, project_id: int, item_id: int) -> int | None:
     """Join the item to the media cluster of every other item of the project whose files
     match its files (same bytes, or PDQ within 31). Returns the cluster id, or None."""
-    with session_scope(engine) as s:
+    with session_scope(engine, immediate=True) as s:
         mine = s.execute(select(MediaObject.sha256, MediaObject.pdq, MediaObject.pdq_quality)
                          .join(ItemMedia, ItemMedia.media_id == MediaObject.id).where(
             ItemMedia.item_id == item_id, MediaObject.state == "ready")).all()
@@ -106,7 +106,7 @@ def cluster_texts(engine: Engine, project_key: str, *, threshold: float = TEXT_T
 
     from modops.machine import item_text
 
-    with session_scope(engine) as s:
+    with session_scope(engine, immediate=True) as s:
         project_id = s.scalar(select(Project.id).where(Project.key == project_key))
         if project_id is None:
             raise NotFound(f"no project {project_key!r}")
@@ -145,7 +145,7 @@ def cluster_texts(engine: Engine, project_key: str, *, threshold: float = TEXT_T
         groups.setdefault(find(item_id), []).append(item_id)
     clusters = {root: ids for root, ids in groups.items() if len(ids) > 1}
     now = utcnow()
-    with session_scope(engine) as s:
+    with session_scope(engine, immediate=True) as s:
         s.execute(delete(ItemCluster).where(ItemCluster.project_id == project_id,
                                             ItemCluster.kind == "text"))
         s.add_all([ItemCluster(project_id=project_id, item_id=i, kind="text", cluster_id=root,
@@ -156,7 +156,7 @@ def cluster_texts(engine: Engine, project_key: str, *, threshold: float = TEXT_T
 
 def cluster_members(engine: Engine, project_key: str, kind: str, cluster_id: int) \
         -> list[dict[str, Any]]:
-    with session_scope(engine) as s:
+    with session_scope(engine, immediate=True) as s:
         rows = s.execute(select(Item.id, Item.external_id, Item.state, Item.final_labels)
                          .join(ItemCluster, ItemCluster.item_id == Item.id)
                          .join(Project, Project.id == Item.project_id).where(

@@ -74,13 +74,24 @@ class PdqIndex:
         self.mih = len(hashes) >= scan_below
         if self.mih:
             chunks = hashes.view(">u2")  # (n, 16) chunk values, big-endian as the hex reads
+            words = hashes.view(np.uint64).reshape(-1, 4)
             self._order = np.empty((CHUNKS, len(hashes)), dtype=np.int32)
             self._offsets = np.empty((CHUNKS, (1 << CHUNK_BITS) + 1), dtype=np.int64)
+            # Each chunk table also keeps, in bucket order, the half of every hash that does not
+            # hold the chunk: a candidate is first checked on those 128 bits (if they alone
+            # differ in more than r bits, so does the whole), reading memory in sequence; a
+            # random candidate passes with probability ~1e-9, so the random access to the full
+            # hash is paid almost only for real matches. 16 B per hash per chunk (256 MB at
+            # 1M): against the exhaustive scan, 1M-hash queries went from 161x to 270x as fast
+            # (same loaded host, same run).
+            self._pre = np.empty((CHUNKS, len(hashes), 2), dtype=np.uint64)
+            halves = (np.ascontiguousarray(words[:, :2]), np.ascontiguousarray(words[:, 2:]))
             for c in range(CHUNKS):
                 col = chunks[:, c]
                 self._order[c] = np.argsort(col, kind="stable")
                 self._offsets[c, 0] = 0
                 np.cumsum(np.bincount(col, minlength=1 << CHUNK_BITS), out=self._offsets[c, 1:])
+                np.take(halves[1 if c < 8 else 0], self._order[c], axis=0, out=self._pre[c])
 
     def __len__(self) -> int:
         return len(self.hashes)
@@ -112,8 +123,8 @@ class PdqIndex:
         qwords = queries.view(np.uint64).reshape(-1, 4)
         qchunks = queries.view(">u2").astype(np.int64)
         hit_q, hit_row, hit_d = _mih_kernel(self.hashes.view(np.uint64).reshape(-1, 4),
-                                            self._order, self._offsets, qwords, qchunks,
-                                            flips, radius)
+                                            self._order, self._offsets, self._pre, qwords,
+                                            qchunks, flips, radius)
         out: list[list[tuple[int, int]]] = [[] for _ in range(len(queries))]
         for qi, dist, row in sorted(zip(hit_q.tolist(), hit_d.tolist(), hit_row.tolist(),
                                         strict=True)):
@@ -122,8 +133,8 @@ class PdqIndex:
 
 
 @numba.njit(cache=True, nogil=True)
-def _mih_kernel(words: np.ndarray, order: np.ndarray, offsets: np.ndarray, qwords: np.ndarray,
-                qchunks: np.ndarray, flips: np.ndarray, radius: int) \
+def _mih_kernel(words: np.ndarray, order: np.ndarray, offsets: np.ndarray, pre: np.ndarray,
+                qwords: np.ndarray, qchunks: np.ndarray, flips: np.ndarray, radius: int) \
         -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover (compiled)
     """Probe every chunk table with every flip of the query's chunk; check each candidate's
     full distance once (a hash reached through two chunks is skipped the second time: it is
@@ -135,19 +146,17 @@ def _mih_kernel(words: np.ndarray, order: np.ndarray, offsets: np.ndarray, qword
     n = 0
     for qi in range(nq):
         for c in range(16):
+            h0 = 2 if c < 8 else 0  # the query's half that the table's prefilter holds
             for f in range(flips.shape[0]):
                 v = qchunks[qi, c] ^ flips[f]
                 for k in range(offsets[c, v], offsets[c, v + 1]):
+                    if _popcount(pre[c, k, 0] ^ qwords[qi, h0]) + \
+                            _popcount(pre[c, k, 1] ^ qwords[qi, h0 + 1]) > radius:
+                        continue
                     row = order[c, k]
                     d = np.int64(0)
                     for w in range(4):
-                        x = words[row, w] ^ qwords[qi, w]
-                        # popcount (SWAR): numba has no portable popcnt intrinsic
-                        x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
-                        x = (x & np.uint64(0x3333333333333333)) + \
-                            ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
-                        x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
-                        d += np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+                        d += _popcount(words[row, w] ^ qwords[qi, w])
                     if d > radius:
                         continue
                     # found through an earlier chunk already? (that chunk was within reach)
@@ -170,6 +179,15 @@ def _mih_kernel(words: np.ndarray, order: np.ndarray, offsets: np.ndarray, qword
                     hq[n], hr[n], hd[n] = qi, row, d
                     n += 1
     return hq[:n], hr[:n], hd[:n]
+
+
+@numba.njit(cache=True, inline="always")
+def _popcount(x: np.uint64) -> int:  # pragma: no cover (compiled)
+    """Bits set (SWAR): numba has no portable popcnt intrinsic."""
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
 
 
 @numba.njit(cache=True, inline="always")

@@ -84,7 +84,7 @@ def attach_blob_chunks(engine: Engine, project_key: str, external_id: str,
     """Store bytes (an upload, or a file named in an import) and link them to an item. A file
     over the size limit, or empty, is recorded as ``media_error`` on the item, not raised."""
     store = store or media_store()
-    with session_scope(engine) as s:
+    with session_scope(engine, immediate=True) as s:
         item_id, project_id = _item(s, project_key, external_id)
     error = None
     blob = None
@@ -97,7 +97,7 @@ def attach_blob_chunks(engine: Engine, project_key: str, external_id: str,
     except OSError as exc:
         error = f"the file could not be read: {exc.strerror or exc}"
     now = utcnow()
-    with session_scope(engine) as s:
+    with session_scope(engine, immediate=True) as s:
         media = _media_row(s, blob) if blob is not None and error is None else None
         link = ItemMedia(project_id=project_id, item_id=item_id,
                          position=_next_position(s, item_id), source=source,
@@ -140,7 +140,7 @@ def _attach_error(engine: Engine, project_key: str, external_id: str, source: st
                   name: str, error: str, *, actor: User | str | None = "system",
                   **_kw: Any) -> dict[str, Any]:
     now = utcnow()
-    with session_scope(engine) as s:
+    with session_scope(engine, immediate=True) as s:
         item_id, project_id = _item(s, project_key, external_id)
         link = ItemMedia(project_id=project_id, item_id=item_id,
                          position=_next_position(s, item_id), source=source,
@@ -163,7 +163,7 @@ def attach_url(engine: Engine, project_key: str, external_id: str, url: str, *,
         return _attach_error(engine, project_key, external_id, "url", url[:255],
                              "only http(s) URLs are fetched", actor=actor)
     now = utcnow()
-    with session_scope(engine) as s:
+    with session_scope(engine, immediate=True) as s:
         item_id, project_id = _item(s, project_key, external_id)
         link = ItemMedia(project_id=project_id, item_id=item_id,
                          position=_next_position(s, item_id), source="url", source_url=url,
@@ -191,7 +191,7 @@ def attach_batch_media(engine: Engine, project_key: str, batch_id: str, base_dir
                        actor: User | str | None = "system") -> int:
     """After an import: the ``media_url`` of each item of the batch becomes media. Several may
     be given, one a line; a value without a scheme is a path relative to the import file."""
-    with session_scope(engine) as s:
+    with session_scope(engine, immediate=True) as s:
         rows = s.execute(select(Item.external_id, Item.media_url).join(
             Project, Project.id == Item.project_id).where(
             Project.key == project_key, Item.import_batch == batch_id,
@@ -222,7 +222,7 @@ def default_fetcher() -> Fetcher:
 def fetch_media(engine: Engine, item_media_id: int, *, fetcher: Fetcher | None = None,
                 store: LocalMediaStore | None = None, enqueue: bool = True) -> dict[str, Any]:
     settings = media_settings()
-    with session_scope(engine) as s:
+    with session_scope(engine, immediate=True) as s:
         link = s.get(ItemMedia, item_media_id)
         if link is None:
             raise NotFound(f"no item media {item_media_id}")
@@ -242,7 +242,7 @@ def fetch_media(engine: Engine, item_media_id: int, *, fetcher: Fetcher | None =
     except TooLarge as exc:
         error = f"not fetched: {exc}"
     now = utcnow()
-    with session_scope(engine) as s:
+    with session_scope(engine, immediate=True) as s:
         link = s.get_one(ItemMedia, item_media_id)  # the caller's row, never deleted
         media = _media_row(s, blob) if blob is not None and error is None else None
         link.media_id = media.id if media else None
@@ -321,7 +321,7 @@ def process_media(engine: Engine, media_id: int, *, force: bool = False,
     carries it. Returns the file's state."""
     settings = media_settings()
     store = store or media_store()
-    with session_scope(engine) as s:
+    with session_scope(engine, immediate=True) as s:
         m = s.get(MediaObject, media_id)
         if m is None:
             raise NotFound(f"no media {media_id}")
@@ -339,12 +339,12 @@ def process_media(engine: Engine, media_id: int, *, force: bool = False,
         strip_sha = result.values.pop("strip_sha256", None)
         if keyframes is not None and strip_sha:
             keyframes = [{"strip": strip_sha}, *keyframes]
-        with session_scope(engine) as s:  # one write: never a half-processed row
+        with session_scope(engine, immediate=True) as s:  # one write: never a half-processed row
             s.execute(update(MediaObject).where(MediaObject.id == media_id).values(
                 **result.values, keyframes=keyframes,
                 state=MEDIA_ERROR if result.error else "ready", error=result.error,
                 pipeline_version=PIPELINE_VERSION, processed_at=utcnow()))
-    with session_scope(engine) as s:
+    with session_scope(engine, immediate=True) as s:
         m = s.get_one(MediaObject, media_id)
         state, error = m.state, m.error
         s.execute(update(ItemMedia).where(ItemMedia.media_id == media_id).values(
@@ -364,7 +364,7 @@ def after_media(engine: Engine, item_id: int) -> dict[str, Any]:
     from modops.media.banks import matcher
     from modops.media.clusters import cluster_item_media
 
-    with session_scope(engine) as s:
+    with session_scope(engine, immediate=True) as s:
         rows = s.execute(select(MediaObject, ItemMedia.project_id).join(
             ItemMedia, ItemMedia.media_id == MediaObject.id).where(
             ItemMedia.item_id == item_id, MediaObject.state == "ready")
@@ -390,7 +390,7 @@ def after_media(engine: Engine, item_id: int) -> dict[str, Any]:
                 best[hit.bank_id] = hit
         matches.extend((m.id, hit) for hit in best.values())
     now = utcnow()
-    with session_scope(engine) as s:
+    with session_scope(engine, immediate=True) as s:
         acted = set(s.scalars(select(MediaMatch.bank_id).where(MediaMatch.item_id == item_id)))
         s.execute(update(Item).where(Item.id == item_id).values(ocr_text=ocr_text))
         s.execute(delete(MediaMatch).where(MediaMatch.item_id == item_id))
@@ -486,7 +486,7 @@ def _rescore_with_ocr(engine: Engine, project_id: int, item_id: int) -> float | 
     from modops.queue.core import load_project, write_tx
     from modops.queue.decisions import create_task
 
-    with session_scope(engine) as s:
+    with session_scope(engine, immediate=True) as s:
         it = s.get(Item, item_id)
         if it is None:
             return None

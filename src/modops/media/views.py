@@ -59,4 +59,17 @@ def item_media(engine: Engine, item_id: int, *, user_id: int, secret: str,
                                 "action": bank.action, "bank_version": mm.bank_version,
                                 "signal_type": mm.signal_type, "distance": mm.distance,
                                 "detail": mm.detail, "matched_at": mm.matched_at.isoformat()})
-    return {"item_id": item_id, "files": files, "matches": matches}
+    return {"item_id": item_id, "files": files, "matches": matches,
+            "wellness": wellness(settings)}
+
+
+def wellness(settings: dict[str, Any] | None) -> dict[str, Any]:
+    """A project's reviewer-protection defaults: media blurred (px) and grey until a person
+    unblurs it (logged), videos muted and never autoplayed."""
+    s = settings or {}
+    try:
+        blur = max(0, min(64, int(s.get("media_blur_px", 24))))
+    except (TypeError, ValueError):
+        blur = 24  # a bad setting fails closed: blurred
+    return {"blur_px": blur, "greyscale": bool(s.get("media_greyscale", True)),
+            "muted": True, "autoplay": False}

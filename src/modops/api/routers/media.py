@@ -8,6 +8,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
 from modops.api import policies
 from modops.api.auth import Principal, current
@@ -17,7 +18,7 @@ from modops.media import access, banks, clusters, pipeline
 from modops.media.blobstore import CHUNK, media_store
 from modops.media.views import item_media
 from modops.store import session_scope
-from modops.store.models import User
+from modops.store.models import Item, User
 from modops.store.models_media import MediaObject
 
 router = APIRouter(prefix="/api/v1", tags=["media"])
@@ -101,7 +102,7 @@ class BankIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     policy_label: str = Field(min_length=1, max_length=100)
     action: Literal["auto_action", "review"]
-    pdq_threshold: int = Field(31, ge=0, le=63)
+    pdq_threshold: int | None = Field(None, ge=0, le=63)
     description: str | None = Field(None, max_length=2000)
 
 
@@ -198,3 +199,15 @@ def decide_cluster(key: str, kind: Literal["media", "text"], cluster_id: int,
 
 
 __all__ = ["router"]
+
+
+@router.post("/items/{item_id}/media/unblur", status_code=204)
+def unblur(item_id: int, request: Request, p: Principal = Depends(current)) -> None:
+    """Record that the caller unblurred an item's media (the screen unblurs after this)."""
+    from modops.store.audit import record
+
+    with session_scope(engine_of(request), immediate=True) as s:
+        access.may_see_item(s, p, item_id)
+        project_id = s.scalar(select(Item.project_id).where(Item.id == item_id))
+        record(s, actor=s.get(User, p.id), action="media.unblur", entity="item",
+               entity_id=item_id, project_id=project_id)
