@@ -17,9 +17,10 @@ import re
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, and_, delete, select, update
+from sqlalchemy import Engine, delete, select, text, update
 
-from modops.domain import DecisionSource, NotFound, ValidationError
+from modops.domain import DecisionSource, NotFound, TaskState, ValidationError
+from modops.domain.states import set_state
 from modops.media.pdqindex import PdqIndex, hex_to_bytes
 from modops.media.signals import PDQ_MIN_QUALITY
 from modops.store import session_scope, utcnow
@@ -196,10 +197,7 @@ def decide_cluster(engine: Engine, project_key: str, kind: str, cluster_id: int,
                             basis={"cluster": {"kind": kind, "id": cluster_id,
                                                "size": len(members)}, "note": note},
                             now=now, actor=reviewer)
-            conn.execute(update(_tasks()).where(and_(
-                _tasks().c.item_id == m["item_id"],
-                _tasks().c.state.in_(("open", "leased")))).values(state="cancelled",
-                                                                  done_at=now))
+            conn.execute(_CANCEL_WORK, {"i": m["item_id"], "now": now})
             decided.append(m["external_id"])
         _audit(conn, reviewer, "cluster.decide", "cluster", f"{kind}:{cluster_id}", project.id,
                after={"labels": labels, "decided": len(decided), "skipped": len(skipped)},
@@ -207,7 +205,6 @@ def decide_cluster(engine: Engine, project_key: str, kind: str, cluster_id: int,
     return {"cluster_id": cluster_id, "kind": kind, "decided": decided, "skipped": skipped}
 
 
-def _tasks() -> Any:
-    from modops.store.models import Task
-
-    return Task.__table__
+# the member's open and held work ends with its decision (a held lease cannot submit after)
+_CANCEL_WORK = text(set_state("tasks", TaskState.CANCELLED, also="done_at = :now",
+                              where="item_id = :i", among=(TaskState.OPEN, TaskState.LEASED)))
