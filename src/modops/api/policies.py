@@ -195,6 +195,19 @@ def item(session: Session, principal: Principal, item_id: int) -> Item:
     return it
 
 
+def item_media(session: Session, principal: Principal, item_id: int) -> None:
+    """May the caller see item ``item_id``'s media? Reviewers and up of its project; a labeler
+    only while a task on that item is leased to them. NotFound otherwise."""
+    if principal.at_least(Role.REVIEWER):
+        item(session, principal, item_id)
+        return
+    held = session.scalar(select(Task.id).where(
+        Task.item_id == item_id, Task.assignee_id == principal.id,
+        Task.state == TaskState.LEASED.value))
+    if held is None:
+        raise NotFound(f"no item {item_id}")
+
+
 def webhook_scope(session: Session, principal: Principal, project_id: int | None) -> None:
     if project_id is None:
         require(principal, "webhook.global")

@@ -75,7 +75,7 @@ def get_item_media(item_id: int, request: Request, p: Principal = Depends(curren
     """An item's files with short-lived signed URLs, keyframes, OCR text (PII masked) and, for
     reviewers and up, the bank-match evidence. Labelers: only an item of a task they hold."""
     with session_scope(engine_of(request)) as s:
-        access.may_see_item(s, p, item_id)
+        policies.item_media(s, p, item_id)
     return item_media(engine_of(request), item_id, user_id=p.id,
                       secret=settings_of(request).secret_key,
                       evidence=p.at_least(Role.REVIEWER))
@@ -87,7 +87,7 @@ def media_file(token: str, request: Request, p: Principal = Depends(current)) ->
     """A file, by a signed URL minted for the caller (expires; see docs/media.md)."""
     sha, item_id = access.verify(settings_of(request).secret_key, token, p.id)
     with session_scope(engine_of(request)) as s:
-        access.may_see_item(s, p, item_id)  # still allowed now (a lease may have ended)
+        policies.item_media(s, p, item_id)  # still allowed now (a lease may have ended)
         mime = s.query(MediaObject.mime).filter(MediaObject.sha256 == sha).scalar()
     path = media_store().path(sha)
     if not path.is_file():
@@ -192,7 +192,7 @@ def decide_cluster(key: str, kind: Literal["media", "text"], cluster_id: int,
     """One decision for every undecided item of a cluster (each audited on its own)."""
     with session_scope(engine_of(request)) as s:
         proj = policies.project(s, p, key, "review.work")
-        reviewer = s.get(User, p.id)
+        reviewer = s.get_one(User, p.id)
         s.expunge(reviewer)
     return clusters.decide_cluster(engine_of(request), proj.key, kind, cluster_id, body.labels,
                                    reviewer, note=body.note)
@@ -207,7 +207,7 @@ def unblur(item_id: int, request: Request, p: Principal = Depends(current)) -> N
     from modops.store.audit import record
 
     with session_scope(engine_of(request), immediate=True) as s:
-        access.may_see_item(s, p, item_id)
+        policies.item_media(s, p, item_id)
         project_id = s.scalar(select(Item.project_id).where(Item.id == item_id))
         record(s, actor=s.get(User, p.id), action="media.unblur", entity="item",
                entity_id=item_id, project_id=project_id)
