@@ -76,6 +76,19 @@ def _media_row(s: Any, blob: StoredBlob) -> MediaObject:
     return row
 
 
+def _keep(store: LocalMediaStore, source: Callable[[], Iterable[bytes]], *, empty: str,
+          refused: str) -> tuple[StoredBlob | None, str | None]:
+    """Store what ``source`` yields: (the blob, None), or (None, the reason it was not kept:
+    empty, over the size limit, refused by the fetcher, unreadable)."""
+    try:
+        blob = store.put_stream(source())
+    except (TooLarge, FetchRefused) as exc:
+        return None, f"{refused}: {exc}"
+    except OSError as exc:
+        return None, f"the file could not be read: {exc.strerror or exc}"
+    return (None, empty) if blob.size == 0 else (blob, None)
+
+
 def attach_blob_chunks(engine: Engine, project_key: str, external_id: str,
                        chunks: Iterable[bytes], *, source: str, filename: str | None,
                        actor: User | str | None = "system",
@@ -86,16 +99,8 @@ def attach_blob_chunks(engine: Engine, project_key: str, external_id: str,
     store = store or media_store()
     with session_scope(engine, immediate=True) as s:
         item_id, project_id = _item(s, project_key, external_id)
-    error = None
-    blob = None
-    try:
-        blob = store.put_stream(chunks)
-        if blob.size == 0:
-            error = "the file is empty (0 bytes)"
-    except TooLarge as exc:
-        error = f"not stored: {exc}"
-    except OSError as exc:
-        error = f"the file could not be read: {exc.strerror or exc}"
+    blob, error = _keep(store, lambda: chunks, empty="the file is empty (0 bytes)",
+                        refused="not stored")
     now = utcnow()
     with session_scope(engine, immediate=True) as s:
         media = _media_row(s, blob) if blob is not None and error is None else None
@@ -231,16 +236,9 @@ def fetch_media(engine: Engine, item_media_id: int, *, fetcher: Fetcher | None =
         url = str(link.source_url)
         project_key = s.scalar(select(Project.key).where(Project.id == link.project_id))
     store = store or media_store()
-    error, blob = None, None
-    try:
-        blob = store.put_stream((fetcher or default_fetcher())(
-            url, settings.max_bytes, settings.fetch_timeout_s))
-        if blob.size == 0:
-            error = "the URL returned no content (0 bytes)"
-    except FetchRefused as exc:
-        error = f"not fetched: {exc}"
-    except TooLarge as exc:
-        error = f"not fetched: {exc}"
+    fetch = fetcher or default_fetcher()
+    blob, error = _keep(store, lambda: fetch(url, settings.max_bytes, settings.fetch_timeout_s),
+                        empty="the URL returned no content (0 bytes)", refused="not fetched")
     now = utcnow()
     with session_scope(engine, immediate=True) as s:
         link = s.get_one(ItemMedia, item_media_id)  # the caller's row, never deleted
