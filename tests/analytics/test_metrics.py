@@ -124,9 +124,10 @@ def test_item_metrics(ms) -> None:
     # SLA: only I3 (due 11-19 00:00, decided 11-20 12:00) missed; I6 has no due_at and
     # falls back to the project's 24 h from ingestion (decided at once)
     assert ms["sla_attainment"].value == pytest.approx(10 / 11)
-    # actioned: I1, I2, I3, I4, I8, I10. Flagged before any report: I1, I2, I3 (routed
-    # 11-18 00:00, reported 01:00), I8; not I4 (unscored) nor I10 (reported 07:45, routed 08:00)
-    assert ms["proactive_rate"].value == pytest.approx(4 / 6)
+    # actioned: I1, I2, I3, I4, I8, I10. A machine signal before any report: I1 (score 0.8 ≥
+    # the 0.5 flag threshold), I2 (auto-actioned). Not I3 (0.4) nor I8 (0.3): routed to people,
+    # no signal; not I4 (unscored); not I10 (0.55, but reported 07:45, routed 08:00)
+    assert ms["proactive_rate"].value == pytest.approx(2 / 6)
     # removed: I1 (0 views), I3 (500), I4 (0), I8 (20)
     assert ms["zero_view_removal_rate"].value == pytest.approx(2 / 4)
     # creation → decision: I1 8 h, I3 60 h, I4 2 h, I8 2 h
@@ -330,3 +331,25 @@ def test_multi_label_agreement_in_the_database(engine: Engine, day: dict[str, in
     # single-label days keep the nominal coefficient (MASI equals it there)
     assert compute_metrics(engine, DAY, F, now=NOW)["krippendorff_alpha"].detail[
         "distance"] == "nominal"
+
+
+def test_proactive_rate_counts_rules_and_matches_before_reports(engine: Engine,
+                                                                 day: dict[str, int]) -> None:
+    """A bank/hash match or a rule is a machine signal too, if it came before the report."""
+    from tests.analytics.conftest import h
+
+    from modops.store import session_scope
+    from modops.store.models import Project, RoutingDecision
+
+    with session_scope(engine) as s:
+        pid = s.scalar(select(Project.id).where(Project.key == "kr-comments"))
+        for name, at, reason in [("I8", h(7.5), "rule:slur-list"),  # never reported: counts
+                                 ("I3", h(-48), "match:ncmec-hash"),  # before 11-18 01:00
+                                 ("I10", h(8), "rule:late")]:  # after the 07:45 report
+            s.add(RoutingDecision(project_id=pid, item_id=day[name], score=None, route="human",
+                                  reason=reason, decided_at=at))
+    ms = compute_metrics(engine, DAY, F, now=NOW)
+    assert (ms["proactive_rate"].numerator, ms["proactive_rate"].denominator) == (4, 6)
+    # a higher flag threshold drops I1 (0.8); I2 was auto-actioned, which is a signal itself
+    high = compute_metrics(engine, DAY, F, now=NOW, score_threshold=0.9)
+    assert high["proactive_rate"].numerator == 3

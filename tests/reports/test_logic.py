@@ -3,7 +3,6 @@ content check on both stores (the shared ``engine`` fixture: SQLite and PostgreS
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -12,10 +11,10 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
-from modops.analytics import Filters, backlog_plan, compare_periods, compute_metrics
+from modops.analytics import Filters, compare_periods, staffing_plan
 from modops.reports import build_report
 from modops.reports.content import KPIS, build_document
-from modops.reports.data import collect, plan_from_metrics, targets_for
+from modops.reports.data import collect, targets_for
 from modops.reports.i18n import josa, metric_name
 from modops.reports.model import Para
 from tests.conftest import make_project
@@ -91,14 +90,10 @@ def test_korean_particles() -> None:
     assert josa("0.801", "은", "는") == "은"
 
 
-def test_staffing_reuses_the_week_exactly(world_engine: Engine) -> None:
-    """The weekly report's plan (from the week's metric set) equals backlog_plan()."""
-    week_end = datetime(2026, 11, 23)
-    ms = compute_metrics(world_engine, "2026-W47", Filters(project="kr-comments"), week_end)
-    assert plan_from_metrics(ms, 24 * 60) == backlog_plan(world_engine, "kr-comments",
-                                                          week_end)
-    data = collect(world_engine, ["kr-comments"], "2026-W47", now=NOW)
-    assert data.projects[0].staffing == backlog_plan(world_engine, "kr-comments", week_end)
+def test_report_staffing_is_the_staffing_plan(world_engine: Engine) -> None:
+    """The report shows modops.analytics.staffing_plan as of its end, as dashboard and API."""
+    data = collect(world_engine, ["kr-comments"], "2026-W47", now=NOW)  # NOW is in the week
+    assert data.projects[0].staffing == staffing_plan(world_engine, "kr-comments", NOW)
 
 
 def test_comparison_equals_compare_periods(world_engine: Engine) -> None:

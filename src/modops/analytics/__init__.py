@@ -19,13 +19,14 @@ from .metrics import (
 )
 from .period import Filters, Period
 from .staffing import (
-    BacklogPlan,
     ErlangPlan,
-    backlog_plan,
+    QueueHour,
+    ShiftNeed,
+    StaffingPlan,
     erlang_c,
     erlang_staffing,
-    live_plan,
-    plan_from_metrics,
+    plan_staffing,
+    staffing_plan,
 )
 from .transparency import transparency_csv, transparency_rows
 from .trends import (
@@ -41,7 +42,6 @@ __all__ = [
     "DEFAULT_RULES",
     "METHODOLOGY_VERSION",
     "Alert",
-    "BacklogPlan",
     "Comparison",
     "Delta",
     "ErlangPlan",
@@ -50,8 +50,10 @@ __all__ = [
     "Metric",
     "MetricSet",
     "Period",
+    "QueueHour",
+    "ShiftNeed",
+    "StaffingPlan",
     "agreement_from_histogram",
-    "backlog_plan",
     "compare_periods",
     "comparison_of",
     "compute_metrics",
@@ -61,11 +63,11 @@ __all__ = [
     "gold_accuracy_by_labeler",
     "korean_nouns",
     "label_volume_series",
-    "live_plan",
     "pairwise_agreement",
-    "plan_from_metrics",
+    "plan_staffing",
     "rules_for",
     "sample_size_for_margin",
+    "staffing_plan",
     "throughput_breakdowns",
     "throughput_by",
     "transparency_csv",

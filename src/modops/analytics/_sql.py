@@ -56,6 +56,12 @@ class Dialect:
         # without parsing a date per row
         return f"substr({x}, 1, 13)"
 
+    def hour_of_day(self, x: str) -> str:
+        """The UTC hour of day (0–23) of a stored timestamp, as an integer."""
+        if self.pg:
+            return f"CAST(EXTRACT(HOUR FROM {x}) AS INTEGER)"
+        return f"CAST(strftime('%H', {x}) AS INTEGER)"
+
     def floor_int(self, x: str) -> str:
         """Floor of a non-negative float as an integer (PostgreSQL's CAST rounds)."""
         return f"CAST(FLOOR({x}) AS INTEGER)" if self.pg else f"CAST({x} AS INTEGER)"

@@ -40,6 +40,14 @@ BACKLOG_BUCKETS: tuple[tuple[str, float, float], ...] = (
     ("backlog_age_gt_3d", 72 * 3600, math.inf),
 )
 DEFAULT_SCORE_THRESHOLD = 0.5
+# An item is proactively detected when a machine signal flagged it before any user report
+# (or it was never reported): its score reached the project's flag threshold (:thr, the
+# ``score_threshold`` precision and recall use), it was auto-actioned, or a bank/hash match or
+# a rule routed it (routing reason ``match:…`` / ``rule:…``). Being routed to people is not
+# a signal: every unscored or mid-band item is, which made the rate read 100% (474/474).
+MACHINE_SIGNAL = ("(r.score >= :thr OR r.route = 'auto_action' OR r.reason LIKE 'match:%' "
+                  "OR r.reason LIKE 'rule:%') "
+                  "AND (i.reported_at IS NULL OR r.decided_at <= i.reported_at)")
 DEFAULT_PREVALENCE_MARGIN = 0.005
 # PostgreSQL connections one metric set runs its independent scans on (see compute_metrics):
 # two keeps a 2-core database busy without the scans queueing behind each other
@@ -179,10 +187,15 @@ def _task_metrics(conn: Connection, sc: Scope, p: Period, as_of: datetime,
 
 
 # --------------------------------------------------------------------------- annotations
+def handle_ms(d: Dialect, a: str = "a") -> str:
+    """An answer's handle time in ms: the client's measure, else lease start to submit."""
+    return (f"COALESCE(CAST({a}.handle_ms AS FLOAT), "
+            f"{d.secs(f'{a}.submitted_at', f'{a}.started_at')} * 1000.0)")
+
+
 def _annotation_where(sc: Scope) -> tuple[str, str]:
     """Handle-time expression and ``FROM … WHERE`` for the period's annotations."""
-    lease = sc.d.secs("a.submitted_at", "a.started_at")
-    ht = f"COALESCE(CAST(a.handle_ms AS FLOAT), {lease} * 1000.0)"
+    ht = handle_ms(sc.d)
     where = (f"FROM annotations a WHERE a.submitted_at >= :start AND a.submitted_at < :end "
              f"AND {sc.annotations('a')}")
     return ht, where
@@ -380,9 +393,8 @@ def _item_metrics(conn: Connection, sc: Scope, p: Period,
     tta = d.secs("i.decided_at", "i.created_at")
     act = f"i.final_action IN {ACTIONED}"
     human = f"d.source IN {HUMAN_SOURCES!r}".replace(",)", ")")
-    flagged = ("EXISTS (SELECT 1 FROM routing_decisions r WHERE r.item_id = i.id "
-               "AND r.route IN ('auto_action', 'human') "
-               "AND (i.reported_at IS NULL OR r.decided_at <= i.reported_at))")
+    flagged = (f"EXISTS (SELECT 1 FROM routing_decisions r WHERE r.item_id = i.id "
+               f"AND {MACHINE_SIGNAL})")
     sla_ok = (f"CASE WHEN i.due_at IS NOT NULL THEN (CASE WHEN i.decided_at <= i.due_at "
               f"THEN 1 ELSE 0 END) ELSE (CASE WHEN {d.secs('i.decided_at', 'i.ingested_at')} "
               f"<= pr.sla_minutes * 60.0 THEN 1 ELSE 0 END) END")
@@ -661,34 +673,6 @@ def compute_metrics(engine: Engine, period: Period | str, filters: Filters | Non
     out.append(ratio("cost_per_item", cost, decided,
                      detail={"uncosted_labeler_hours": uncosted}))
     return MetricSet(p, f, as_of, {m.name: m for m in out})
-
-
-def arrivals_and_handle_time(engine: Engine, period: Period | str,
-                             filters: Filters | None = None, now: datetime | None = None
-                             ) -> tuple[Metric, Metric]:
-    """``arrivals_per_hour`` and ``handle_time_mean_s`` exactly as :func:`compute_metrics`
-    defines them, from two narrow queries: what queue models (Erlang C) need, without the
-    period's agreement, item and audit scans."""
-    p = Period.parse(period) if isinstance(period, str) else period
-    as_of = min(p.end, now or utcnow())
-    hours = max((min(p.end, as_of) - p.start).total_seconds() / 3600.0, 0.0)
-    with engine.connect() as conn:
-        sc = Scope.resolve(conn, filters or Filters())
-        _pg_setup(conn, sc.d)
-        params = {**sc.params, "start": p.start, "end": p.end}
-        created = _f(run(conn, f"""
-            SELECT COUNT(*) FROM tasks t
-            WHERE t.created_at >= :start AND t.created_at < :end AND {sc.tasks('t')}""",
-                         params).scalar())
-        lease = sc.d.secs("a.submitted_at", "a.started_at")
-        ht = f"COALESCE(CAST(a.handle_ms AS FLOAT), {lease} * 1000.0)"
-        ht_sum_ms, ht_n = (_f(v) for v in run(conn, f"""
-            SELECT SUM({ht}), COUNT({ht}) FROM annotations a
-            WHERE a.submitted_at >= :start AND a.submitted_at < :end
-              AND {sc.annotations('a')}""", params).one())
-        conn.rollback()
-    return (ratio("arrivals_per_hour", created, hours),
-            ratio("handle_time_mean_s", ht_sum_ms / 1000.0, ht_n))
 
 
 # --------------------------------------------------------------------------- breakdowns

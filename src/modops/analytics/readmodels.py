@@ -29,7 +29,7 @@ from .metrics import gold_accuracy_by_labeler as _gold_by_labeler
 from .metrics import pairwise_agreement as _pairwise
 from .metrics import throughput_by as _throughput_by
 from .period import Filters, Period
-from .staffing import MAX_OCCUPANCY, backlog_plan, live_plan
+from .staffing import staffing_plan
 from .trends import compare_periods, label_volume_series
 
 PERIOD_KINDS = ("day", "week", "month")
@@ -191,12 +191,8 @@ def machine(engine: Engine, key: str, period: Period, product: str | None,
                   "metrics": {n: metric_out(ms[n]) for n in MACHINE_METRICS}})
 
 
-def staffing(engine: Engine, key: str, now: datetime, live_product: str,
-             target_service_level: float, target_answer_seconds: float) -> dict[str, Any]:
-    bp = backlog_plan(engine, key, now)
-    lp = live_plan(engine, key, now, product=live_product,
-                   target_service_level=target_service_level,
-                   target_answer_seconds=target_answer_seconds)
-    return plain_object({"project": key, "as_of": now, "backlog_plan": asdict(bp),
-                  "live_plan": {"product": live_product, **asdict(lp)},
-                  "max_occupancy": MAX_OCCUPANCY})
+def staffing(engine: Engine, key: str, now: datetime,
+             target_service_level: float = 0.8) -> dict[str, Any]:
+    """The project's :class:`~modops.analytics.StaffingPlan` (the same object reports show)."""
+    return plain_object(staffing_plan(engine, key, now,
+                                      target_service_level=target_service_level).to_dict())

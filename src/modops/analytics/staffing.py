@@ -1,4 +1,8 @@
-"""Staffing: labeler-hours to clear the backlog within SLA, and Erlang C for LIVE queues.
+"""Staffing: one model, Erlang C per queue and hour against the SLA, shrinkage, a roster.
+
+An earlier plan divided the work by *measured* productivity (tasks per labeler-hour, idle time
+included) and reported "32.6 labelers" for 73 items at 3.7% occupancy next to an Erlang plan
+of 1 for the same queue. Now every view shows :class:`StaffingPlan`.
 
 Erlang C (Erlang 1917; see Gans, Koole & Mandelbaum 2003, "Telephone call centers: tutorial,
 review, and research prospects", M&SOM 5(2), §4.1) models a queue with Poisson arrivals at
@@ -15,15 +19,17 @@ B(n) = A·B(n−1) / (n + A·B(n−1)), then C = N·B / (N − A(1 − B)) (no f
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 
 from ._sql import Scope, run
-from .metrics import MetricSet, arrivals_and_handle_time, compute_metrics
-from .period import Filters, Period
+from .metrics import handle_ms
+from .period import Filters
 
 MAX_OCCUPANCY = 0.90
 
@@ -82,66 +88,217 @@ def erlang_staffing(arrivals_per_hour: float, aht_seconds: float, target_service
                       target_answer_seconds, n, sl, c, asa, occ, occ > max_occupancy)
 
 
+DEFAULT_SHRINKAGE = 0.30  # breaks, training, meetings: a common planning figure; per project
+DEFAULT_SHIFTS = ((0, 8), (8, 8), (16, 8))  # 09-17, 17-01, 01-09 KST when no team has a shift
+
+
 @dataclass(frozen=True)
-class BacklogPlan:
-    """Labeler-hours and concurrent labelers to clear the backlog plus arrivals within SLA."""
+class QueueHour:
+    """One queue in one clock hour (UTC): measured demand and the Erlang C staffing."""
 
-    backlog_tasks: float
+    queue: str  # a product with its own SLA, or "pooled" for the others
+    hour_utc: int
     arrivals_per_hour: float
-    sla_hours: float
-    productivity: float | None  # measured tasks per labeler-hour
-    aht_seconds: float | None
-    labeler_hours_backlog: float | None
-    labeler_hours_needed: float | None  # backlog + arrivals over the SLA window
-    labelers_needed: float | None  # concurrent, over the SLA window
-    occupancy: float | None  # on-task share those labelers would need
-    occupancy_flag: bool
+    aht_seconds: float
+    answer_seconds: float  # the queue's SLA
+    offered_load: float  # Erlangs
+    agents: int  # on task, meeting the service level (0 without arrivals)
+    service_level: float
+    occupancy: float | None
+    scheduled: int  # agents / (1 − shrinkage), rounded up
 
 
-def backlog_plan(engine: Engine, project: str, now: datetime, lookback_days: int = 7,
-                 max_occupancy: float = MAX_OCCUPANCY) -> BacklogPlan:
-    """From the last ``lookback_days``: productivity (tasks per labeler-hour), mean handle
-    time and arrival rate; the backlog now. Work over the SLA window = backlog + arrivals;
-    labeler-hours = work / productivity; labelers = labeler-hours / SLA hours. Occupancy =
-    work × AHT / (labelers × SLA) — measured productivity already includes idle time, so the
-    flag fires when the handle time alone would fill more than 90% of those hours."""
-    window = Period.between(now - timedelta(days=lookback_days), now)
-    ms = compute_metrics(engine, window, Filters(project=project), now)
+@dataclass(frozen=True)
+class ShiftNeed:
+    """A shift of the roster: the labelers it must field against those rostered on it."""
+
+    teams: tuple[str, ...]  # empty for a default shift no team is on
+    start_utc: int
+    hours: int
+    required: int
+    rostered: int
+
+    @property
+    def gap(self) -> int:
+        return self.rostered - self.required
+
+
+@dataclass(frozen=True)
+class StaffingPlan:
+    """The one staffing model (dashboard, API and reports all show this object).
+
+    Per queue and UTC hour: arrivals λ (tasks created in that hour of the day, averaged over
+    the lookback days) and measured mean handle time; Erlang C gives the fewest agents with
+    ``SL(answer) ≥ target``; scheduled = agents / (1 − shrinkage). A shift must field, in
+    each of its hours, its share of that hour's scheduled labelers (split evenly among the
+    shifts covering the hour), and its requirement is the largest over its hours.
+    """
+
+    project: str
+    as_of: datetime
+    lookback_days: int
+    target_service_level: float
+    shrinkage: float
+    hours: list[QueueHour]
+    shifts: list[ShiftNeed]
+    uncovered_hours: list[int]  # UTC hours with a need that no shift covers
+    backlog_tasks: float
+    backlog_labeler_hours: float  # backlog × pooled handle time: on-task hours to clear it
+
+    def scheduled_by_hour(self) -> list[int]:
+        out = [0] * 24
+        for q in self.hours:
+            out[q.hour_utc] += q.scheduled
+        return out
+
+    @property
+    def peak_scheduled(self) -> int:
+        return max(self.scheduled_by_hour())
+
+    @property
+    def labeler_hours_per_day(self) -> int:
+        return sum(self.scheduled_by_hour())
+
+    @property
+    def occupancy_flag(self) -> bool:
+        return any(q.occupancy is not None and q.occupancy > MAX_OCCUPANCY for q in self.hours)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["shifts"] = [{**asdict(s), "gap": s.gap} for s in self.shifts]
+        d.update(scheduled_by_hour=self.scheduled_by_hour(), peak_scheduled=self.peak_scheduled,
+                 labeler_hours_per_day=self.labeler_hours_per_day,
+                 occupancy_flag=self.occupancy_flag, max_occupancy=MAX_OCCUPANCY)
+        return d
+
+
+def queue_hour(queue: str, hour: int, arrivals_per_hour: float, aht_seconds: float,
+               answer_seconds: float, target_service_level: float,
+               shrinkage: float) -> QueueHour:
+    """Erlang C for one queue-hour, then shrinkage."""
+    if arrivals_per_hour <= 0:
+        return QueueHour(queue, hour, 0.0, aht_seconds, answer_seconds, 0.0, 0, 1.0, None, 0)
+    e = erlang_staffing(arrivals_per_hour, aht_seconds, target_service_level, answer_seconds)
+    return QueueHour(queue, hour, arrivals_per_hour, aht_seconds, answer_seconds,
+                     e.offered_load, e.agents, e.service_level, e.occupancy,
+                     math.ceil(e.agents / (1.0 - shrinkage) - 1e-9))
+
+
+def roster_needs(scheduled_by_hour: list[int],
+                 shifts: list[tuple[tuple[str, ...], int, int, int]]
+                 ) -> tuple[list[ShiftNeed], list[int]]:
+    """``shifts``: (teams, start UTC hour, hours, labelers rostered). Each hour's scheduled
+    labelers are split evenly (rounded up) among the shifts covering it."""
+    cover = [[i for i, (_, st, n, _) in enumerate(shifts) if (h - st) % 24 < n]
+             for h in range(24)]
+    out = []
+    for i, (teams, st, n, rostered) in enumerate(shifts):
+        req = max((math.ceil(scheduled_by_hour[h] / len(cover[h]))
+                   for h in range(24) if i in cover[h]), default=0)
+        out.append(ShiftNeed(teams, st, n, req, rostered))
+    uncovered = [h for h in range(24) if not cover[h] and scheduled_by_hour[h] > 0]
+    return out, uncovered
+
+
+def plan_staffing(project: str, as_of: datetime, lookback_days: int,
+                  arrivals: dict[tuple[str, int], float], handle: dict[str, tuple[float, float]],
+                  answer_seconds: dict[str, float], default_answer_seconds: float,
+                  shifts: list[tuple[tuple[str, ...], int, int, int]],
+                  target_service_level: float = 0.8, shrinkage: float = DEFAULT_SHRINKAGE,
+                  backlog_tasks: float = 0.0, default_aht: float = 60.0) -> StaffingPlan:
+    """The arithmetic of :func:`staffing_plan` on measured inputs.
+
+    ``arrivals``: tasks created per (product, UTC hour of day) over the lookback window;
+    ``handle``: per product (Σ handle seconds, n); ``answer_seconds``: products with an SLA of
+    their own (each its own queue); the others share one pooled queue with the project SLA
+    (arrivals summed, handle time pooled over their answers).
+    """
+    if not 0 <= shrinkage < 1:
+        raise ValueError("shrinkage must be in [0, 1)")
+
+    def queue_of(product: str) -> str:
+        return product if product in answer_seconds else "pooled"
+
+    def aht(products: list[str]) -> float:
+        tot = sum(handle.get(p, (0.0, 0.0))[0] for p in products)
+        n = sum(handle.get(p, (0.0, 0.0))[1] for p in products)
+        if n:
+            return tot / n
+        every = sum(v[1] for v in handle.values())
+        return sum(v[0] for v in handle.values()) / every if every else default_aht
+
+    products = sorted({p for p, _ in arrivals} | set(handle))
+    queues: dict[str, list[str]] = {}
+    for p in products:
+        queues.setdefault(queue_of(p), []).append(p)
+    hours = []
+    for q, members in sorted(queues.items()):
+        q_aht = aht(members)
+        answer = answer_seconds.get(q, default_answer_seconds)
+        for h in range(24):
+            lam = sum(arrivals.get((p, h), 0.0) for p in members) / lookback_days
+            hours.append(queue_hour(q, h, lam, q_aht, answer, target_service_level, shrinkage))
+    plan = StaffingPlan(project, as_of, lookback_days, target_service_level, shrinkage, hours,
+                        [], [], backlog_tasks, backlog_tasks * aht(queues.get("pooled", products))
+                        / 3600.0)
+    need, uncovered = roster_needs(plan.scheduled_by_hour(), shifts)
+    return replace(plan, shifts=need, uncovered_hours=uncovered)
+
+
+def staffing_plan(engine: Engine, project: str, now: datetime, lookback_days: int = 7,
+                  target_service_level: float = 0.8,
+                  shrinkage: float | None = None) -> StaffingPlan:
+    """Measure the last ``lookback_days`` of ``project`` and plan (see :class:`StaffingPlan`).
+
+    Arrivals are tasks created (the ``arrivals_per_hour`` metric), handle time the
+    ``handle_time_mean_s`` definition, per product; SLAs are the project's
+    (``settings.sla_by_product`` overrides ``sla_minutes``); shrinkage is
+    ``settings.analytics.shrinkage`` (default :data:`DEFAULT_SHRINKAGE`); the roster is the
+    project's teams with a shift, else :data:`DEFAULT_SHIFTS`.
+    """
+    start = now - timedelta(days=lookback_days)
     with engine.connect() as conn:
         sc = Scope.resolve(conn, Filters(project=project))
-        sla_min = run(conn, "SELECT sla_minutes FROM projects WHERE id = :project_id",
-                      sc.params).scalar()
+        d = sc.d
+        params = {**sc.params, "start": start, "end": now}
+        hod = d.hour_of_day("t.created_at")
+        arrivals = {(str(k), int(h)): float(n) for k, h, n in run(conn, f"""
+            SELECT g.key, {hod}, COUNT(*) FROM tasks t
+            JOIN items it ON it.id = t.item_id JOIN products g ON g.id = it.product_id
+            WHERE t.created_at >= :start AND t.created_at < :end AND {sc.tasks('t')}
+            GROUP BY g.key, {hod}""", params).all()}
+        ht = f"{handle_ms(d)} / 1000.0"
+        handle = {str(k): (float(tot or 0.0), float(n)) for k, tot, n in run(conn, f"""
+            SELECT g.key, SUM({ht}), COUNT({ht}) FROM annotations a
+            JOIN items it ON it.id = a.item_id JOIN products g ON g.id = it.product_id
+            WHERE a.submitted_at >= :start AND a.submitted_at < :end
+              AND {sc.annotations('a')}
+            GROUP BY g.key""", params).all()}
+        sla_min, raw = run(conn, "SELECT sla_minutes, settings FROM projects "
+                                 "WHERE id = :project_id", sc.params).one()
+        settings = json.loads(raw) if isinstance(raw, str) else (raw or {})
+        teams = run(conn, """
+            SELECT tm.name, tm.shift_start_utc, tm.shift_hours,
+                   SUM(CASE WHEN u.active AND u.role = 'labeler' THEN 1 ELSE 0 END)
+            FROM project_teams pt JOIN teams tm ON tm.id = pt.team_id
+            LEFT JOIN users u ON u.team_id = tm.id
+            WHERE pt.project_id = :project_id AND tm.shift_start_utc IS NOT NULL
+            GROUP BY tm.name, tm.shift_start_utc, tm.shift_hours ORDER BY tm.shift_start_utc,
+                     tm.name""", sc.params).all()
+        backlog = float(run(conn, f"""
+            SELECT COUNT(*) FROM tasks t WHERE t.state <> 'cancelled' AND t.created_at < :end
+              AND (t.done_at IS NULL OR t.done_at >= :end) AND {sc.tasks('t')}""",
+                            params).scalar() or 0)
         conn.rollback()
-    return plan_from_metrics(ms, sla_min, max_occupancy)
-
-
-def plan_from_metrics(ms: MetricSet, sla_minutes: int | None,
-                      max_occupancy: float = MAX_OCCUPANCY) -> BacklogPlan:
-    """The arithmetic of :func:`backlog_plan` on a metric set already computed for the
-    trailing window (a weekly report reuses its own week instead of scanning it again)."""
-    sla_h = float(sla_minutes or 24 * 60) / 60.0
-    backlog = ms["backlog_open"].value or 0.0
-    arrivals = ms["arrivals_per_hour"].value or 0.0
-    prod = ms["productivity"].value
-    aht = ms["handle_time_mean_s"].value
-    work = backlog + arrivals * sla_h
-    if not prod:
-        return BacklogPlan(backlog, arrivals, sla_h, prod, aht, None, None, None, None,
-                           work > 0)
-    hours_backlog = backlog / prod
-    hours = work / prod
-    labelers = hours / sla_h
-    occ = (work * aht / 3600.0) / hours if aht else None
-    return BacklogPlan(backlog, arrivals, sla_h, prod, aht, hours_backlog, hours, labelers, occ,
-                       bool(occ is not None and occ > max_occupancy))
-
-
-def live_plan(engine: Engine, project: str, now: datetime, product: str = "live",
-              target_service_level: float = 0.8, target_answer_seconds: float = 60.0,
-              lookback_hours: float = 24.0) -> ErlangPlan:
-    """Erlang C for a LIVE queue from measured arrivals and handle time of ``product``."""
-    window = Period.between(now - timedelta(hours=lookback_hours), now)
-    arrivals, aht = arrivals_and_handle_time(
-        engine, window, Filters(project=project, product=product), now)
-    return erlang_staffing(arrivals.value or 0.0, aht.value or 60.0,
-                           target_service_level, target_answer_seconds)
+    by_shift: dict[tuple[int, int], tuple[list[str], int]] = {}
+    for name, st, n, rostered in teams:
+        names, count = by_shift.get((int(st), int(n or 8)), ([], 0))
+        by_shift[(int(st), int(n or 8))] = ([*names, str(name)], count + int(rostered or 0))
+    shifts = ([(tuple(v[0]), st, n, v[1]) for (st, n), v in sorted(by_shift.items())]
+              or [((), st, n, 0) for st, n in DEFAULT_SHIFTS])
+    sla_by = {str(k): float(v) * 60.0 for k, v in (settings.get("sla_by_product") or {}).items()}
+    shr = shrinkage if shrinkage is not None else float(
+        (settings.get("analytics") or {}).get("shrinkage", DEFAULT_SHRINKAGE))
+    return plan_staffing(project, now, lookback_days, arrivals, handle, sla_by,
+                         float(sla_min or 24 * 60) * 60.0, shifts, target_service_level, shr,
+                         backlog)

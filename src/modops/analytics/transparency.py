@@ -2,9 +2,10 @@
 
 One row per (policy label, detection source, decision type) with action counts and median
 time to action, then summary rows (automated share, automated accuracy/error rate from the
-audit sample). Detection source: ``automated`` when the machine flagged the item before any
-user report, ``user_report`` when a report came first, ``other`` otherwise (unscored,
-sampled). Decision type: ``automated`` for machine decisions, ``human`` for the rest.
+audit sample). Detection source: ``automated`` when a machine signal flagged the item before
+any user report (``metrics.MACHINE_SIGNAL``, the proactive-rate definition), ``user_report``
+when a report came first, ``other`` otherwise (found by people: sampled, routed for review
+without a signal). Decision type: ``automated`` for machine decisions, ``human`` for the rest.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from sqlalchemy import Engine
 from modops.domain.cells import csv_cell
 
 from ._sql import ACTIONED, Scope, run
-from .metrics import METHODOLOGY_VERSION, compute_metrics
+from .metrics import (
+    DEFAULT_SCORE_THRESHOLD,
+    MACHINE_SIGNAL,
+    METHODOLOGY_VERSION,
+    _project_setting,
+    compute_metrics,
+)
 from .period import Filters, Period
 
 COLUMNS = ["period_start", "period_end", "project", "policy_label", "policy_name_en",
@@ -37,9 +44,9 @@ def transparency_rows(engine: Engine, period: Period | str, filters: Filters | N
         sc = Scope.resolve(conn, f)
         d = sc.d
         join, lab = d.unnest_labels("i.final_labels", "e")
-        flagged = ("EXISTS (SELECT 1 FROM routing_decisions r WHERE r.item_id = i.id "
-                   "AND r.route IN ('auto_action', 'human') "
-                   "AND (i.reported_at IS NULL OR r.decided_at <= i.reported_at))")
+        thr = float(_project_setting(conn, sc, "score_threshold", DEFAULT_SCORE_THRESHOLD))
+        flagged = (f"EXISTS (SELECT 1 FROM routing_decisions r WHERE r.item_id = i.id "
+                   f"AND {MACHINE_SIGNAL})")
         rows = run(conn, f"""
             SELECT {lab}, CASE WHEN {flagged} THEN 'automated'
                                WHEN i.user_reported THEN 'user_report' ELSE 'other' END,
@@ -49,7 +56,7 @@ def transparency_rows(engine: Engine, period: Period | str, filters: Filters | N
             LEFT JOIN decisions d ON d.item_id = i.id AND d.current
             WHERE i.decided_at >= :start AND i.decided_at < :end
               AND i.final_action IN {ACTIONED} AND {sc.items('i')}""",
-                   {**sc.params, "start": p.start, "end": p.end}).all()
+                   {**sc.params, "start": p.start, "end": p.end, "thr": thr}).all()
         names = {}
         if sc.project_id is not None:
             names = {r[0]: (r[1], r[2]) for r in run(conn, """

@@ -314,43 +314,35 @@ def alert_blocks(data: ReportData, pd: ProjectData, lang: Lang, k: str) -> list[
 
 
 def staffing_blocks(pd: ProjectData, lang: Lang, k: str) -> list[Block]:
-    blocks: list[Block] = []
+    """The project's staffing plan (``modops.analytics.StaffingPlan``): headline numbers,
+    labelers per shift against the roster, and scheduled labelers per hour (KST)."""
+    s = pd.staffing
+    if s is None:
+        return []
     cols = [Col(t("item", lang), "text", 40), Col(t("value", lang), "float2", 14)]
-    if pd.staffing is not None:
-        s = pd.staffing
-        yes = t("yes", lang) if s.occupancy_flag else t("no", lang)
-        rows: list[tuple[str, Any, str]] = [
-            ("plan_backlog", s.backlog_tasks, "int"),
-            ("plan_arrivals", s.arrivals_per_hour, "float2"),
-            ("plan_sla_h", s.sla_hours, "float1"),
-            ("plan_productivity", s.productivity, "float2"),
-            ("plan_aht", s.aht_seconds, "float1"),
-            ("plan_hours_backlog", s.labeler_hours_backlog, "float1"),
-            ("plan_hours", s.labeler_hours_needed, "float1"),
-            ("plan_labelers", s.labelers_needed, "float1"),
-            ("plan_occupancy", s.occupancy, "pct"),
-            ("plan_flag", yes, "text")]
-        tb = Table(f"{k}plan", t("backlog_plan", lang), list(cols),
-                   [[t(key, lang), v] for key, v, _ in rows])
-        tb.kinds = {(r, 1): kind for r, (_, _, kind) in enumerate(rows)}
-        blocks.append(tb)
-    if pd.live is not None:
-        e = pd.live
-        rows = [("erl_arrivals", e.arrivals_per_hour, "float2"),
-                ("erl_aht", e.aht_seconds, "float1"),
-                ("erl_load", e.offered_load, "float2"),
-                ("erl_target", e.target_service_level, "pct"),
-                ("erl_answer", e.target_answer_seconds, "float1"),
-                ("erl_agents", e.agents, "int"),
-                ("erl_sl", e.service_level, "pct"),
-                ("erl_wait", e.prob_wait, "pct"),
-                ("erl_asa", e.asa_seconds, "float1"),
-                ("erl_occ", e.occupancy, "pct")]
-        tb = Table(f"{k}live", t("live_plan", lang), list(cols),
-                   [[t(key, lang), v] for key, v, _ in rows])
-        tb.kinds = {(r, 1): kind for r, (_, _, kind) in enumerate(rows)}
-        blocks.append(tb)
-    return blocks
+    yes = t("yes", lang) if s.occupancy_flag else t("no", lang)
+    rows: list[tuple[str, Any, str]] = [
+        ("plan_target", s.target_service_level, "pct"),
+        ("plan_shrinkage", s.shrinkage, "pct"),
+        ("plan_peak", s.peak_scheduled, "int"),
+        ("plan_per_day", s.labeler_hours_per_day, "int"),
+        ("plan_backlog", s.backlog_tasks, "int"),
+        ("plan_hours_backlog", s.backlog_labeler_hours, "float1"),
+        ("plan_flag", yes, "text")]
+    summary = Table(f"{k}plan", t("staffing_plan", lang), list(cols),
+                    [[t(key, lang), v] for key, v, _ in rows])
+    summary.kinds = {(r, 1): kind for r, (_, _, kind) in enumerate(rows)}
+    shifts = Table(f"{k}shifts", t("plan_shifts", lang), [
+        Col(t("plan_shift", lang), "text", 16), Col(t("plan_teams", lang), "text", 24),
+        Col(t("plan_required", lang), "int", 10), Col(t("plan_rostered", lang), "int", 10),
+        Col(t("plan_gap", lang), "int", 10)],
+        [[f"{(x.start_utc + 9) % 24:02d}–{(x.start_utc + x.hours + 9) % 24:02d} KST",
+          ", ".join(x.teams) or "—", x.required, x.rostered, x.gap] for x in s.shifts])
+    by_hour = s.scheduled_by_hour()
+    hours = Table(f"{k}hours", t("plan_by_hour", lang), [
+        Col(t("plan_hour", lang), "text", 10), Col(t("plan_scheduled", lang), "int", 12)],
+        [[f"{(h + 9) % 24:02d}", by_hour[h]] for h in [(kst - 9) % 24 for kst in range(24)]])
+    return [summary, shifts, Chart(f"{k}hourschart", "column", hours.title, hours, 0, [1])]
 
 
 def projects_table(data: ReportData, lang: Lang) -> Table:

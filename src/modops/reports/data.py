@@ -10,8 +10,8 @@ Nothing here computes a metric. The comparison is ``compare_periods``'s, with it
 sets computed side by side (:func:`comparison_of`). Two places combine analytics numbers
 without a new formula:
 team scorecards sum ``throughput_breakdowns`` (team) and ``gold_accuracy_by_labeler`` numerators per
-team (Wilson interval from ``modops.quality``), and the backlog staffing plan reuses the week's
-metric set when its trailing-7-day window *is* the report week (see :func:`plan_from_metrics`).
+team (Wilson interval from ``modops.quality``). The staffing plan is
+``modops.analytics.staffing_plan`` as of the report's end, the object the dashboard and API show.
 """
 
 from __future__ import annotations
@@ -20,29 +20,26 @@ import json
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, text
 
 from modops.analytics import (
     Alert,
-    BacklogPlan,
     Comparison,
-    ErlangPlan,
     Filters,
     LabelSeries,
     Metric,
     MetricSet,
     Period,
-    backlog_plan,
+    StaffingPlan,
     comparison_of,
     compute_metrics,
     evaluate_alerts,
     gold_accuracy_by_labeler,
     label_volume_series,
-    live_plan,
-    plan_from_metrics,
+    staffing_plan,
     throughput_breakdowns,
 )
 from modops.analytics.catalogue import default_targets
@@ -114,8 +111,7 @@ class ProjectData:
     gold_by_labeler: dict[str, Metric]
     teams: list[TeamRow]
     alerts: list[Alert]
-    staffing: BacklogPlan | None
-    live: ErlangPlan | None
+    staffing: StaffingPlan | None
 
     def delta(self, name: str) -> float | None:
         if self.comparison is None:
@@ -255,12 +251,7 @@ def collect_project(engine: Engine, key: str, period: Period, previous: Period |
     prev_f = (timed("metrics_previous", lambda: compute_metrics(
         engine, previous, f, min(previous.end, now))) if previous is not None else None)
     alerts_f = timed("alerts", lambda: evaluate_alerts(engine, key, as_of))
-    window = Period.between(as_of - timedelta(days=7), as_of)
-    reuse_week = window.start == period.start and window.end == period.end
-    plan_f = None if reuse_week else timed("backlog_plan",
-                                          lambda: backlog_plan(engine, key, as_of))
-    live_f = (timed("live_plan", lambda: live_plan(engine, key, as_of))
-              if "live" in meta["products"] else None)
+    plan_f = timed("staffing_plan", lambda: staffing_plan(engine, key, as_of))
     series_f = timed("label_series", lambda: label_volume_series(engine, period, f))
     prev_series_f = (timed("label_series_prev", lambda: label_volume_series(
         engine, previous, f)) if previous is not None else None)
@@ -281,8 +272,6 @@ def collect_project(engine: Engine, key: str, period: Period, previous: Period |
     gold = gold_f.result()
     teams = team_rows(by["team"], gold, labeler_team, labelers_by_team,
                       targets["gold_accuracy"].green)
-    staffing = plan_from_metrics(current, meta["sla_minutes"]) if reuse_week else (
-        plan_f.result() if plan_f is not None else None)
     return ProjectData(
         key=key, name=meta["name"], sla_minutes=meta["sla_minutes"],
         products=meta["products"], label_names=meta["labels"],
@@ -291,7 +280,7 @@ def collect_project(engine: Engine, key: str, period: Period, previous: Period |
         previous_series=prev_series_f.result() if prev_series_f is not None else None,
         by_product=by["product"], by_team=by["team"], gold_by_labeler=gold,
         teams=teams, alerts=sorted(alerts_f.result(), key=_alert_order),
-        staffing=staffing, live=live_f.result() if live_f is not None else None)
+        staffing=plan_f.result())
 
 
 _SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}

@@ -22,15 +22,16 @@ PRODUCT_TIME = {"comment": 1.0, "short_video": 1.8, "live": 2.2}  # handle-time 
 class Team:
     name: str
     vendor: str | None
-    shift_start_utc: int  # hour; shifts last 9 h (Seoul A = 09–18 KST)
-    hourly_cost: float
+    shift_start_utc: int  # hour; shifts last SHIFT_HOURS (Seoul A = 09–18 KST)
+    hourly_cost: float  # KRW per labeler-hour, loaded (wage, benefits, vendor margin)
 
 
 TEAMS = (
-    Team("Seoul A", None, 0, 24.0),      # 09:00–18:00 KST
-    Team("Seoul B", None, 8, 24.0),      # 17:00–02:00 KST
-    Team("Vendor C", "Vendor C Ltd.", 16, 15.0),  # 01:00–10:00 KST
+    Team("Seoul A", None, 0, 24_000.0),      # 09:00–18:00 KST
+    Team("Seoul B", None, 8, 24_000.0),      # 17:00–02:00 KST
+    Team("Vendor C", "Vendor C Ltd.", 16, 15_000.0),  # 01:00–10:00 KST
 )
+SHIFT_HOURS = 9
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +119,7 @@ class Agent:
 
 
 def shifts(start_hour: int, off_days: tuple[int, ...], start: datetime, end: datetime,
-            hours: int = 9) -> list[tuple[datetime, datetime]]:
+            hours: int = SHIFT_HOURS) -> list[tuple[datetime, datetime]]:
     out = []
     day = datetime(start.year, start.month, start.day) - timedelta(days=1)
     while day < end:

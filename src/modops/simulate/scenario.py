@@ -15,7 +15,7 @@ from sqlalchemy import Engine, select
 
 from modops.accounts import add_user
 from modops.projects import create_project, load_spec, update_project
-from modops.simulate.agents import LABELERS, REVIEWERS, TEAMS
+from modops.simulate.agents import LABELERS, REVIEWERS, SHIFT_HOURS, TEAMS
 from modops.store import session_scope
 from modops.store.models import Project, User
 
@@ -134,7 +134,8 @@ def create_world_projects(engine: Engine, cfg: WorldConfig, start: datetime,
 
         for team in TEAMS:
             t = ensure_team(s, team.name)
-            t.vendor, t.hourly_cost = team.vendor, team.hourly_cost
+            t.vendor, t.hourly_cost, t.currency = team.vendor, team.hourly_cost, "KRW"
+            t.shift_start_utc, t.shift_hours = team.shift_start_utc, SHIFT_HOURS
         have = set(s.scalars(select(User.username)))
         demo_pw = {u: pw for u, _r, _t, pw in DEMO_USERS}
         for username, role, team_name, password in DEMO_USERS:

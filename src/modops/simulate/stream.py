@@ -18,6 +18,8 @@ from rich.console import Console
 from modops.machine import get_scorer, item_text
 from modops.simulate.scenario import COMMENTS, LIVE, SPIKE_TERMS, TICK, WorldConfig
 
+REPORT_DELAY_MIN = 60.0  # mean minutes from posting to the first user report
+
 # BEEP! severity → the taxonomy's keys; the model's target heads → hate sub-labels.
 BEEP_TO_TAXONOMY = {"hate": "hate", "offensive": "harassment", "none": "none"}
 TARGET_TO_LABEL = {"gender": "hate.gender", "origin": "hate.region", "politics": "hate.politics",
@@ -38,6 +40,7 @@ class StreamItem:
     views: int
     reported: bool
     score: Any = None  # MachineScore
+    reported_at: datetime | None = None  # the first user report, if reported
 
     def row(self) -> dict[str, Any]:
         text_field = "caption" if self.product == "short_video" else "comment"
@@ -45,6 +48,8 @@ class StreamItem:
         return {"external_id": self.external_id, "product": self.product, "title": title,
                 text_field: self.body, "created_at": self.created.isoformat() + "Z",
                 "view_count": self.views, "user_reported": self.reported,
+                **({"reported_at": self.reported_at.isoformat() + "Z"}
+                   if self.reported_at is not None else {}),
                 "metadata": {"source": "BEEP! unlabeled comments (CC BY-SA 4.0)",
                              "news_title": self.title,
                              "author_region": "KR" if self.views % 7 else "JP"}}
@@ -102,6 +107,7 @@ class Stream:
         from modops.simulate.demo import beep_unlabeled
 
         rng = self._rng = random.Random(cfg.seed)
+        self._seed = cfg.seed
         pairs = beep_unlabeled()
         self._spike_pool = [p for p in pairs if any(t in p[1] for t in SPIKE_TERMS)]
         self._normal = [p for p in pairs if not any(t in p[1] for t in SPIKE_TERMS)]
@@ -184,5 +190,13 @@ class Stream:
                     item.truth = truth_from_score(s, rng)
                 self.items.append(item)
                 self.spike_items.append(item)
+        # When users report: exponential delay after posting, mean REPORT_DELAY_MIN (its own
+        # random stream, so the rest of the world is the same with or without report times).
+        # A report before the item reaches the machine at its tick makes it not proactive.
+        report_rng = random.Random(self._seed * 7919 + 11)
+        for item in self.items:
+            if item.reported:
+                item.reported_at = item.created + timedelta(
+                    minutes=report_rng.expovariate(1.0 / REPORT_DELAY_MIN))
         console.print(f"  scored {len(self.items):,} items in {time.perf_counter() - t0:.1f} s")
 

@@ -47,6 +47,10 @@ class Team(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     vendor: Mapped[str | None] = mapped_column(String(100))
     hourly_cost: Mapped[float | None] = mapped_column(Float)  # for cost per item
+    currency: Mapped[str] = mapped_column(String(3), default="KRW", server_default="KRW")
+    # the team's daily shift, for the staffing roster (None: not scheduled)
+    shift_start_utc: Mapped[int | None] = mapped_column(Integer)
+    shift_hours: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime]
 
 

@@ -219,13 +219,9 @@ def alerts_evaluate(key: str, request: Request, p: Principal = Depends(current))
 @router.get("/manage/{key}/analytics/staffing")
 def staffing_page(key: str, request: Request, p: Principal = Depends(current),
                   period: str | None = None, kind: str | None = None,
-                  product: str | None = None, live_product: str = "live",
-                  target_service_level: float = 0.8,
-                  target_answer_seconds: float = 60.0) -> Response:
-    """Backlog plan (labeler-hours within SLA) and Erlang C for LIVE, as of now."""
+                  product: str | None = None, target_service_level: float = 0.8) -> Response:
+    """The staffing plan (Erlang C per queue and hour, shrinkage, roster), as of now."""
     ctx = _context(request, p, key, "staffing", period, kind, product)
     sl = min(max(target_service_level, 0.01), 0.999)
-    answer = max(target_answer_seconds, 1.0)
-    data = rm.staffing(engine_of(request), key, ctx["now"], live_product, sl, answer)
-    return _page(request, p, "staffing.html", ctx, data=data, live_product=live_product,
-                 target_service_level=sl, target_answer_seconds=answer)
+    data = rm.staffing(engine_of(request), key, ctx["now"], sl)
+    return _page(request, p, "staffing.html", ctx, data=data, target_service_level=sl)

@@ -100,15 +100,14 @@ def machine_api(key: str, request: Request, p: Principal = Depends(current),
 
 @router.get("/{key}/staffing")
 def staffing_api(key: str, request: Request, p: Principal = Depends(current),
-                 now: datetime | None = None, live_product: str = "live",
-                 target_service_level: float = Query(0.8, gt=0, lt=1),
-                 target_answer_seconds: float = Query(60.0, gt=0)) -> dict[str, Any]:
-    """Labeler-hours to clear the backlog within SLA; Erlang C for the LIVE queue."""
+                 now: datetime | None = None,
+                 target_service_level: float = Query(0.8, gt=0, lt=1)) -> dict[str, Any]:
+    """Erlang C per queue and UTC hour against the project's SLAs (live products' own SLA),
+    with shrinkage, and what each shift of the team roster must field."""
     engine = engine_of(request)
     with session_scope(engine) as s:
         project_for(s, p, key)
-    return staffing(engine, key, as_of(now), live_product, target_service_level,
-                    target_answer_seconds)
+    return staffing(engine, key, as_of(now), target_service_level)
 
 
 @router.get("/{key}/alerts")
