@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export MODOPS_TEST_PG_URL ?= $(PG_URL)
 
-.PHONY: install system-deps services demo serve test lint bench screenshots fuzz clean
+.PHONY: install system-deps services demo serve test lint bench screenshots fuzz clean screenshot-incidents
 
 # vpdq builds against FFmpeg's libraries: the Debian packages come first (order-only).
 $(STAMP): pyproject.toml | system-deps
@@ -88,6 +88,11 @@ fuzz: install services
 	@echo "fuzz: $(FUZZ_EXAMPLES) examples per operation, seed $(FUZZ_SEED)"
 	MODOPS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) MODOPS_FUZZ_SEED=$(FUZZ_SEED) \
 	  $(BIN)/python -m pytest -q tests/ops/test_fuzz.py
+
+# The PDF page with the Incidents section of the demo's spike-week report, rendered to
+# docs/screenshots/report-incidents-ko.png (a throwaway demo world in a temp dir; ~minutes).
+screenshot-incidents: install system-deps
+	$(BIN)/python tools/incident_screenshot.py
 
 clean:
 	rm -rf $(VENV) modops.db modops.db-wal modops.db-shm .pytest_cache .cache

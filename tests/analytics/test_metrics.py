@@ -80,6 +80,19 @@ def test_handle_time_productivity_cost(ms) -> None:
     assert ms["labor_cost"].value == pytest.approx(8 * 20 + 4 * 30)
     assert ms["labor_cost"].detail["uncosted_labeler_hours"] == 4
     assert ms["cost_per_item"].value == pytest.approx(280 / 11)
+    assert ms["labor_cost"].detail["currency"] == ms["cost_per_item"].detail["currency"] == "KRW"
+
+
+def test_costs_in_several_currencies_are_not_added(engine: Engine, day: dict[str, int]) -> None:
+    from modops.accounts import update_team
+    from modops.store import session_scope
+
+    with session_scope(engine) as s:
+        update_team(s, "Seoul B", {"currency": "usd"}, actor="test")
+    ms = compute_metrics(engine, DAY, F, now=NOW)
+    # kim + lee 8 h at 20 KRW, park 4 h at 30 USD: two sums, no total
+    assert ms["labor_cost"].value is None and ms["cost_per_item"].value is None
+    assert ms["labor_cost"].detail["by_currency"] == {"KRW": 160.0, "USD": 120.0}
 
 
 def test_gold_accuracy(ms, engine: Engine) -> None:

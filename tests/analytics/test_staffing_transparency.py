@@ -103,3 +103,43 @@ def test_transparency_csv(engine: Engine, day: dict[str, int]) -> None:
     summary = {r["metric"]: r for r in rows if r["metric"]}
     assert float(summary["automated_share"]["value"]) == pytest.approx(2 / 11)
     assert float(summary["auto_action_precision"]["value"]) == pytest.approx(1 / 2)
+
+
+def test_dsa_export_by_hand(engine: Engine, day: dict[str, int]) -> None:
+    """Actioned on 11-20: I1 harassment (score 0.8: automated detection), I2 profanity
+    (auto-actioned: automated decision), I3 hate.gender (reported 11-18, no signal), I4 spam
+    (unscored, reported), I8 harassment (0.3, found by people), I10 profanity (reported
+    before the machine saw it)."""
+    from modops.analytics.dsa import dsa_export, statements_csv
+
+    out = dsa_export(engine, Period.parse("2026-11-20"), Filters(project="kr-comments"))
+    sor = {s["puid"]: s for s in out["statements_of_reasons"]}
+    assert set(sor) == {"I1", "I2", "I3", "I4", "I8", "I10"}
+    assert sor["I1"]["automated_detection"] == "Yes"
+    assert sor["I1"]["automated_decision"] == "AUTOMATED_DECISION_NOT_AUTOMATED"
+    assert sor["I2"]["automated_decision"] == "AUTOMATED_DECISION_FULLY"
+    assert sor["I2"]["decision_visibility"] == "DECISION_VISIBILITY_CONTENT_DEMOTED"
+    assert sor["I3"]["source_type"] == "SOURCE_ARTICLE_16"
+    assert sor["I3"]["category"] == "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH"
+    assert sor["I3"]["incompatible_content_ground"] == "hate.gender"
+    assert sor["I8"]["source_type"] == "SOURCE_VOLUNTARY"
+    assert sor["I10"]["automated_detection"] == "No"
+    assert sor["I4"]["territorial_scope"] == "KR"
+    s = out["summary"]
+    assert (s["statements_of_reasons"], s["removed"], s["restricted"]) == (6, 4, 2)
+    assert (s["automated_detection"], s["automated_decision"], s["human_decision"]) == (2, 1, 5)
+    # notices in the day: I4 (02:30, decided 04:00) and I10 (07:45, decided 10:00)
+    assert (s["notices_received"], s["notices_actioned"]) == (2, 2)
+    assert s["median_time_to_action_from_notice_h"] == pytest.approx((1.5 + 2.25) / 2)
+    # posting → decision: 0, 2, 2, 2.5, 8, 60 h
+    assert s["median_time_to_action_h"] == pytest.approx(2.25)
+    # appeals opened on the day: I1 (open), I3 (upheld); I14's was opened on 11-19
+    assert (s["complaints_received"], s["complaints_decided"],
+            s["complaints_overturned"]) == (2, 1, 0)
+    assert s["account_suspensions"] is None
+    kcsc = {r["category_ko"]: r["decisions"] for r in out["kcsc"]}
+    assert kcsc == {"권리침해 (명예훼손·모욕)": 2, "욕설·비속어 (사회질서 위반)": 2,
+                    "차별·비하": 1, "불법 광고·스팸": 1}
+    text = statements_csv(out)
+    assert text.splitlines()[0].startswith("puid,content_type,")
+    assert len(text.splitlines()) == 7

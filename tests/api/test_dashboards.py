@@ -69,7 +69,9 @@ def test_metrics_api_equals_compare_periods(app_client: TestClient, token_for, w
     assert r.status_code == 200, r.text
     body = r.json()
     cmp = an.compare_periods(world.engine, WEEK, F, NOW)
-    assert body["period"]["label"] == WEEK and body["previous_period"]["label"] == "2026-W46"
+    # the week is still running at NOW: compared with the same first 132 h of W46
+    assert body["period"]["label"] == WEEK
+    assert body["previous_period"]["label"] == "2026-W46 (first 132 h)"
     assert body["as_of"] == cmp.current.as_of.isoformat() == NOW.isoformat()
     assert set(body["metrics"]) == set(cmp.deltas)
     for name, d in cmp.deltas.items():
@@ -81,13 +83,14 @@ def test_metrics_api_equals_compare_periods(app_client: TestClient, token_for, w
     assert body["metrics"]["sla_attainment"]["numerator"] == 11
     assert body["metrics"]["sla_attainment"]["denominator"] == 12
     assert body["metrics"]["tasks_finalized"]["value"] == 21
-    # Sparklines: oldest → current; the last two points are compare_periods' own.
+    # Sparklines: whole weeks oldest → current (W46 all of it, not the partial window)
+    w46 = an.compute_metrics(world.engine, "2026-W46", F, an.Period.parse("2026-W46").end)
     for name in KPIS:
         spark = body["sparklines"][name]
         assert len(spark["values"]) == SPARK_PERIODS
         assert spark["periods"][-2:] == ["2026-W46", WEEK]
         assert close(spark["values"][-1], cmp.current[name].value)
-        assert close(spark["values"][-2], cmp.previous[name].value)
+        assert close(spark["values"][-2], w46[name].value)
     older = an.Period.parse("2026-W42")  # six weeks: W42 … W47
     assert body["sparklines"]["backlog_open"]["periods"][0] == older.label
     assert close(body["sparklines"]["backlog_open"]["values"][0],

@@ -96,3 +96,71 @@ def test_import_with_media_attaches_files_next_to_the_import_file(
     assert code == 0 and "Attached 1 media files" in out, out
     with session_scope(engine) as s:
         assert s.scalar(select(ItemMedia.state)) == "pending"
+
+
+def test_actor_metrics_and_alerts(cli, engine: Engine) -> None:
+    import getpass
+
+    from sqlalchemy import select
+
+    from modops.store import session_scope
+    from modops.store.models import AuditLog
+
+    cli("project", "create", str(EXAMPLE_SPEC))
+    assert cli("project", "set", "kr-comments", "overlap_k=2")[0] == 0
+    assert cli("--actor", "minji", "project", "set", "kr-comments", "sla_minutes=60")[0] == 0
+    with session_scope(engine) as s:
+        actors = [a.actor for a in s.scalars(select(AuditLog).where(
+            AuditLog.action.like("project.%")).order_by(AuditLog.id))]
+    assert actors[-2:] == [f"cli:{getpass.getuser()}", "minji"]
+    code, out, _ = cli("metrics", "kr-comments", "--period", "2026-11-20", "--json")
+    assert code == 0
+    doc = orjson.loads(out)
+    assert doc["metrics"]["items_finalized"]["value"] == 0
+    assert doc["metrics"]["sla_attainment"]["denominator"] == 0
+    code, out, _ = cli("metrics", "kr-comments", "--period", "2026-11-20")
+    assert code == 0 and "proactive_rate" in out
+    code, out, _ = cli("alerts", "replay", "kr-comments", "--from", "2026-11-20T00:00",
+                       "--to", "2026-11-20T06:00", "--step-hours", "3")
+    assert code == 0 and "replayed 3 evaluations" in out
+    code, out, _ = cli("alerts", "list", "kr-comments")
+    assert code == 0
+    code, _, err = cli("alerts", "ack", "kr-comments", "999")
+    assert code == 2 and "alert 999 not found" in err
+
+
+def test_team_costs_and_shifts(cli) -> None:
+    code, out, _ = cli("users", "team", "Seoul A", "--hourly-cost", "24000", "--currency",
+                       "krw", "--shift-start-utc", "0", "--shift-hours", "9")
+    assert code == 0 and "24,000 KRW/h" in out and "00:00 UTC + 9 h" in out
+    code, _, err = cli("users", "team", "Seoul A", "--currency", "₩")
+    assert code == 2 and "ISO 4217" in err
+    code, _, err = cli("users", "team", "Seoul A", "--shift-start-utc", "24")
+    assert code == 2 and "between 0 and 23" in err
+
+
+def test_transparency_command(cli, tmp_path: Path) -> None:
+    cli("project", "create", str(EXAMPLE_SPEC))
+    out_file = tmp_path / "sor.csv"
+    code, out, _ = cli("transparency", "kr-comments", "--period", "2026-11", "--sor",
+                       str(out_file))
+    assert code == 0 and "notices_received" in out and "KCSC" in out
+    assert out_file.read_text(encoding="utf-8").startswith("puid,content_type,")
+
+
+def test_project_taxonomy_v2(cli, tmp_path: Path) -> None:
+    import yaml
+
+    cli("project", "create", str(EXAMPLE_SPEC))
+    tax = yaml.safe_load(EXAMPLE_SPEC.read_text(encoding="utf-8"))["taxonomy"]
+    tax["version"] = 2
+    dropped = tax["labels"].pop()["key"]  # v2 retires the last top-level label
+    spec = tmp_path / "v2.yaml"
+    spec.write_text(yaml.safe_dump({"taxonomy": tax}, allow_unicode=True), encoding="utf-8")
+    code, _, err = cli("project", "taxonomy", "kr-comments", str(spec))
+    assert code == 2 and f"drops {dropped}" in err
+    code, out, _ = cli("--actor", "minji", "project", "taxonomy", "kr-comments", str(spec),
+                       "--map", f"{dropped}=none", "--note", "가이드라인 개정")
+    assert code == 0 and "v2 in force" in out
+    code, out, _ = cli("project", "taxonomy", "kr-comments")
+    assert code == 0 and "kr-policy v1 → kr-policy v2 by minji" in out

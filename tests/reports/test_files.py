@@ -19,7 +19,7 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine
 
 from modops.analytics import Filters, compare_periods
-from modops.reports.content import KPIS
+from modops.reports.content import KPIS, currency_suffix
 from modops.reports.i18n import fmt, metric_name, unit_kind
 
 from .conftest import NOW, PERIOD, approx_equal
@@ -27,7 +27,7 @@ from .conftest import NOW, PERIOD, approx_equal
 F = Filters(project="kr-comments")
 # openpyxl does not read Excel 2010 data-bar extensions; XlsxWriter writes them on purpose
 pytestmark = pytest.mark.filterwarnings("ignore:.*extension is not supported:UserWarning")
-SECTIONS_KO = ["요약", "처리량 및 백로그", "SLA 및 조치 시간", "품질", "유병률",
+SECTIONS_KO = ["요약", "인시던트", "처리량 및 백로그", "SLA 및 조치 시간", "품질", "유병률",
                "모델 품질 및 자동화", "정책별 추이", "알림", "인력 예측"]
 
 
@@ -51,7 +51,9 @@ def test_xlsx_summary_matches_analytics(reports, cmp) -> None:
     kpi = _kpi_rows(ws)
     assert len(kpi) == len(KPIS)
     for name in KPIS:
-        cur, prev, change, _target, _status = kpi[metric_name(name, "ko")]
+        # costs carry their currency: "건당 비용 (KRW)"
+        cur, prev, change, _target, _status = kpi[metric_name(name, "ko")
+                                                  + currency_suffix(cmp.current[name])]
         assert approx_equal(cur.value, cmp.current[name].value), name
         assert approx_equal(prev.value, cmp.previous[name].value), name
         d = cmp.deltas[name]
@@ -63,10 +65,9 @@ def test_xlsx_summary_matches_analytics(reports, cmp) -> None:
     # hand-checked against tests/analytics: 11 items decided on 11-20, 1 on 11-19
     assert kpi["최종 결정 콘텐츠 수"][0].value == 11
     assert kpi["최종 결정 콘텐츠 수"][1].value == 1
-    # RAG status against the default target (SLA ≥ 95%, amber from 90%)
-    sla = cmp.current["sla_attainment"].value
-    status = kpi["SLA 준수율"][4].value
-    assert status == ("양호" if sla >= 0.95 else "주의" if sla >= 0.90 else "위험")
+    # no RAG colour on 11 items (n < 30): the cell says why instead
+    assert cmp.current["sla_attainment"].denominator == 11
+    assert kpi["SLA 준수율"][4].value == "표본 부족 (n=11 < 30)"
     assert ws.freeze_panes is not None
     assert len(ws._charts) >= 1
     assert ws.conditional_formatting  # RAG colours

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from modops.analytics import Filters, compare_periods, staffing_plan
 from modops.reports import build_report
-from modops.reports.content import KPIS, build_document
+from modops.reports.content import KPIS, build_document, currency_suffix
 from modops.reports.data import collect, targets_for
 from modops.reports.i18n import josa, metric_name
 from modops.reports.model import Para
@@ -33,34 +33,50 @@ def _bullets(engine: Engine, lang: str, period: str = PERIOD, **kw) -> list[str]
 def test_narrative_is_the_numbers_in_templates(world_engine: Engine) -> None:
     ko = _bullets(world_engine, "ko")
     en = _bullets(world_engine, "en")
-    # 11 items decided on 11-20 vs 1 on 11-19; SLA 10/11 vs 1/1 (hand-checked fixture)
-    assert "최종 결정 콘텐츠 수가 전일 대비 1000.0% 증가했습니다 (1 → 11)." in ko
-    assert "SLA 준수율이 전일 대비 9.1%p 하락했습니다 (100.0% → 90.9%)." in ko
-    assert "SLA attainment fell 9.1 pt day over day (100.0% → 90.9%)." in en
-    # target misses: gold 2/3 against the default ≥ 90%
-    assert "골드 정확도 66.7%는 목표(≥ 90.0%)에 미달합니다." in ko
-    assert "Gold accuracy at 66.7% misses its target (≥ 90.0%)." in en
+    # 11 items decided on 11-20 vs 1 on 11-19 (hand-checked fixture). Equal exposure, so
+    # given 12, X ~ Bin(12, ½): p = 2 · (C(12,11) + C(12,12)) / 2¹² = 26/4096 = 0.006
+    assert "최종 결정 콘텐츠 수가 전일 대비 1000.0% 증가했습니다 (1 → 11, p = 0.006)." in ko
+    assert "Items finalized increased 1000.0% day over day (1 → 11, p = 0.006)." in en
+    # SLA 10/11 vs 1/1 and gold 2/3 rest on fewer than 30: no sentence, no target miss
+    assert not any("SLA" in b or "골드" in b for b in ko), ko
+    assert not any("SLA" in b or "Gold" in b for b in en), en
     assert len(ko) == len(en)
 
 
-def test_narrative_prevalence_sentence() -> None:
-    """The brief's example sentence, from a Delta as compare_periods returns it."""
+def _pd(cur, prev):  # type: ignore[no-untyped-def]
     from types import SimpleNamespace
 
-    from modops.analytics import Delta, Metric
+    from modops.analytics import Delta
+    from modops.analytics.significance import change_test
+
+    d = Delta("prevalence", cur, prev, cur.value - prev.value,
+              (cur.value - prev.value) / prev.value)
+    return SimpleNamespace(comparison=SimpleNamespace(deltas={"prevalence": d}), min_n=30,
+                           change=lambda name: change_test(cur, prev, 168, 168))
+
+
+def test_narrative_prevalence_sentence() -> None:
+    """The brief's example sentence, once the samples are large enough to say it: 1.2% → 1.6%
+    on 10,000 each is z = 0.004 / √(0.014 · 0.986 · 2/10⁴) = 2.41, p = 0.016."""
+    from modops.analytics import Metric
     from modops.reports.narrative import _metric_change
 
-    cur = Metric("prevalence", 0.016, 16, 1000, (0.0099, 0.0258), "share")
-    prev = Metric("prevalence", 0.012, 12, 1000, (0.0069, 0.0209), "share")
-    pd = SimpleNamespace(comparison=SimpleNamespace(
-        deltas={"prevalence": Delta("prevalence", cur, prev, 0.004, 0.004 / 0.012)}))
-    ch = _metric_change("prevalence", pd, ("전주", "week over week"))  # type: ignore[arg-type]
+    cur = Metric("prevalence", 0.016, 160, 10_000, (0.0137, 0.0187), "share")
+    prev = Metric("prevalence", 0.012, 120, 10_000, (0.0101, 0.0143), "share")
+    ch = _metric_change("prevalence", _pd(cur, prev), ("전주", "week over week"))
     assert ch is not None
-    assert ch.sentence_ko == "유병률이 전주 대비 0.4%p 상승했습니다 (1.2% → 1.6%)."
-    assert ch.sentence_en == "Prevalence rose 0.4 pt week over week (1.2% → 1.6%)."
-    small = Metric("prevalence", 0.0125, 12, 1000, None, "share")
-    pd.comparison.deltas["prevalence"] = Delta("prevalence", small, prev, 0.0005, 0.04)
-    assert _metric_change("prevalence", pd, ("전주", "w")) is None  # type: ignore[arg-type]
+    assert ch.sentence_ko == ("유병률이 전주 대비 0.4%p 상승했습니다 "
+                              "(1.2% → 1.6%, n = 10,000 → 10,000, p = 0.016).")
+    assert ch.sentence_en == ("Prevalence rose 0.4 pt week over week "
+                              "(1.2% → 1.6%, n = 10,000 → 10,000, p = 0.016).")
+    # the same shares on 1,000 items each: p = 0.45, noise, no sentence
+    small_c = Metric("prevalence", 0.016, 16, 1000, None, "share")
+    small_p = Metric("prevalence", 0.012, 12, 1000, None, "share")
+    assert _metric_change("prevalence", _pd(small_c, small_p), ("전주", "w")) is None
+    # significant but on 19 items: below the minimum n, no sentence
+    tiny_c = Metric("prevalence", 0.0, 0, 19, None, "share")
+    tiny_p = Metric("prevalence", 0.8, 16, 20, None, "share")
+    assert _metric_change("prevalence", _pd(tiny_c, tiny_p), ("전주", "w")) is None
 
 
 def test_no_comparison(world_engine: Engine) -> None:
@@ -148,7 +164,7 @@ def test_both_stores_excel_matches_analytics(engine: Engine, tmp_path: Path) -> 
     ws = load_workbook(out["xlsx"])["요약"]
     kpi = {r[0].value: r for r in list(ws[ws.tables["T_kpi"].ref])[1:]}
     for name in KPIS:
-        row = kpi[metric_name(name, "ko")]
+        row = kpi[metric_name(name, "ko") + currency_suffix(cmp.current[name])]
         assert approx_equal(row[1].value, cmp.current[name].value), name
         assert approx_equal(row[2].value, cmp.previous[name].value), name
     assert kpi["SLA 준수율"][1].value == pytest.approx(10 / 11)

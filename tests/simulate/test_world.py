@@ -168,3 +168,33 @@ def test_alerts_find_the_planted_spike_and_breach(world: tuple[Engine, WorldSumm
     # the day before the spike is quiet: no harassment spike there
     quiet = analytics.evaluate_alerts(engine, COMMENTS, summary.spike_window[0])
     assert not any(a.rule == "label_spike" and a.subject == "harassment" for a in quiet)
+
+
+def test_spike_week_report_lists_the_incident(world: tuple[Engine, WorldSummary]) -> None:
+    """The week of the planted spike: its report leads with the stored incident (the
+    harassment spike and/or the 하정우/프로포폴 burst), in the Incidents section and first in
+    the narrative, with start, peak and the items it touched."""
+    from modops.analytics import Period
+    from modops.reports.content import build_document, incident_name
+    from modops.reports.data import collect
+
+    engine, summary = world
+    s0, s1 = summary.spike_window
+    week = Period.containing("week", s0)
+    data = collect(engine, [COMMENTS], week, now=summary.end)
+    incidents = data.projects[0].incidents
+    spike = [i for i in incidents if (i.rule == "label_spike" and i.subject == "harassment")
+             or (i.rule == "keyword_burst" and i.subject in {"하정우", "프로포폴"})]
+    assert spike, [(i.rule, i.subject) for i in incidents]
+    first = spike[0]
+    # it started during the spike day (or the replay step after it began) and was seen
+    assert s0 <= first.start <= s1 + timedelta(hours=CONFIG.alert_step_hours)
+    assert first.peak is not None and first.peak_at is not None
+    assert first.affected_items and first.affected_items >= 5
+    assert any(first.series), first.series  # the timeline has the spike in it
+    doc = build_document(data, "ko")
+    sec = next(s for s in doc.sections if s.key == "sec_incidents")
+    table = next(b for b in sec.blocks if getattr(b, "key", "").endswith("incidents"))
+    assert incident_name(first, "ko", data.projects[0]) in [row[1] for row in table.rows]
+    summary_text = [b.text for b in doc.sections[0].blocks if getattr(b, "style", "") == "bullet"]
+    assert summary_text and summary_text[0].startswith("인시던트:"), summary_text[:3]

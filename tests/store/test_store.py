@@ -204,3 +204,34 @@ def _columns_models_have_but(engine) -> list[tuple[str, Any]]:
             cols = {c["name"] for c in insp.get_columns(name)}
             out += [(name, c) for c in table.columns if c.name not in cols]
     return out
+
+
+def test_sqlite_times_have_one_text_form(tmp_path) -> None:
+    """Raw-SQL and ORM writes store the same text; 0013 rewrites the old mixed forms."""
+    from datetime import datetime
+
+    from sqlalchemy.pool import NullPool
+
+    from modops.store import make_engine
+    from modops.store.migrate import upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 't.db'}", poolclass=NullPool)
+    try:
+        upgrade(engine, "0011")
+        with engine.begin() as conn:
+            for i, raw in enumerate(["2026-11-20 09:00:00", "2026-11-20T09:00:00.5",
+                                     "2026-11-20T09:00:00Z", "2026-11-20 09:00:00.123456"]):
+                conn.execute(text("INSERT INTO teams (name, created_at, currency) "
+                                  "VALUES (:n, :t, 'KRW')"), {"n": f"t{i}", "t": raw})
+        upgrade(engine, "head")
+        with engine.begin() as conn:
+            got = [r[0] for r in conn.execute(text("SELECT created_at FROM teams ORDER BY id"))]
+            assert got == ["2026-11-20 09:00:00.000000", "2026-11-20 09:00:00.500000",
+                           "2026-11-20 09:00:00.000000", "2026-11-20 09:00:00.123456"]
+            # a raw write of a whole-second time keeps its six fraction digits
+            conn.execute(text("UPDATE teams SET created_at = :t WHERE name = 't0'"),
+                         {"t": datetime(2026, 11, 21, 10, 0, 0)})
+            assert conn.execute(text("SELECT created_at FROM teams WHERE name = 't0'")
+                                ).scalar() == "2026-11-21 10:00:00.000000"
+    finally:
+        engine.dispose()

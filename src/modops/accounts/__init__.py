@@ -15,6 +15,7 @@ from modops.accounts.service import (
     hash_password,
     list_users,
     set_password,
+    update_team,
     verify_password,
 )
 
@@ -31,5 +32,6 @@ __all__ = [
     "set_password",
     "start_session",
     "token_user",
+    "update_team",
     "verify_password",
 ]

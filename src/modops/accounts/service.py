@@ -15,7 +15,7 @@ from modops.projects.service import ensure_team
 from modops.store import notices
 from modops.store.audit import record
 from modops.store.db import utcnow
-from modops.store.models import User
+from modops.store.models import Team, User
 
 _hasher = PasswordHasher()
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,99}$")
@@ -105,3 +105,54 @@ def get_user(session: Session, username_or_id: str | int) -> User:
 
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.id)))
+
+
+TEAM_FIELDS = ("vendor", "hourly_cost", "currency", "shift_start_utc", "shift_hours")
+
+
+def update_team(session: Session, name: str, changes: dict[str, object],
+                actor: User | str | None = None) -> Team:
+    """Create or change a team: its vendor, hourly cost and the currency of that cost (ISO
+    4217, KRW by default), its daily shift (UTC start hour and length, for the staffing
+    roster). Audited like every setting."""
+    unknown = set(changes) - set(TEAM_FIELDS)
+    if unknown:
+        raise ValidationError(f"unknown team field(s): {', '.join(sorted(unknown))}; "
+                              f"use {', '.join(TEAM_FIELDS)}")
+    out: dict[str, object] = {}
+    for key, value in changes.items():
+        if value is None or value == "":
+            out[key] = None if key != "currency" else "KRW"
+        elif key == "hourly_cost":
+            try:
+                cost = float(value)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                raise ValidationError(f"hourly_cost must be a number, got {value!r}") from None
+            if not cost >= 0:
+                raise ValidationError("hourly_cost must not be negative")
+            out[key] = cost
+        elif key == "currency":
+            code = str(value).strip().upper()
+            if not re.fullmatch(r"[A-Z]{3}", code):
+                raise ValidationError(f"currency must be an ISO 4217 code such as KRW, "
+                                      f"got {value!r}")
+            out[key] = code
+        elif key in ("shift_start_utc", "shift_hours"):
+            try:
+                hour = int(value)  # type: ignore[call-overload]
+            except (TypeError, ValueError):
+                raise ValidationError(f"{key} must be a whole number of hours") from None
+            lo, hi = (0, 23) if key == "shift_start_utc" else (1, 24)
+            if not lo <= hour <= hi:
+                raise ValidationError(f"{key} must be between {lo} and {hi}, got {hour}")
+            out[key] = hour
+        else:
+            out[key] = str(value)[:100]
+    team = ensure_team(session, name)
+    before = {k: getattr(team, k) for k in out}
+    for key, value in out.items():
+        setattr(team, key, value)
+    session.flush()
+    record(session, actor=actor, action="team.update", entity="team", entity_id=team.id,
+           before=before, after=out)
+    return team

@@ -60,6 +60,16 @@ class Alert:
     window_end: datetime | None = None
     stats: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def affected_items(self) -> int | None:
+        """Items the rule counted: decisions with the spiking label, texts with the term,
+        items past SLA, open tasks of a backlog; None for rates (gold accuracy, drift)."""
+        if self.rule in ("label_spike", "keyword_burst", "backlog_past_sla"):
+            return round(self.observed)
+        if self.rule == "backlog_forecast_breach":
+            return round(float(self.stats.get("open_tasks", 0)))
+        return None
+
 
 def both(key: str, **fields: Any) -> tuple[str, str]:
     """An alert message in (English, Korean), the order of :class:`Alert`'s fields, from the

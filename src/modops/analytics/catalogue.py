@@ -156,7 +156,23 @@ Units are items; the nominal category is the whole label list. Only units with �
 count (pairable). The database returns the histogram `(category, m_u, n_uc, #units)`, from
 which the coefficients below are sums. They equal `modops.quality.krippendorff_alpha` /
 `fleiss_kappa` on the raw rows (tested). Pairwise Cohen's kappa: `pairwise_agreement()` (raw
-rows → `modops.quality.pairwise_cohen_kappa`)."""),
+rows → `modops.quality.pairwise_cohen_kappa`).
+
+**Multi-label answers (label sets).** When some answer in the period holds two or more
+labels, a whole set as one nominal category would count `{hate.gender, profanity}` vs
+`{hate.gender}` as a total disagreement. The database then also returns the coincidence
+matrix of the distinct sets, `o_ST = Σ_u n_uS (n_uT − [S = T]) / (m_u − 1)`, and
+`krippendorff_alpha` becomes alpha with a set distance `δ` (Krippendorff 2011, §C):
+`α = 1 − (n − 1) Σ_ST o_ST δ_ST / Σ_ST n_S n_T δ_ST`, `n_S = Σ_T o_ST`, with **MASI**
+(Passonneau 2006: `δ = 1 − J·M`, `J = |S∩T|/|S∪T|`, `M` = 1 equal, 2/3 subset, 1/3 overlap,
+0 disjoint; `detail.distance = "masi"`), Jaccard (`detail.alpha_jaccard`) and whole-set
+nominal (`detail.alpha_nominal_sets`) beside it. On single-label data all three equal
+nominal alpha. `detail.per_label` is then **binary alpha per label** ("has c" or not):
+`α_c = 1 − (n − 1) D_c / (2 n_c (n − n_c))`, `D_c = Σ_ST o_ST [c∈S ≠ c∈T]`. Hand-computed
+case (tests): U1 `{a}`/`{a,b}`, U2 `{b}`/`{b}`, U3 `{a}`/`{c}` → MASI α = 2/7, Jaccard 7/22,
+nominal-on-sets 3/13; per label a = 4/9, b = 4/9, c = 0. Fleiss' kappa and percent agreement
+stay nominal on whole sets. Library: `modops.quality.krippendorff_alpha_sets`,
+`krippendorff_alpha_per_label_sets`."""),
     Group("content", "Content (table `items`, decided in the period unless stated)",
           "콘텐츠 (기간 내 결정된 항목)", """\
 Machine precision/recall here are measured where humans decided — mostly the uncertain band
@@ -252,8 +268,11 @@ METRICS: tuple[MetricSpec, ...] = (
           "채점된 골드 답변 중 정답 비율 (Wilson 95% 구간)",
           Target(0.90, 0.85)),
     _spec("labor_cost", "currency", "none", "work", "인건비", "Labor cost",
-          "Σ over labelers of labeler-hours × their team's `hourly_cost` (won); hours of "
-          "labelers without a rate are in `detail.uncosted_labeler_hours`",
+          "Σ over labelers of labeler-hours × their team's `hourly_cost`, in the team's "
+          "`currency` (ISO 4217, KRW by default; `detail.currency`). Never converted: teams "
+          "paid in several currencies give no total (`detail.by_currency`). Hours of labelers "
+          "without a rate are in `detail.uncosted_labeler_hours`. Set with `modops users team "
+          "NAME --hourly-cost 24000 --currency KRW` or `PUT /api/v1/teams/{name}`",
           "라벨러별 작업 시간 × 소속 팀 시간당 비용(원)의 합"),
     _spec("cost_per_item", "currency/item", "down", "work", "건당 비용", "Cost per item",
           "labor cost / `items_finalized` (all routes: automation lowers it, which is the "
@@ -282,9 +301,12 @@ METRICS: tuple[MetricSpec, ...] = (
           "the project's `sla_minutes` of `ingested_at`) / items finalized",
           "기한(`due_at`) 안에 결정된 콘텐츠 비율", Target(0.95, 0.90)),
     _spec("proactive_rate", "share", "up", "content", "선제 탐지율", "Proactive rate",
-          "actioned items the machine flagged before any user report (a routing decision with "
-          "route `auto_action` or `human` at or before `reported_at`, or never reported) / "
-          "actioned items",
+          "actioned items a **machine signal** flagged before any user report (a routing "
+          "decision at or before `reported_at`, or never reported, whose score reached the "
+          "project's flag threshold `settings.analytics.score_threshold` (0.5), or that "
+          "auto-actioned the item, or whose reason is a bank/hash match `match:…` or a rule "
+          "`rule:…`) / actioned items. Being routed to people is not a signal (it read 100%, "
+          "474/474)",
           "조치된 콘텐츠 중 사용자 신고 전에 모델이 먼저 잡은 비율", Target(0.80, 0.60)),
     _spec("zero_view_removal_rate", "share", "up", "content", "조회 0회 삭제 비율",
           "Zero-view removal rate",

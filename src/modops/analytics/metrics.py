@@ -221,27 +221,43 @@ def _annotation_totals(conn: Connection, sc: Scope, p: Period) -> tuple[float, .
     return n_ann, ht_sum_ms, ht_n, gold_n, gold_ok, n_ht, ht_med, ht_p90
 
 
-def _labeler_hours(conn: Connection, sc: Scope, p: Period) -> list[tuple[int, float, Any]]:
-    """``(labeler, hours, hourly cost)``: distinct (labeler, clock hour) with a submission."""
+def _labeler_hours(conn: Connection, sc: Scope, p: Period
+                   ) -> list[tuple[int, float, Any, str | None]]:
+    """``(labeler, hours, hourly cost, currency)``: distinct (labeler, clock hour) with a
+    submission, priced at the labeler's team rate."""
     _, where = _annotation_where(sc)
     hour = sc.d.hour_index("a.submitted_at")
     rows = run(conn, f"""
-        SELECT lh.labeler_id, COUNT(*) AS hours, tm.hourly_cost
+        SELECT lh.labeler_id, COUNT(*) AS hours, tm.hourly_cost, tm.currency
         FROM (SELECT a.labeler_id, {hour} AS h {where} GROUP BY a.labeler_id, {hour}) lh
         JOIN users u ON u.id = lh.labeler_id LEFT JOIN teams tm ON tm.id = u.team_id
-        GROUP BY lh.labeler_id, tm.hourly_cost""",
+        GROUP BY lh.labeler_id, tm.hourly_cost, tm.currency""",
                {**sc.params, "start": p.start, "end": p.end}).all()
-    return [(int(r[0]), float(r[1]), r[2]) for r in rows]
+    return [(int(r[0]), float(r[1]), r[2], r[3]) for r in rows]
 
 
-def _annotation_metrics(totals: tuple[float, ...], lab_rows: list[tuple[int, float, Any]],
-                        tasks_done: float) -> tuple[list[Metric], float, float]:
-    """Handle time, gold accuracy, labeler-hours, utilization, productivity, labor cost."""
+def _annotation_metrics(totals: tuple[float, ...],
+                        lab_rows: list[tuple[int, float, Any, str | None]],
+                        tasks_done: float
+                        ) -> tuple[list[Metric], float | None, float, dict[str, Any]]:
+    """Handle time, gold accuracy, labeler-hours, utilization, productivity, labor cost.
+
+    Costs are summed per currency and never converted: with one currency the cost is that
+    sum (``detail.currency``); with several it is None and ``detail.by_currency`` has each."""
     n_ann, ht_sum_ms, ht_n, gold_n, gold_ok, n_ht, ht_med, ht_p90 = totals
     labeler_hours = float(sum(r[1] for r in lab_rows))
-    costed = [(float(r[1]), float(r[2])) for r in lab_rows if r[2] is not None]
-    cost = sum(h * c for h, c in costed)
-    uncosted_hours = labeler_hours - sum(h for h, _ in costed)
+    by_currency: dict[str, float] = {}
+    costed_hours = 0.0
+    for _, hours, rate, cur in lab_rows:
+        if rate is not None:
+            key = cur or "KRW"
+            by_currency[key] = by_currency.get(key, 0.0) + hours * float(rate)
+            costed_hours += hours
+    currency = next(iter(by_currency)) if len(by_currency) == 1 else None
+    cost = (by_currency[currency] if currency else None) if by_currency else 0.0
+    uncosted_hours = labeler_hours - costed_hours
+    cost_detail = {"uncosted_labeler_hours": uncosted_hours, "currency": currency,
+                   "by_currency": by_currency}
     on_task_h = ht_sum_ms / 3_600_000.0
     out = [
         plain("annotations", n_ann),
@@ -253,10 +269,9 @@ def _annotation_metrics(totals: tuple[float, ...], lab_rows: list[tuple[int, flo
         ratio("productivity", tasks_done, labeler_hours),
         ratio("utilization", on_task_h, labeler_hours),
         ratio("gold_accuracy", gold_ok, gold_n, ci=True),
-        plain("labor_cost", cost,
-              detail={"uncosted_labeler_hours": uncosted_hours}),
+        plain("labor_cost", cost, detail=cost_detail),
     ]
-    return out, cost, uncosted_hours
+    return out, cost, uncosted_hours, cost_detail
 
 
 # --------------------------------------------------------------------------- agreement
@@ -664,14 +679,15 @@ def compute_metrics(engine: Engine, period: Period | str, filters: Filters | Non
         got = _run_jobs(engine, conn, jobs, n)
         conn.rollback()
     out: list[Metric] = got["tasks"]
-    ann, cost, uncosted = _annotation_metrics(got["totals"], got["labeler_hours"],
-                                              out[0].value or 0.0)
+    ann, cost, _uncosted, cost_detail = _annotation_metrics(
+        got["totals"], got["labeler_hours"], out[0].value or 0.0)
     (items, decided, actioned), appeals = got["items"]
     agreement = _agreement_metrics(*got["agreement"])
     out += ann + agreement + items + got["prevalence"] + got["audit"]
     out += _appeal_metrics(appeals, actioned)
-    out.append(ratio("cost_per_item", cost, decided,
-                     detail={"uncosted_labeler_hours": uncosted}))
+    out.append(ratio("cost_per_item", cost, decided, detail=cost_detail)
+               if cost is not None else
+               plain("cost_per_item", None, den=decided, detail=cost_detail))
     return MetricSet(p, f, as_of, {m.name: m for m in out})
 
 

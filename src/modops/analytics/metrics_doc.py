@@ -67,8 +67,28 @@ DOC_TAIL = """\
 ## Trends
 
 `compare_periods()` computes the set for a period and the one before (the previous one as of
-its own end) and returns `Delta(current, previous, delta, relative)` for every metric.
+its own end; a period still running is compared with the same elapsed window of the one
+before) and returns `Delta(current, previous, delta, relative)` for every metric.
 `label_volume_series()` gives items decided per day per final label.
+
+## Statistical honesty (`modops.analytics.significance`)
+
+What every report sentence, status colour and dashboard delta colour passes through
+(hand-computed tests in `tests/analytics/test_significance.py`):
+
+* **n** — `sample_size(m)`: a share's denominator, a percentile's or coefficient's count, the
+  items behind a per-item figure. Reports show it beside ratios and in sentences.
+* **Change tests** at level α (`settings.report.significance_level`, default 0.05): shares of
+  counts — pooled two-proportion z-test, `z = (p₁ − p₂)/√(p̄(1 − p̄)(1/n₁ + 1/n₂))`
+  (45/50 vs 30/50: z = 3.464, p = 0.0005); counts in a period and rates per hour or day — the
+  exact conditional Poisson test, given `x₁ + x₂`, `x₁ ~ Binomial(x₁ + x₂, t₁/(t₁ + t₂))` with
+  `t` the elapsed hours; snapshot counts (backlog) at equal exposure (9 → 4: p = 2·1093/8192
+  = 0.267, not a decrease). Medians, percentiles, coefficients, costs and utilization have no
+  test and are never called an increase or a decrease.
+* **Status colour** (`status_allowed`): none when n < `settings.report.min_n` (default 30) or
+  the 95% interval contains the target; the report says which.
+* **Partial periods**: a running period is compared with the same elapsed window of the
+  comparison period (`Period.same_elapsed`: "2026-W46 (first 60 h)"), and labelled partial.
 
 ## Alerts (`evaluate_alerts(engine, project, now)`)
 
@@ -91,22 +111,79 @@ Windows are trailing 24 h blocks ending at `now`. Rules and thresholds:
 * `model_drift` — share of human-decided scored items where `(score ≥ 0.5) ≠ actioned`, last
   24 h ≥ previous 7 days + 10 points, n ≥ 30 in both.
 
+**Episodes (incidents).** `notify.alerts.record_alerts` reconciles each evaluation with the
+stored episodes (table `alerts`): the same (rule, subject) still raised updates its row, a
+new one opens a row (and a webhook event), an open one no longer raised is resolved. An
+episode keeps `first_seen_at` (start), `peak_observed` / `peak_at`, `resolved_at` (end),
+`affected_items` (the most items one evaluation counted: decisions with the spiking label,
+texts with the term, items past SLA, open tasks; none for rate rules) and `acknowledged_by` /
+`acknowledged_at` (`modops alerts ack`, audited). The scheduler evaluates every 15 minutes;
+`replay_alerts(engine, project, start, end, step)` (`modops alerts replay`) evaluates a past
+period as the scheduler would have, replacing episodes first seen in it, without webhooks.
+The demo replays the last 8 days of its world every 6 hours. Reports list every episode open
+during the period (docs/reports.md).
+
 ## Staffing
 
-* `backlog_plan()` — work over the SLA window = backlog + arrivals/h × SLA h;
-  labeler-hours = work / measured productivity; labelers = labeler-hours / SLA h;
-  occupancy = work × AHT / labeler-hours, flagged above 90%.
-* `erlang_staffing()` / `live_plan()` — Erlang C (Erlang 1917; Gans, Koole & Mandelbaum
-  2003): `C(N, A) = [A^N/N! · N/(N−A)] / [Σ_{k<N} A^k/k! + A^N/N! · N/(N−A)]`,
-  `SL(t) = 1 − C·e^{−(N−A)t/AHT}`, `ASA = C·AHT/(N−A)`, occupancy `A/N` (flag > 90%).
-  Implemented via the stable Erlang B recursion.
+One model, `staffing_plan(engine, project, now)` → `StaffingPlan`; the dashboard's staffing
+page, `GET /api/v1/projects/{key}/staffing` and the report's staffing section all show this
+object (tests compare them). It replaces a plan that divided work by *measured* productivity
+(idle time included) and reported "32.6 labelers at 3.7 % occupancy" next to an Erlang plan
+of 1 for the same queue.
+
+* **Demand**, last 7 days: tasks created per product and UTC hour of day (the
+  `arrivals_per_hour` count) / 7; mean handle time per product (`handle_time_mean_s`).
+* **Queues**: a product with its own SLA (`settings.sla_by_product`, e.g. live = 60 min) is a
+  queue of its own; the other products share one pooled queue with the project SLA, its
+  handle time pooled over their answers.
+* **Erlang C** per queue and hour (Erlang 1917; Gans, Koole & Mandelbaum 2003):
+  `C(N, A) = [A^N/N! · N/(N−A)] / [Σ_{k<N} A^k/k! + A^N/N! · N/(N−A)]`,
+  `SL(t) = 1 − C·e^{−(N−A)t/AHT}`, occupancy `A/N` (flag > 90%), via the stable Erlang B
+  recursion; `agents` = fewest `N` with `SL(SLA) ≥ target` (80%), 0 without arrivals.
+* **Shrinkage** (`settings.analytics.shrinkage`, default 30%): `scheduled = ⌈agents / (1 −
+  shrinkage)⌉`.
+* **Roster**: project teams with a shift (`teams.shift_start_utc`, `shift_hours`; `modops
+  users team`); an hour's scheduled labelers are split evenly among the shifts covering it;
+  a shift's `required` is its largest share, `rostered` its active labelers,
+  `gap = rostered − required`; uncovered hours are listed. Without scheduled teams: three
+  8-hour shifts (09–17, 17–01, 01–09 KST).
+* `backlog_labeler_hours` = open tasks × pooled handle time.
+
+Hand-computed case (tests): λ = 30 tasks/h, AHT 240 s → A = 2; N = 3 gives `C = 4/9`,
+`SL(60 s) = 0.654`; N = 4 gives `C = 4/23`, `SL = 1 − 4/23·e^{−0.5} = 0.895` → 4 agents,
+⌈4/0.7⌉ = 6 scheduled.
 
 ## Transparency export
 
 `transparency_csv()` — rows per (policy label, detection source ∈ {automated, user_report,
 other}, decision type ∈ {automated, human}) with actioned/removed/restricted counts and median
 time to action, plus summary rows (items finalized, automated share, automated error rate and
-precision from audits, median time to action, proactive rate, appeal overturn rate).
+precision from audits, median time to action, proactive rate, appeal overturn rate). The
+detection source is `automated` exactly when the item counts as proactive, `user_report` when
+a report came first, `other` when people found it without either.
+
+**DSA statements of reasons and the KCSC summary** (`analytics.dsa.dsa_export`; `modops
+transparency PROJECT --period 2026-11 [--sor FILE]`; `GET
+/api/v1/projects/{key}/transparency/dsa`): one statement per actioned item decided in the
+period in the EU DSA Transparency Database's terms — `decision_visibility` (removed, or
+demoted for `restrict`), `decision_ground` (incompatible with the terms; the policy label as
+`incompatible_content_ground`), `category`, `automated_detection` (Yes exactly when
+proactive), `automated_decision` (fully when the machine decided), `source_type` (Art. 16
+notice when a report came before any machine signal, else voluntary), `territorial_scope`
+(`settings.analytics.territorial_scope`, else the item's `metadata.author_region`, else KR),
+`time_to_action_h`. The summary adds notices received and actioned, median time to action
+from the notice and from posting, complaints (appeals opened, decided, overturned) and
+automation counts; account suspensions are `null` with a note (ModOps moderates content, not
+accounts). The KCSC summary counts decisions per 방송통신심의위원회 category through a label →
+category map (ModOps' default reading of the 정보통신에 관한 심의규정 headings — check it with
+counsel; override with `settings.analytics.kcsc`). Hand-computed test on the one-day fixture.
+
+## Data hygiene
+
+* SQLite stores every time as UTC text `YYYY-MM-DD HH:MM:SS.ffffff`: raw-SQL writes use the
+  same adapter as ORM writes (`modops.domain.times`); migration 0013 rewrote older rows.
+* The CLI audits changes as `--actor NAME` or `cli:<OS user>`; `modops model thresholds`
+  names the set it chose thresholds on.
 
 ## Limits (schema)
 

@@ -95,6 +95,18 @@ class Period:
             return Period.between(self.start - (self.end - self.start), self.start)
         return Period.containing(self.kind, self.start - timedelta(microseconds=1))
 
+    def is_partial(self, as_of: datetime) -> bool:
+        """Whether the period is still running at ``as_of``."""
+        return self.start < as_of < self.end
+
+    def same_elapsed(self, other: Period, as_of: datetime) -> Period:
+        """The first ``as_of − self.start`` of ``other``: what a partial period is compared
+        with (2.5 days of this week against the first 2.5 days of the last, not all 7)."""
+        elapsed = min(as_of, self.end) - self.start
+        hours = elapsed.total_seconds() / 3600.0
+        return Period.between(other.start, other.start + elapsed,
+                              f"{other.label} (first {hours:g} h)")
+
     def days(self) -> list[Period]:
         """The calendar days the period covers (for daily series)."""
         out: list[Period] = []

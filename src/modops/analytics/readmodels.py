@@ -29,6 +29,7 @@ from .metrics import gold_accuracy_by_labeler as _gold_by_labeler
 from .metrics import pairwise_agreement as _pairwise
 from .metrics import throughput_by as _throughput_by
 from .period import Filters, Period
+from .significance import change_test
 from .staffing import staffing_plan
 from .trends import compare_periods, label_volume_series
 
@@ -113,22 +114,30 @@ def overview(engine: Engine, key: str, period: Period, product: str | None,
              now: datetime) -> dict[str, Any]:
     """Every metric with its period-over-period delta, plus sparklines of the KPIs.
 
-    The comparison is ``compare_periods`` itself; the sparkline adds the periods before the
-    previous one, each computed as of its own end (as compare_periods does for the previous).
+    The comparison is ``compare_periods`` itself (a running period against the same elapsed
+    hours of the previous one); the sparkline shows whole calendar periods before the current
+    one, each computed as of its own end.
     """
     f = Filters(project=key, product=product)
     cmp = compare_periods(engine, period, f, now)
     older: list[MetricSet] = []
-    p = cmp.previous.period
+    p = period.previous()  # whole calendar periods, even when the comparison was partial
+    prev_whole = (cmp.previous if cmp.previous.period == p
+                  else compute_metrics(engine, p, f, min(p.end, now)))
     for _ in range(SPARK_PERIODS - 2):
         p = p.previous()
         older.insert(0, compute_metrics(engine, p, f, min(p.end, now)))
-    sets = [*older, cmp.previous, cmp.current]
+    sets = [*older, prev_whole, cmp.current]
     metrics = {}
+    hours = [max((min(ms.period.end, ms.as_of) - ms.period.start).total_seconds() / 3600, 0.0)
+             for ms in (cmp.current, cmp.previous)]
     for name, d in cmp.deltas.items():
+        test = change_test(d.current, d.previous, hours[0], hours[1])
         metrics[name] = {**metric_out(d.current),
                          "previous": d.previous.value, "delta": d.delta,
-                         "relative": d.relative}
+                         "relative": d.relative,
+                         "change_p": None if test is None else test.p_value,
+                         "significant": bool(test is not None and test.significant)}
     sparks = {name: {"periods": [s.period.label for s in sets],
                      "values": [s[name].value for s in sets]} for name in KPIS}
     return plain_object({"project": key, "period": period_out(period),

@@ -40,9 +40,13 @@ def compare_periods(engine: Engine, period: Period | str, filters: Filters | Non
     """Every metric for ``period`` and for the one before it (or ``previous``), with deltas.
 
     The previous period is computed as of its own end, so its backlog is the snapshot then.
+    A period still running at ``now`` is compared with the same elapsed window of the one
+    before (``Period.same_elapsed``), never with all of it.
     """
     p = Period.parse(period) if isinstance(period, str) else period
-    prev_p = previous or p.previous()
+    at = now or utcnow()
+    prev_p = previous or (p.same_elapsed(p.previous(), at) if p.is_partial(at)
+                          else p.previous())
     cur = compute_metrics(engine, p, filters, now)
     prev = compute_metrics(engine, prev_p, filters, min(prev_p.end, now or utcnow()))
     return comparison_of(cur, prev)

@@ -81,6 +81,20 @@ class TeamOut(Out):
     id: int
     name: str
     vendor: str | None
+    hourly_cost: float | None = None
+    currency: str = "KRW"
+    shift_start_utc: int | None = None
+    shift_hours: int | None = None
+
+
+class TeamIn(BaseModel):
+    """Fields to set on a team (absent ones are left as they are)."""
+
+    vendor: str | None = None
+    hourly_cost: float | None = Field(None, ge=0)
+    currency: str | None = Field(None, pattern="^[A-Za-z]{3}$")
+    shift_start_utc: int | None = Field(None, ge=0, le=23)
+    shift_hours: int | None = Field(None, ge=1, le=24)
 
 
 class LabelOut(BaseModel):
@@ -276,3 +290,11 @@ class StatsOut(BaseModel):
     gold_answered: int
     gold_correct: int
     gold_accuracy: float | None
+
+
+class TaxonomyChangeIn(BaseModel):
+    """A new taxonomy version for a live project (see ``modops.projects.lifecycle``)."""
+
+    taxonomy: dict[str, Any]
+    mapping: dict[str, str] = Field(default_factory=dict)
+    note: str | None = Field(None, max_length=5000)

@@ -28,6 +28,28 @@ err_console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 _engine: Engine | None = None
+_actor: str | None = None
+
+
+def set_actor(name: str | None) -> None:
+    """``modops --actor NAME``: who the audit log names for this invocation's changes."""
+    global _actor
+    _actor = name.strip() if name and name.strip() else None
+
+
+def actor() -> str:
+    """The audited actor of a CLI change: ``--actor``, else ``cli:<OS user>`` (never just
+    "cli": the log must say who ran it)."""
+    if _actor:
+        return _actor
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        import os
+
+        return f"cli:uid{os.getuid()}"
 
 
 def engine() -> Engine:

@@ -9,9 +9,18 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from modops.cli import analytics as analytics_cli
 from modops.cli import model as model_cli
 from modops.cli import ops as ops_cli
-from modops.cli.common import byte_progress, console, count_progress, engine, user_errors
+from modops.cli.common import (
+    actor,
+    byte_progress,
+    console,
+    count_progress,
+    engine,
+    set_actor,
+    user_errors,
+)
 from modops.cli.report import report
 
 app = typer.Typer(help="ModOps: content-labeling and moderation operations.",
@@ -20,6 +29,13 @@ project_app = typer.Typer(help="Create and configure projects.", no_args_is_help
 users_app = typer.Typer(help="Manage users and teams.", no_args_is_help=True)
 app.add_typer(project_app, name="project")
 app.add_typer(users_app, name="users")
+
+
+@app.callback()
+def _global(actor_name: Annotated[str | None, typer.Option(
+        "--actor", help="Name the audit log records for changes (default: cli:<OS user>)")
+        ] = None) -> None:
+    set_actor(actor_name)
 
 
 @app.command()
@@ -141,7 +157,7 @@ def project_create(spec: Annotated[Path, typer.Argument(help="project.yaml")]) -
     from modops.store import session_scope
 
     with session_scope(engine()) as s:
-        project = create_project(s, load_spec(spec), actor="cli")
+        project = create_project(s, load_spec(spec), actor=actor())
         key, n = project.key, len(project.taxonomy.labels)
     console.print(f"[green]Created project[/green] {key} with {n} taxonomy labels.")
 
@@ -205,7 +221,7 @@ def project_set(
         except orjson.JSONDecodeError:
             changes[name] = raw
     with session_scope(engine()) as s:
-        changed = update_project(s, get_project(s, key), changes, actor="cli")
+        changed = update_project(s, get_project(s, key), changes, actor=actor())
     console.print(f"Changed: {changed}" if changed else "Nothing changed.")
 
 
@@ -224,8 +240,80 @@ def users_add(
 
     with session_scope(engine()) as s:
         add_user(s, username, role, password=password, team=team, skills=skill or [],
-                 actor="cli")
+                 actor=actor())
     console.print(f"[green]Added[/green] {role} {username}.")
+
+
+@project_app.command("taxonomy")
+@user_errors
+def project_taxonomy(
+    key: Annotated[str, typer.Argument(help="Project key")],
+    spec: Annotated[Path | None, typer.Argument(help="YAML with the new taxonomy (a project "
+                                                     "spec or just its taxonomy mapping)")
+                    ] = None,
+    maps: Annotated[list[str] | None, typer.Option("--map", help="old=new label mapping "
+                                                   "(repeat)")] = None,
+    note: Annotated[str | None, typer.Option(help="The guideline change that comes with "
+                                             "it")] = None,
+) -> None:
+    """Move a live project to a new taxonomy version, or (no SPEC) show its history."""
+    import yaml
+
+    from modops.domain import ValidationError
+    from modops.projects import change_taxonomy, get_project, taxonomy_history
+    from modops.store import session_scope
+
+    with session_scope(engine()) as s:
+        if spec is None:
+            for h in taxonomy_history(s, key):
+                console.print(f"{h['changed_at']} {h['from']} → {h['to']} by {h['actor']}: "
+                              f"{h['relabeled']} answers relabeled; mapping "
+                              f"{ {k: v for k, v in h['mapping'].items() if k != v} }"
+                              f"{' — ' + h['note'] if h['note'] else ''}", markup=False)
+            return
+        try:
+            doc = yaml.safe_load(spec.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ValidationError(f"{spec}: cannot read taxonomy: {exc}") from None
+        tax = doc.get("taxonomy", doc) if isinstance(doc, dict) else None
+        if not isinstance(tax, dict):
+            raise ValidationError(f"{spec}: expected a taxonomy mapping")
+        mapping = {}
+        for m in maps or []:
+            old, sep, new = m.partition("=")
+            if not sep or not old or not new:
+                raise ValidationError(f"--map {m!r}: use old=new")
+            mapping[old.strip()] = new.strip()
+        project = get_project(s, key)
+        ch = change_taxonomy(s, project, tax, mapping, actor(), note)
+        console.print(f"{key}: taxonomy {tax.get('key')} v{tax.get('version')} in force; "
+                      f"{ch.relabeled_annotations} answers of undecided items relabeled")
+
+
+@users_app.command("team")
+@user_errors
+def users_team(
+    name: Annotated[str, typer.Argument(help="Team name (created if new)")],
+    vendor: Annotated[str | None, typer.Option(help="Vendor company, if outsourced")] = None,
+    hourly_cost: Annotated[float | None, typer.Option(help="Cost per labeler-hour")] = None,
+    currency: Annotated[str | None, typer.Option(help="ISO 4217 code (default KRW)")] = None,
+    shift_start_utc: Annotated[int | None, typer.Option(help="Daily shift start, UTC hour "
+                                                             "(09 KST = 0)")] = None,
+    shift_hours: Annotated[int | None, typer.Option(help="Shift length in hours")] = None,
+) -> None:
+    """Set a team's vendor, hourly cost and currency, and its shift (staffing roster)."""
+    from modops.accounts import update_team
+    from modops.store import session_scope
+
+    given = {"vendor": vendor, "hourly_cost": hourly_cost, "currency": currency,
+             "shift_start_utc": shift_start_utc, "shift_hours": shift_hours}
+    with session_scope(engine()) as s:
+        t = update_team(s, name, {k: v for k, v in given.items() if v is not None},
+                        actor=actor())
+        cost = "—" if t.hourly_cost is None else f"{t.hourly_cost:,.0f} {t.currency}/h"
+        shift = ("—" if t.shift_start_utc is None else
+                 f"{t.shift_start_utc:02d}:00 UTC + {t.shift_hours or 8} h")
+        console.print(f"team {t.name}: vendor {t.vendor or '—'}, cost {cost}, shift {shift}")
 
 
 @users_app.command("list")
@@ -277,6 +365,7 @@ def serve(
 app.add_typer(model_cli.app, name="model", help="The built-in Korean model: train, eval, score.")
 app.command("report")(report)
 ops_cli.register(app)  # backup, restore, purge, worker and the jobs sub-app
+analytics_cli.register(app)  # metrics, alerts, transparency
 
 if __name__ == "__main__":  # pragma: no cover
     app()

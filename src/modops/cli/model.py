@@ -244,7 +244,7 @@ def _project_rules(project: str) -> dict[str, str]:
 def store_thresholds(project_key: str, th: Any,
                      policy_thresholds: dict[str, Any] | None = None) -> None:
     """Write the thresholds and model version onto the project (audited like any setting)."""
-    from modops.cli.common import engine
+    from modops.cli.common import actor, engine
     from modops.projects import get_project, update_project
     from modops.store.db import session_scope
 
@@ -258,7 +258,7 @@ def store_thresholds(project_key: str, th: Any,
         if policy_thresholds is not None:
             changes["settings"] = {**(project.settings or {}),
                                    "policy_thresholds": policy_thresholds}
-        update_project(session, project, changes, actor="cli")
+        update_project(session, project, changes, actor=actor())
 
 
 def _project_labels(project: str) -> list[Any]:

@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from modops.cli.common import console, engine, user_errors
+from modops.cli.common import actor, console, engine, user_errors
 
 jobs_app = typer.Typer(help="Background jobs: list, enqueue, retry.", no_args_is_help=True)
 
@@ -62,7 +62,7 @@ def purge_cmd(
     """Delete decided items older than the project's retention period (audited)."""
     from modops.ops import purge_project
 
-    r = purge_project(engine(), project, days=days, actor="cli")
+    r = purge_project(engine(), project, days=days, actor=actor())
     if r["retention_days"] is None:
         console.print(f"{project} has no retention_days setting: nothing purged")
     else:
@@ -166,7 +166,7 @@ def jobs_retry(job_id: int) -> None:
     """Retry a failed job with a fresh attempt budget (audited)."""
     from modops.jobs import retry
 
-    retry(engine(), job_id, actor="cli")
+    retry(engine(), job_id, actor=actor())
     console.print(f"Job {job_id} queued again")
 
 

@@ -251,7 +251,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "dash.alert.resolved": ("해소됨", "Resolved"),
     "dash.alerts_note": ("알림은 웹훅(이벤트 alert)으로도 전송됩니다.",
                          "New alerts are also sent to webhooks (event alert)."),
-    "dash.plan.summary": ("인력 계획 (얼랑 C, 휴무율 반영)", "Staffing plan (Erlang C, with shrinkage)"),
+    "dash.plan.summary": ("인력 계획 (얼랑 C, 휴무율 반영)",
+                          "Staffing plan (Erlang C, with shrinkage)"),
     "dash.plan.hours": ("큐·시간대별 필요 인원", "Labelers per queue and hour"),
     "dash.plan.shifts": ("근무조별 필요 인원", "Labelers per shift"),
     "dash.plan.queue": ("큐", "Queue"),
@@ -460,11 +461,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "report.narr.rel_down": ("{name}{josa} {prev} 대비 {r:.1f}% 감소했습니다 {vals}.",
                              "{name} decreased {r:.1f}% {prev} {vals}."),
     "report.narr.label_up": (
-        "'{label}' 결정 건수가 {prev} 대비 {r:.1f}% 증가했습니다 ({b:,}건 → {a:,}건).",
-        "{label} decisions increased {r:.1f}% {prev} ({b:,} → {a:,})."),
+        "'{label}' 결정 건수가 {prev} 대비 {r:.1f}% 증가했습니다 ({b:,}건 → {a:,}건, {p}).",
+        "{label} decisions increased {r:.1f}% {prev} ({b:,} → {a:,}, {p})."),
     "report.narr.label_down": (
-        "'{label}' 결정 건수가 {prev} 대비 {r:.1f}% 감소했습니다 ({b:,}건 → {a:,}건).",
-        "{label} decisions decreased {r:.1f}% {prev} ({b:,} → {a:,})."),
+        "'{label}' 결정 건수가 {prev} 대비 {r:.1f}% 감소했습니다 ({b:,}건 → {a:,}건, {p}).",
+        "{label} decisions decreased {r:.1f}% {prev} ({b:,} → {a:,}, {p})."),
     "report.narr.target_miss": ("{name} {value}{josa} 목표({goal})에 미달합니다.",
                                 "{name} at {value} misses its target ({goal})."),
     "report.narr.alerts_one": ("기준 시각에 알림 {n}건이 발생 중입니다 ({kinds}{extra}).",
@@ -474,6 +475,27 @@ TEXT: dict[str, tuple[str, str]] = {
     "report.narr.alerts_critical": (", 심각 {n}건", "; {n} critical"),
     "report.narr.kind_count": ("{rule} {n}건", "{rule} {n}"),
     "report.empty_label": ("(라벨 없음)", "(no label)"),
+    # incidents, statistical honesty, partial periods (issue 21)
+    "report.sec_incidents": ("인시던트", "Incidents"),
+    "report.no_incidents": ("이 기간에 열린 인시던트(알림 에피소드)가 없습니다.",
+                            "No incident (alert episode) was open in this period."),
+    "report.incident": ("인시던트", "Incident"),
+    "report.inc_start": ("시작 (KST)", "Start (KST)"),
+    "report.inc_peak_at": ("최고점 (KST)", "Peak at (KST)"),
+    "report.inc_end": ("종료 (KST)", "End (KST)"),
+    "report.inc_peak": ("최고값", "Peak"),
+    "report.inc_affected": ("영향 항목", "Items affected"),
+    "report.inc_ack": ("확인자", "Acknowledged by"),
+    "report.inc_open": ("진행 중", "ongoing"),
+    "report.inc_timeline": ("인시던트 추이 (일별: 해당 라벨 판정·해당 키워드 포함 항목)",
+                            "Incident timeline (per day: decisions with the label, items "
+                            "with the term)"),
+    "report.partial": ("진행 중인 기간", "Partial period"),
+    "report.partial_note": ("{total}시간 중 처음 {h}시간: 비교 기간도 같은 처음 {h}시간입니다",
+                            "first {h} h of {total} h; compared with the same first {h} h"),
+    "report.status_small_n": ("표본 부족 (n={n} < {min})", "too few (n={n} < {min})"),
+    "report.status_overlap": ("판단 보류 (구간이 목표 포함)",
+                              "inconclusive (interval spans target)"),
 }
 
 # One Korean word per concept, in the UI and the reports alike: (English, Korean, variants

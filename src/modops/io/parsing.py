@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import orjson
 
 from modops.domain import ItemState, ValidationError
+from modops.domain.times import sqlite_time
 from modops.io.readers import MAX_ROWS, READERS
 from modops.io.records import ItemRecord, RowValidator
 from modops.projects.taxonomy import TaxonomyRules
@@ -46,7 +47,7 @@ class RowPlanner(Protocol):
 def _fmt_time(dt: Any, sqlite: bool) -> Any:
     if dt is None or not sqlite:
         return dt
-    return dt.isoformat(sep=" ", timespec="microseconds")
+    return sqlite_time(dt)
 
 
 @dataclass(slots=True)

@@ -13,16 +13,18 @@ The on-demand button on the dashboard, the JSON API and the scheduled job can al
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from modops.analytics import Alert, evaluate_alerts
 from modops.analytics.readmodels import plain  # JSON-safe stats for the JSON column
+from modops.domain import NotFound
 from modops.notify.webhooks import emit
 from modops.store import session_scope, utcnow
+from modops.store.audit import record as audit_record
 from modops.store.models import Project
 from modops.store.models_alerts import AlertRecord
 
@@ -55,11 +57,16 @@ def alert_out(rec: AlertRecord, project_key: str) -> dict[str, Any]:
         "first_seen_at": rec.first_seen_at.isoformat(),
         "last_seen_at": rec.last_seen_at.isoformat(), "times_seen": rec.times_seen,
         "resolved_at": rec.resolved_at.isoformat() if rec.resolved_at else None,
+        "peak_observed": rec.peak_observed,
+        "peak_at": rec.peak_at.isoformat() if rec.peak_at else None,
+        "affected_items": rec.affected_items,
+        "acknowledged_by": rec.acknowledged_by,
+        "acknowledged_at": rec.acknowledged_at.isoformat() if rec.acknowledged_at else None,
     }
 
 
 def record_alerts(session: Session, project: Project, alerts: list[Alert],
-                  now: datetime) -> Recorded:
+                  now: datetime, notify: bool = True) -> Recorded:
     """Reconcile one evaluation with the open episodes of ``project``.
 
     Same (rule, subject) still open → update its numbers; new → insert and queue a webhook
@@ -82,15 +89,22 @@ def record_alerts(session: Session, project: Project, alerts: list[Alert],
                   "threshold": float(a.threshold), "stats": plain(dict(a.stats)),
                   "window_start": a.window_start, "window_end": a.window_end}
         row = open_rows.get(k)
+        affected = a.affected_items
         if row is not None:
             for name, value in values.items():
                 setattr(row, name, value)
             row.last_seen_at = now
             row.times_seen += 1
+            if row.peak_observed is None or a.observed > row.peak_observed:
+                row.peak_observed, row.peak_at = float(a.observed), now
+            if affected is not None:
+                row.affected_items = max(row.affected_items or 0, affected)
             updated.append(row.id)
             continue
         row = AlertRecord(project_id=project.id, rule=a.rule, subject=a.subject,
-                          first_seen_at=now, last_seen_at=now, times_seen=1, **values)
+                          first_seen_at=now, last_seen_at=now, times_seen=1,
+                          peak_observed=float(a.observed), peak_at=now,
+                          affected_items=affected, **values)
         session.add(row)
         opened.append(row)
     resolved = []
@@ -99,7 +113,7 @@ def record_alerts(session: Session, project: Project, alerts: list[Alert],
             row.resolved_at = now
             resolved.append(row.id)
     session.flush()
-    for row in opened:
+    for row in opened if notify else ():
         emit(session, project.id, ALERT_EVENT, {"project": project.key,
                                                  "alert": alert_out(row, project.key)})
     return Recorded(alerts, [r.id for r in opened], updated, resolved)
@@ -121,3 +135,50 @@ def stored_alerts(session: Session, project: Project, limit: int = 200) -> list[
         select(AlertRecord).where(AlertRecord.project_id == project.id)
         .order_by(AlertRecord.resolved_at.is_not(None), AlertRecord.last_seen_at.desc(),
                   AlertRecord.id.desc()).limit(limit)))
+
+
+def replay_alerts(engine: Engine, project_key: str, start: datetime, end: datetime,
+                  step: timedelta = timedelta(hours=3)) -> int:
+    """Evaluate every rule at each ``step`` of ``[start, end]`` as if the scheduler had run
+    then, keeping the episodes (alerts were once evaluated only at a period's end, so a spike
+    that was over by then never showed). Episodes first seen in the window are replaced, so a
+    replay can be repeated; returns the number of evaluations. Webhooks are not sent for
+    the past: a replay writes history, it does not page anyone."""
+    with session_scope(engine, immediate=True) as s:
+        project = s.scalars(select(Project).where(Project.key == project_key)).one()
+        s.execute(delete(AlertRecord).where(AlertRecord.project_id == project.id,
+                                            AlertRecord.first_seen_at >= start,
+                                            AlertRecord.first_seen_at <= end))
+    n, at = 0, start
+    while at <= end:
+        alerts = evaluate_alerts(engine, project_key, at)
+        with session_scope(engine, immediate=True) as s:
+            project = s.scalars(select(Project).where(Project.key == project_key)).one()
+            record_alerts(s, project, alerts, at, notify=False)
+        n += 1
+        at += step
+    return n
+
+
+def acknowledge(session: Session, project: Project, alert_id: int, actor: str,
+                now: datetime | None = None) -> AlertRecord:
+    """Mark an episode as taken by ``actor`` (the first acknowledgement stands; audited)."""
+    rec = session.get(AlertRecord, alert_id)
+    if rec is None or rec.project_id != project.id:
+        raise NotFound(f"alert {alert_id} not found in project {project.key}")
+    if rec.acknowledged_at is None:
+        rec.acknowledged_by, rec.acknowledged_at = actor, now or utcnow()
+        audit_record(session, actor=actor, action="alert.acknowledge", entity="alert",
+                     entity_id=rec.id, project_id=project.id,
+                     after={"rule": rec.rule, "subject": rec.subject})
+    return rec
+
+
+def incidents_between(session: Session, project: Project, start: datetime,
+                      end: datetime) -> list[AlertRecord]:
+    """Episodes that were open at some moment of ``[start, end)``, in order of start."""
+    return list(session.scalars(
+        select(AlertRecord).where(
+            AlertRecord.project_id == project.id, AlertRecord.first_seen_at < end,
+            (AlertRecord.resolved_at.is_(None)) | (AlertRecord.resolved_at > start))
+        .order_by(AlertRecord.first_seen_at, AlertRecord.id)))

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from modops._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from modops.projects.lifecycle import change_taxonomy, taxonomy_history
     from modops.projects.service import (
         KNOWN_PRODUCTS,
         create_project,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from modops.projects.taxonomy import TaxonomyRules
 
 _HOMES = {
+    "modops.projects.lifecycle": ("change_taxonomy", "taxonomy_history"),
     "modops.projects.service": (
         "KNOWN_PRODUCTS",
         "create_project",
@@ -48,6 +50,7 @@ _HOMES = {
 __all__ = [
     "KNOWN_PRODUCTS",
     "TaxonomyRules",
+    "change_taxonomy",
     "create_project",
     "ensure_product",
     "ensure_taxonomy",
@@ -58,6 +61,7 @@ __all__ = [
     "parse_duration_minutes",
     "project_settings",
     "rules_for",
+    "taxonomy_history",
     "update_project",
 ]
 

@@ -8,13 +8,15 @@ data gives the same document.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from modops.analytics import METHODOLOGY_VERSION, Metric
 from modops.analytics.catalogue import direction
+from modops.analytics.significance import sample_size
 from modops.i18n import pair
 
-from .data import ProjectData, ReportData, Target
+from .data import Incident, ProjectData, ReportData, Target
 from .i18n import RULES, SEVERITY, Lang, fmt, metric_name, pick, t, term, unit_kind
 from .model import Block, Chart, Col, Document, Para, Section, Status, Table, Tone
 from .narrative import narrative, prev_phrase
@@ -79,6 +81,28 @@ def target_text(tg: Target | None, kind: str, lang: Lang) -> str:
     return f"{'≥' if tg.direction == 'min' else '≤'} {fmt(tg.green, kind, lang)}"
 
 
+def currency_suffix(m: Metric) -> str:
+    """" (KRW)" after a cost, or each currency's total when teams are paid in several (costs
+    are never converted)."""
+    if not m.unit.startswith("currency"):
+        return ""
+    if m.detail.get("currency"):
+        return f" ({m.detail['currency']})"
+    by = m.detail.get("by_currency") or {}
+    return f" ({', '.join(f'{v:,.0f} {c}' for c, v in sorted(by.items()))})" if by else ""
+
+
+def withheld_reason(m: Metric, tg: Target | None, min_n: int, lang: Lang) -> str:
+    """Why a metric with a target has no status: too few observations, or its interval
+    holds the target; "—" without a value or a target."""
+    if tg is None or m.value is None:
+        return "—"
+    n = sample_size(m)
+    if n is not None and n < min_n:
+        return t("status_small_n", lang, n=f"{n:,.0f}", min=min_n)
+    return t("status_overlap", lang)
+
+
 def metric_table(pd: ProjectData, key: str, title: str, names: tuple[str, ...], lang: Lang,
                  *, targets: bool = False, ci: bool = True, parts: bool = False) -> Table:
     """Metric | current | previous | change [| target | status] [| CI] [| num | den]."""
@@ -98,7 +122,8 @@ def metric_table(pd: ProjectData, key: str, title: str, names: tuple[str, ...], 
         m: Metric = pd.current[name]
         kind = unit_kind(m.unit)
         change, ckind = change_of(pd, name)
-        row: list[Any] = [metric_name(name, lang), m.value, pd.prev_value(name), change]
+        row: list[Any] = [metric_name(name, lang) + currency_suffix(m), m.value,
+                          pd.prev_value(name), change]
         for c in (1, 2):
             tb.kinds[(r, c)] = kind
         tb.kinds[(r, 3)] = ckind
@@ -108,8 +133,9 @@ def metric_table(pd: ProjectData, key: str, title: str, names: tuple[str, ...], 
         status: Status | None = None
         if targets:
             tg = pd.targets.get(name)
-            status = tg.status(m.value) if tg else None  # type: ignore[assignment]
-            row += [target_text(tg, kind, lang), t(status, lang) if status else "—"]
+            status = tg.status_of(m, pd.min_n) if tg else None  # type: ignore[assignment]
+            row += [target_text(tg, kind, lang), t(status, lang) if status else
+                    withheld_reason(m, tg, pd.min_n, lang)]
         tb.status.append(status)
         if ci:
             lo, hi = m.interval if m.interval else (None, None)
@@ -290,6 +316,60 @@ def policy_blocks(pd: ProjectData, lang: Lang, k: str) -> list[Block]:
     return blocks
 
 
+KST = timedelta(hours=9)
+MAX_INCIDENT_SERIES = 4
+
+
+def kst(at: datetime | None) -> str:
+    return "—" if at is None else f"{at + KST:%m-%d %H:%M}"
+
+
+def incident_name(i: Incident, lang: Lang, pd: ProjectData | None = None) -> str:
+    """"판정 급증 '괴롭힘·모욕 (악플)'": the rule, and its subject (a label by its name)."""
+    rule = term(RULES, i.rule, lang)
+    if not i.subject:
+        return rule
+    subject = i.subject
+    if i.rule == "label_spike" and pd is not None and subject in pd.label_names:
+        subject = pick(pd.label_names[subject], lang)
+    return f"{rule} '{subject}'"
+
+
+def incident_blocks(pd: ProjectData, lang: Lang, k: str) -> list[Block]:
+    """Every alert episode open during the period: when it started, peaked and ended (KST),
+    its peak against the expected value, the items it touched and who took it; then one
+    timeline chart (per day: decisions with the label, items mentioning the term)."""
+    if not pd.incidents:
+        return [Para(t("no_incidents", lang))]
+    tb = Table(f"{k}incidents", t("sec_incidents", lang),
+               [Col(t("severity", lang), "text", 9), Col(t("incident", lang), "text", 28),
+                Col(t("inc_start", lang), "text", 13), Col(t("inc_peak_at", lang), "text", 13),
+                Col(t("inc_end", lang), "text", 13), Col(t("inc_peak", lang), "float1", 10),
+                Col(t("expected", lang), "float1", 10),
+                Col(t("inc_affected", lang), "int", 10),
+                Col(t("inc_ack", lang), "text", 14)], [])
+    for i in pd.incidents:
+        tb.rows.append([term(SEVERITY, i.severity, lang),
+                        incident_name(i, lang, pd), kst(i.start), kst(i.peak_at),
+                        kst(i.end) if i.end else t("inc_open", lang), i.peak, i.expected,
+                        i.affected_items, i.acknowledged_by or "—"])
+        tb.status.append("red" if i.severity == "critical" else
+                         "amber" if i.severity == "warning" else None)
+    tb.status_col = 0
+    blocks: list[Block] = [tb]
+    charted = [i for i in pd.incidents if i.series and any(i.series)][:MAX_INCIDENT_SERIES]
+    if charted:
+        timeline = Table(f"{k}inctimeline", t("inc_timeline", lang),
+                         [Col(t("day", lang), "text", 12)]
+                         + [Col(incident_name(i, lang, pd), "int", 16) for i in charted],
+                         [[day] + [i.series[d] for i in charted]
+                          for d, day in enumerate(pd.series.days)])
+        blocks += [_chart(f"{k}inctimeline", "line", timeline, "int"), timeline]
+    blocks += [Para(i.message_ko if lang == "ko" else i.message_en, "bullet")
+               for i in pd.incidents]
+    return blocks
+
+
 def alert_blocks(data: ReportData, pd: ProjectData, lang: Lang, k: str) -> list[Block]:
     as_of = f"{data.as_of:%Y-%m-%d %H:%M} UTC"
     blocks: list[Block] = [Para(t("alerts_note", lang, as_of=as_of), "note")]
@@ -361,8 +441,8 @@ def projects_table(data: ReportData, lang: Lang) -> Table:
 
 
 # --------------------------------------------------------------------------- document
-SECTIONS = ("sec_throughput", "sec_sla", "sec_quality", "sec_prevalence", "sec_machine",
-            "sec_policy", "sec_alerts", "sec_staffing")
+SECTIONS = ("sec_incidents", "sec_throughput", "sec_sla", "sec_quality", "sec_prevalence",
+            "sec_machine", "sec_policy", "sec_alerts", "sec_staffing")
 
 
 def build_document(data: ReportData, lang: Lang) -> Document:
@@ -383,6 +463,7 @@ def build_document(data: ReportData, lang: Lang) -> Document:
         summary.append(projects_table(data, lang))
     summary += per_project(lambda pd, k: summary_blocks(data, pd, lang, k))
     builders = {
+        "sec_incidents": lambda pd, k: incident_blocks(pd, lang, k),
         "sec_throughput": lambda pd, k: throughput_blocks(pd, lang, k),
         "sec_sla": lambda pd, k: sla_blocks(pd, lang, k),
         "sec_quality": lambda pd, k: quality_blocks(pd, lang, k),
@@ -405,6 +486,10 @@ def build_document(data: ReportData, lang: Lang) -> Document:
         pp = data.previous_period
         meta.append((t("compared_with", lang), f"{pp.label} ({pp.start:%Y-%m-%d %H:%M} – "
                                                f"{pp.end:%Y-%m-%d %H:%M} UTC)"))
+    if data.partial:
+        elapsed = (data.as_of - data.period.start).total_seconds() / 3600.0
+        meta.append((t("partial", lang), t("partial_note", lang, h=f"{elapsed:g}",
+                                            total=f"{data.period.hours:g}")))
     meta += [(t("as_of", lang), f"{data.as_of:%Y-%m-%d %H:%M} UTC"),
              (t("methodology", lang), METHODOLOGY_VERSION)]
     generated = f"{t('generated_at', lang)}: {data.generated_at:%Y-%m-%d %H:%M:%S} UTC"

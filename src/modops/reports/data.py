@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 
 from modops.analytics import (
     Alert,
@@ -43,6 +43,13 @@ from modops.analytics import (
     throughput_breakdowns,
 )
 from modops.analytics.catalogue import default_targets
+from modops.analytics.significance import (
+    DEFAULT_LEVEL,
+    DEFAULT_MIN_N,
+    ChangeTest,
+    change_test,
+    status_allowed,
+)
 from modops.domain import NotFound
 from modops.quality import wilson_interval
 from modops.store import utcnow
@@ -71,6 +78,16 @@ class Target:
         """``green`` / ``amber`` / ``red``; None when the metric has no value."""
         if value is None:
             return None
+        return self._band(value)
+
+    def status_of(self, m: Metric, min_n: int = DEFAULT_MIN_N) -> str | None:
+        """The status a report may show: none when n < ``min_n`` or the 95% interval holds
+        the target (``analytics.significance.status_allowed``)."""
+        if m.value is None or not status_allowed(m, self.green, min_n):
+            return None
+        return self._band(m.value)
+
+    def _band(self, value: float) -> str:
         if self.direction == "min":
             return "green" if value >= self.green else "amber" if value >= self.amber else "red"
         return "green" if value <= self.green else "amber" if value <= self.amber else "red"
@@ -90,6 +107,76 @@ class TeamRow:
     gold_accuracy: float | None
     gold_ci: tuple[float, float] | None
     labelers_below_target: int  # Wilson upper bound below the gold target
+
+
+@dataclass(frozen=True)
+class Incident:
+    """A stored alert episode open at some moment of the report period, with its timeline:
+    per day of the period, the decisions with its label (label spikes) or the items mentioning
+    its term (keyword bursts); empty for rules without a countable subject."""
+
+    id: int
+    rule: str
+    severity: str
+    subject: str | None
+    message_ko: str
+    message_en: str
+    start: datetime
+    last_seen: datetime
+    end: datetime | None  # None: still open
+    peak: float | None
+    peak_at: datetime | None
+    expected: float | None
+    affected_items: int | None
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    series: list[int] = field(default_factory=list)
+
+
+def collect_incidents(engine: Engine, key: str, period: Period, as_of: datetime,
+                      series: LabelSeries) -> list[Incident]:
+    """Episodes open during ``[period.start, as_of)`` (``notify.alerts.incidents_between``),
+    critical first, then by start."""
+    from modops.notify.alerts import incidents_between
+    from modops.store import session_scope
+    from modops.store.models import Project
+
+    with session_scope(engine) as s:
+        project = s.scalars(select(Project).where(Project.key == key)).one()
+        rows = incidents_between(s, project, period.start, max(as_of, period.start))
+        out = []
+        for r in rows:
+            if r.rule == "label_spike" and r.subject:
+                timeline = list(series.counts.get(r.subject, [0] * len(series.days)))
+            elif r.rule == "keyword_burst" and r.subject:
+                timeline = _mentions_per_day(s, project.id, r.subject, period, series.days)
+            else:
+                timeline = []
+            out.append(Incident(
+                r.id, r.rule, r.severity, r.subject, r.message_ko, r.message_en,
+                r.first_seen_at, r.last_seen_at, r.resolved_at, r.peak_observed, r.peak_at,
+                r.expected, r.affected_items, r.acknowledged_by, r.acknowledged_at, timeline))
+    return sorted(out, key=lambda i: (_SEVERITY_ORDER.get(i.severity, 9), i.start, i.id))
+
+
+def _mentions_per_day(s: Any, project_id: int, term: str, period: Period,
+                      days: list[str]) -> list[int]:
+    """Items ingested per day whose title, caption or comment contains ``term`` (the term is
+    a bound parameter, LIKE wildcards escaped: it comes from user content)."""
+    pat = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    like = " OR ".join(f"{c} LIKE :pat ESCAPE '\\'" for c in ("i.title", "i.caption",
+                                                                 "i.comment"))
+    counts = dict.fromkeys(days, 0)
+    for at, in s.execute(text(f"""
+            SELECT i.ingested_at FROM items i
+            WHERE i.project_id = :p AND i.ingested_at >= :a AND i.ingested_at < :b
+              AND ({like})"""), {"p": project_id, "a": period.start, "b": period.end,
+                                  "pat": pat}):
+        day = (at if isinstance(at, datetime) else datetime.fromisoformat(str(at))).strftime(
+            "%Y-%m-%d")
+        if day in counts:
+            counts[day] += 1
+    return [counts[d] for d in days]
 
 
 @dataclass
@@ -112,6 +199,21 @@ class ProjectData:
     teams: list[TeamRow]
     alerts: list[Alert]
     staffing: StaffingPlan | None
+    incidents: list[Incident] = field(default_factory=list)
+    min_n: int = DEFAULT_MIN_N  # settings.report.min_n: below it, no status and no sentence
+    level: float = DEFAULT_LEVEL  # settings.report.significance_level for change tests
+
+    def hours(self, ms: MetricSet) -> float:
+        """Elapsed hours of a metric set's period (capped at its as-of time)."""
+        return max((min(ms.period.end, ms.as_of) - ms.period.start).total_seconds() / 3600, 0.0)
+
+    def change(self, name: str) -> ChangeTest | None:
+        """The significance test of a metric's change, None without a comparison or a test."""
+        if self.comparison is None or self.previous is None or name not in self.comparison.deltas:
+            return None
+        d = self.comparison.deltas[name]
+        return change_test(d.current, d.previous, self.hours(self.current),
+                           self.hours(self.previous), self.level)
 
     def delta(self, name: str) -> float | None:
         if self.comparison is None:
@@ -135,6 +237,7 @@ class ReportData:
     generated_at: datetime
     projects: list[ProjectData]
     timings: dict[str, float] = field(default_factory=dict)
+    partial: bool = False  # the period was still running at generation time
 
     @property
     def is_pack(self) -> bool:
@@ -262,7 +365,9 @@ def collect_project(engine: Engine, key: str, period: Period, previous: Period |
     current = cur_f.result()
     prev_ms = prev_f.result() if prev_f is not None else None
     comparison = comparison_of(current, prev_ms) if prev_ms is not None else None
+    series = series_f.result()
     targets = targets_for(meta["settings"], meta["sla_minutes"])
+    report_settings = meta["settings"].get("report") or {}
     labeler_team: dict[str, str | None] = meta["teams"]
     labelers_by_team: dict[str, int] = {}
     by = by_f.result()
@@ -276,11 +381,14 @@ def collect_project(engine: Engine, key: str, period: Period, previous: Period |
         key=key, name=meta["name"], sla_minutes=meta["sla_minutes"],
         products=meta["products"], label_names=meta["labels"],
         product_names=meta["product_names"], targets=targets, current=current,
-        previous=prev_ms, comparison=comparison, series=series_f.result(),
+        previous=prev_ms, comparison=comparison, series=series,
         previous_series=prev_series_f.result() if prev_series_f is not None else None,
         by_product=by["product"], by_team=by["team"], gold_by_labeler=gold,
         teams=teams, alerts=sorted(alerts_f.result(), key=_alert_order),
-        staffing=plan_f.result())
+        staffing=plan_f.result(),
+        incidents=collect_incidents(engine, key, period, as_of, series),
+        min_n=int(report_settings.get("min_n", DEFAULT_MIN_N)),
+        level=float(report_settings.get("significance_level", DEFAULT_LEVEL)))
 
 
 _SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
@@ -301,6 +409,9 @@ def collect(engine: Engine, projects: list[str], period: Period | str, *,
     p = Period.parse(period) if isinstance(period, str) else period
     prev = _resolve_previous(p, compare)
     now = now or utcnow()
+    partial = p.is_partial(now)
+    if partial and prev is not None:  # same elapsed window of the comparison period
+        prev = p.same_elapsed(prev, now)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     # SQLite serialises writers, not readers; 3 workers keep 2 cores busy either way
@@ -310,4 +421,4 @@ def collect(engine: Engine, projects: list[str], period: Period | str, *,
         data = [collect_project(engine, k, p, prev, now, pool, timings)
                 for k in sorted(dict.fromkeys(projects))]
     timings["collect_total"] = time.perf_counter() - t0
-    return ReportData(p, prev, min(p.end, now), now, data, timings)
+    return ReportData(p, prev, min(p.end, now), now, data, timings, partial=partial)

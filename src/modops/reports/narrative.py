@@ -1,16 +1,20 @@
 """The "notable changes" paragraph, written from the numbers by fixed templates.
 
-Every sentence fills a template with values from the analytics module (metric values, deltas,
-label volumes, alert counts); nothing is paraphrased or invented. Changes are ranked by how far
-they exceed a per-unit threshold (percentage points for shares, relative change for counts and
-rates, absolute change for coefficients), ties broken by metric name, so the paragraph is
-deterministic.
+It leads with the period's incidents (stored alert episodes). A change gets a sentence only
+when its test (``analytics.significance``: two-proportion or Poisson rate) calls it
+significant at the report's level and both values rest on at least ``min_n`` observations;
+the sentence states n and p. Every sentence fills a template with values from the analytics
+module (metric values, deltas, label volumes, alert counts); nothing is paraphrased or
+invented. Changes are ranked by how far they exceed a per-unit threshold (percentage points
+for shares, relative change for counts and rates, absolute change for coefficients), ties
+broken by metric name, so the paragraph is deterministic.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from modops.analytics.significance import ChangeTest, poisson_rate_p, sample_size
 from modops.i18n import tr
 
 from .data import ProjectData
@@ -64,18 +68,34 @@ def prev_phrase(pd_kind: str, compare_label: str | None, explicit: bool) -> tupl
     return prev_phrases(pd_kind)
 
 
+def _evidence(test: ChangeTest, lang: Lang) -> str:
+    """", n = 480 → 470, p = 0.012" for shares (their n), ", p = 0.012" for counts."""
+    p = f"p = {test.p_value:.3f}" if test.p_value >= 0.001 else "p < 0.001"
+    if test.test == "two_proportion":
+        return f", n = {test.n_previous:,.0f} → {test.n_current:,.0f}, {p}"
+    return f", {p}"
+
+
 def _metric_change(name: str, pd: ProjectData, phrase: tuple[str, str]) -> Change | None:
+    """A sentence only for a change its test calls significant at the report's level, with
+    at least ``min_n`` observations behind both values (analytics.significance)."""
     if pd.comparison is None or name not in pd.comparison.deltas:
         return None
     d = pd.comparison.deltas[name]
     cur, prev = d.current.value, d.previous.value
     if cur is None or prev is None or d.delta is None or d.delta == 0:
         return None
+    test = pd.change(name)
+    if test is None or not test.significant:
+        return None
+    if any(n is not None and n < pd.min_n
+           for n in (sample_size(d.current), sample_size(d.previous))):
+        return None
     kind = unit_kind(d.current.unit)
     up = d.delta > 0
     ko_n, en_n = _short(metric_name(name, "ko")), _short(metric_name(name, "en"))
-    vals_ko = f"({fmt(prev, kind, 'ko')} → {fmt(cur, kind, 'ko')})"
-    vals_en = f"({fmt(prev, kind, 'en')} → {fmt(cur, kind, 'en')})"
+    vals_ko = f"({fmt(prev, kind, 'ko')} → {fmt(cur, kind, 'ko')}{_evidence(test, 'ko')})"
+    vals_en = f"({fmt(prev, kind, 'en')} → {fmt(cur, kind, 'en')}{_evidence(test, 'en')})"
     way = "up" if up else "down"
 
     def change(shape: str, score: float, **fields: object) -> Change:
@@ -104,6 +124,7 @@ def _metric_change(name: str, pd: ProjectData, phrase: tuple[str, str]) -> Chang
 def _label_changes(pd: ProjectData, phrase: tuple[str, str]) -> list[Change]:
     if pd.previous_series is None:
         return []
+    hours = (pd.hours(pd.current), pd.hours(pd.previous)) if pd.previous else (0.0, 0.0)
     cur = {k: sum(v) for k, v in pd.series.counts.items()}
     prev = {k: sum(v) for k, v in pd.previous_series.counts.items()}
     out = []
@@ -116,9 +137,14 @@ def _label_changes(pd: ProjectData, phrase: tuple[str, str]) -> list[Change]:
         rel = (a - b) / b
         if abs(rel) < LABEL_REL:
             continue
+        # decisions per label are counts over the two periods' elapsed hours
+        p = poisson_rate_p(a, hours[0], b, hours[1]) if min(hours) > 0 else 1.0
+        if p >= pd.level:
+            continue
+        ptxt = f"p = {p:.3f}" if p >= 0.001 else "p < 0.001"
         ko_n, en_n = pd.label_names.get(label, (label, label))
         key = f"report.narr.label_{'up' if rel > 0 else 'down'}"
-        nums = {"r": abs(rel) * 100, "a": a, "b": b}
+        nums = {"r": abs(rel) * 100, "a": a, "b": b, "p": ptxt}
         out.append(Change(f"label:{label}", abs(rel) / LABEL_REL,
                           tr("ko", key, label=ko_n, prev=phrase[0], **nums),
                           tr("en", key, label=en_n, prev=phrase[1], **nums)))
@@ -130,7 +156,7 @@ def _target_misses(pd: ProjectData, lang: Lang) -> list[str]:
     for name in NARRATIVE_METRICS:
         tg = pd.targets.get(name)
         m = pd.current.metrics.get(name)
-        if tg is None or m is None or tg.status(m.value) != "red":
+        if tg is None or m is None or tg.status_of(m, pd.min_n) != "red":
             continue
         kind = unit_kind(m.unit)
         sign = "≥" if tg.direction == "min" else "≤"
@@ -159,11 +185,46 @@ def _alert_kinds(pd: ProjectData, lang: Lang) -> list[str]:
             for r, c in sorted(counts.items())]
 
 
+MAX_INCIDENTS = 3
+
+
+def _incidents(pd: ProjectData, lang: Lang) -> list[str]:
+    """One sentence per incident of the period (critical first): what, when (KST), its peak
+    against the expected value, the items it touched, who took it."""
+    from .content import incident_name, kst
+
+    out = []
+    for i in pd.incidents[:MAX_INCIDENTS]:
+        name = incident_name(i, lang, pd)
+        end = kst(i.end) if i.end else ("진행 중" if lang == "ko" else "ongoing")
+        peak = "" if i.peak is None else (
+            f", 최고 {i.peak:,.0f}" + (f" (예상 {i.expected:,.1f})" if i.expected else "")
+            if lang == "ko" else
+            f", peak {i.peak:,.0f}" + (f" (expected {i.expected:,.1f})" if i.expected else ""))
+        hit = "" if i.affected_items is None else (
+            f", 영향 항목 {i.affected_items:,}건" if lang == "ko"
+            else f", {i.affected_items:,} items affected")
+        ack = "" if not i.acknowledged_by else (
+            f", 확인: {i.acknowledged_by}" if lang == "ko"
+            else f", acknowledged by {i.acknowledged_by}")
+        if lang == "ko":
+            out.append(f"인시던트: {name} — {kst(i.start)}–{end} KST{peak}{hit}{ack}.")
+        else:
+            out.append(f"Incident: {name} — {kst(i.start)}–{end} KST{peak}{hit}{ack}.")
+    if len(pd.incidents) > MAX_INCIDENTS:
+        more = len(pd.incidents) - MAX_INCIDENTS
+        out.append(f"그 밖의 인시던트 {more}건은 인시던트 절을 보십시오." if lang == "ko"
+                   else f"{more} more incident{'s' if more != 1 else ''}: see Incidents.")
+    return out
+
+
 def narrative(pd: ProjectData, lang: Lang, phrase: tuple[str, str]) -> list[str]:
-    """Sentences for one project: the biggest changes, target misses, labels, alerts."""
+    """Sentences for one project: incidents first, then the changes a test calls significant,
+    target misses (only where n and the interval allow a status), labels, alerts."""
     changes = [c for n in NARRATIVE_METRICS if (c := _metric_change(n, pd, phrase))]
     changes = sorted(changes, key=Change.rank)[:MAX_CHANGES]
-    out = [c.sentence_ko if lang == "ko" else c.sentence_en for c in changes]
+    out = _incidents(pd, lang)
+    out += [c.sentence_ko if lang == "ko" else c.sentence_en for c in changes]
     out += [c.sentence_ko if lang == "ko" else c.sentence_en
             for c in _label_changes(pd, phrase)]
     out += _target_misses(pd, lang)

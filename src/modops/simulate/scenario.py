@@ -47,6 +47,11 @@ class WorldConfig:
     raid_items: int = 200  # LIVE chat-raid items on the final day (one on-call labeler)
     live_offline_hours: int = 6  # the LIVE team is offline for the last hours (≥ 5)
     appeal_rate: float = 0.06  # share of removals the author appeals
+    # the alert scheduler, replayed over the last days of the world (one report week and the
+    # day before it) so its incidents are stored episodes, as a deployment's 15-minute job
+    # would have left them; each evaluation costs a keyword scan, hence the coarser step
+    alert_replay_days: int = 8
+    alert_step_hours: float = 6.0
 
     @classmethod
     def for_items(cls, n_items: int, **kw: Any) -> WorldConfig:

@@ -434,6 +434,12 @@ def build_world(engine: Engine, config: WorldConfig | None = None,
         settings[WORLD_MARKER] = {**settings[WORLD_MARKER], "building": False,
                                   "items": len(stream.items) + len(gold)}
         update_project(s, lp, {"settings": settings}, actor="demo")
+    if cfg.alert_replay_days > 0:
+        from modops.notify.alerts import replay_alerts
+
+        since = max(start, end - timedelta(days=cfg.alert_replay_days))
+        for key in (COMMENTS, LIVE):
+            replay_alerts(engine, key, since, end, timedelta(hours=cfg.alert_step_hours))
     summary = headline_numbers(engine, start, end, stream.spike_start, stream.spike_end)
     summary.queue_calls = dict(sim.calls)
     summary.seconds = time.perf_counter() - t0

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import CursorResult, Result, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from modops.domain.times import sqlite_time
 from modops.settings import settings
 
 
@@ -35,6 +36,15 @@ def database_url(url: str | None = None) -> str:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
+
+
+def _register_sqlite_time() -> None:
+    import sqlite3
+
+    sqlite3.register_adapter(datetime, sqlite_time)
+
+
+_register_sqlite_time()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -384,3 +384,20 @@ class AuditLog(Base):
     project_id: Mapped[int | None] = mapped_column(BigInteger)
     before: Mapped[dict[str, Any] | None] = mapped_column(Json)
     after: Mapped[dict[str, Any] | None] = mapped_column(Json)
+
+
+class TaxonomyChange(Base):
+    """A live project moved to another taxonomy version (policy lifecycle, migration 0014)."""
+
+    __tablename__ = "taxonomy_changes"
+    __table_args__ = (Index("ix_taxonomy_changes_project", "project_id", "changed_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    from_taxonomy_id: Mapped[int] = mapped_column(ForeignKey("taxonomies.id"))
+    to_taxonomy_id: Mapped[int] = mapped_column(ForeignKey("taxonomies.id"))
+    mapping: Mapped[dict[str, Any]]
+    note: Mapped[str | None] = mapped_column(Text)
+    relabeled_annotations: Mapped[int] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(100))
+    changed_at: Mapped[datetime]

@@ -45,3 +45,8 @@ class AlertRecord(Base):
     last_seen_at: Mapped[datetime]
     times_seen: Mapped[int] = mapped_column(Integer, default=1)
     resolved_at: Mapped[datetime | None]
+    peak_observed: Mapped[float | None] = mapped_column(Float)  # largest observed while open
+    peak_at: Mapped[datetime | None]
+    affected_items: Mapped[int | None] = mapped_column(Integer)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100))
+    acknowledged_at: Mapped[datetime | None]

@@ -66,9 +66,11 @@ def fmt_interval(interval: list[float] | None, unit: str, locale: str) -> str | 
     return f"{fmt(interval[0], unit, locale)} – {fmt(interval[1], unit, locale)}"
 
 
-def tone(delta: float | None, direction: str) -> str:
-    """``good``/``bad`` by the metric's direction in the catalogue; ``flat`` otherwise."""
-    if not delta or direction == "none":
+def tone(delta: float | None, direction: str, significant: bool = True) -> str:
+    """``good``/``bad`` by the metric's direction in the catalogue; ``flat`` when there is no
+    change, no direction, or its test does not call it one (analytics.significance: noise is
+    not news on a dashboard either)."""
+    if not delta or direction == "none" or not significant:
         return "flat"
     return "good" if (delta < 0) == (direction == "down") else "bad"
 
@@ -127,7 +129,8 @@ def overview_page(key: str, request: Request, p: Principal = Depends(current),
     for name in KPIS:
         m = data["metrics"][name]
         spark = data["sparklines"][name]
-        kpis.append({"name": name, "m": m, "tone": tone(m["delta"], direction(name)),
+        kpis.append({"name": name, "m": m,
+                     "tone": tone(m["delta"], direction(name), m.get("significant", False)),
                      "spark": sparkline_svg(spark["values"], title=translate(
                          locale, "dash.spark", metric=metric_name(name, locale),
                          n=len(spark["values"])))})

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from modops.accounts import add_user, list_users
+from modops.accounts import add_user, list_users, update_team
 from modops.api import policies, schemas
 from modops.api.auth import Principal, current
 from modops.api.deps import engine_of, settings_of
@@ -41,6 +41,17 @@ def teams(request: Request, p: Principal = Depends(current)) -> list[Team]:
     policies.require(p, "user.read")
     with session_scope(engine_of(request)) as s:
         return list(s.scalars(select(Team).order_by(Team.name)))
+
+
+@router.put("/teams/{name}", response_model=schemas.TeamOut)
+def put_team(name: str, body: schemas.TeamIn, request: Request,
+             p: Principal = Depends(current)) -> Team:
+    """Create or change a team's vendor, hourly cost and currency (KRW unless given) and its
+    daily shift (staffing roster). Audited."""
+    policies.require(p, "user.manage")
+    with session_scope(engine_of(request)) as s:
+        return update_team(s, name, body.model_dump(exclude_unset=True),
+                           actor=s.get(User, p.id))
 
 
 def _visible_hook(s: Session, p: Principal, hook_id: int) -> Webhook:

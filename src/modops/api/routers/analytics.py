@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from modops import analytics as an
+from modops.analytics.dsa import dsa_export
 from modops.analytics.readmodels import (
     as_of,
     check_product,
@@ -149,3 +150,18 @@ def transparency_api(key: str, request: Request, p: Principal = Depends(current)
     name = f"transparency-{key}-{per.label}.csv"
     return Response("\ufeff" + body, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/{key}/transparency/dsa")
+def dsa_api(key: str, request: Request, p: Principal = Depends(current),
+            period: str | None = None, kind: str | None = None,
+            product: str | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """DSA statements of reasons (decision, ground, category, automated detection and
+    decision, source, territorial scope), the summary (notices, complaints, median time to
+    action; account suspensions not recorded) and the KCSC category summary."""
+    engine = engine_of(request)
+    at = as_of(now)
+    with session_scope(engine) as s:
+        product = check_product(project_for(s, p, key), product)
+    per = parse_period(period, kind, at)
+    return plain_object(dsa_export(engine, per, an.Filters(project=key, product=product), at))

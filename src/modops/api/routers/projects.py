@@ -23,7 +23,13 @@ from modops.api.deps import engine_of, settings_of
 from modops.api.readmodels import dashboard
 from modops.domain import ValidationError
 from modops.io import EXPORT_FORMATS, FORMATS, ImportFailed, export_project
-from modops.projects import create_project, project_settings, update_project
+from modops.projects import (
+    change_taxonomy,
+    create_project,
+    project_settings,
+    taxonomy_history,
+    update_project,
+)
 from modops.projects.summary import summarize
 from modops.store import session_scope
 from modops.store.models import Item, Project, User
@@ -91,6 +97,29 @@ def patch_settings(key: str, body: schemas.SettingsIn, request: Request,
         proj = policies.project(s, p, key, "project.manage")
         update_project(s, proj, changes, actor=s.get(User, p.id))
         return schemas.ProjectSettingsOut(key=proj.key, settings=project_settings(proj))
+
+
+@router.put("/{key}/taxonomy")
+def put_taxonomy(key: str, body: schemas.TaxonomyChangeIn, request: Request,
+                 p: Principal = Depends(current)) -> dict[str, Any]:
+    """Move the live project to a new taxonomy version with a mapping of old labels to new
+    ones (every dropped label mapped) and the guideline note; answers of undecided items and
+    gold answers are relabeled, decided items keep theirs. Audited; kept in the history."""
+    with session_scope(engine_of(request)) as s:
+        proj = policies.project(s, p, key, "project.manage")
+        ch = change_taxonomy(s, proj, body.taxonomy, body.mapping, s.get(User, p.id),
+                             body.note)
+        return {"project": key, "relabeled": ch.relabeled_annotations,
+                "history": taxonomy_history(s, key)}
+
+
+@router.get("/{key}/taxonomy/history")
+def get_taxonomy_history(key: str, request: Request,
+                         p: Principal = Depends(current)) -> list[dict[str, Any]]:
+    """Every taxonomy change of the project, oldest first, with its mapping and note."""
+    with session_scope(engine_of(request)) as s:
+        policies.project(s, p, key, "project.manage")
+        return taxonomy_history(s, key)
 
 
 @router.get("/{key}/summary", response_model=schemas.SummaryOut)
