@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import orjson
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from modops.api.auth import SESSION_COOKIE
-from modops.store import session_scope
-from modops.store.models import AuditLog, Item
+from modops.store import session_scope, utcnow
+from modops.store.models import Annotation, AuditLog, Item
 from modops.store.models_web import ApiToken
 from tests.api.conftest import login
 from tests.api.world import PASSWORD, World
@@ -180,9 +182,15 @@ def test_gold_is_hidden_and_scored_into_own_stats(app_client, token_for, world) 
     assert task["kind"] == "label" and "gold" not in orjson.dumps(task).decode()
     r = app_client.post(f"/api/v1/tasks/{task['task_id']}/submit", headers=lab,
                         json={"labels": ["profanity"]}).json()
-    assert r["gold_correct"] is False
+    assert "gold" not in orjson.dumps(r).decode()  # right or wrong, the result says neither
+    # Today's gold answers stay out of the totals (a total that moved would give gold away)...
     stats = app_client.get("/api/v1/me/stats", headers=lab).json()
-    assert stats == {"today": 1, "gold_answered": 1, "gold_correct": 0, "gold_accuracy": 0.0}
+    assert stats == {"today": 1, "gold_answered": 0, "gold_correct": 0, "gold_accuracy": None}
+    # ...and count from the next day on.
+    with session_scope(world.engine) as s:
+        s.execute(update(Annotation).values(submitted_at=utcnow() - timedelta(days=1)))
+    stats = app_client.get("/api/v1/me/stats", headers=lab).json()
+    assert stats == {"today": 0, "gold_answered": 1, "gold_correct": 0, "gold_accuracy": 0.0}
     page = app_client.get("/label/kr-web", headers=lab)
     assert "0% (0/1)" in page.text
 

@@ -20,6 +20,11 @@ OK = {200, 204}  # "served" or "nothing to serve" — both are allowed answers
 A, L, R, M, D, B, BM = range(7)
 
 
+@pytest.fixture(autouse=True)
+def _job_files_in_tmp(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("MODOPS_JOB_DIR", str(tmp_path / "jobs"))
+
+
 def _setup(client: TestClient, token_for: Callable[[str], dict[str, str]]) -> dict[str, Any]:
     """lab1: one submitted answer and one task in hand; lab2: the same; a manager webhook."""
     ids: dict[str, Any] = {}
@@ -36,6 +41,20 @@ def _setup(client: TestClient, token_for: Callable[[str], dict[str, str]]) -> di
                        json={"url": "https://hooks.example.com/hook", "project": "kr-web"})
     assert hook.status_code == 201, hook.text
     ids["hook"] = hook.json()["id"]
+    # Jobs with files: kr-web's own export, and an admin's report over both teams' projects
+    # (started from kr-web): nobody who cannot open busan-only may see the second or its file.
+    from modops import jobs
+
+    for name, who, body in (
+            ("export_job", "manager", {"kind": "export", "params": {"format": "csv"}}),
+            ("cross_job", "admin", {"kind": "report", "params": {
+                "projects": ["kr-web", "busan-only"], "formats": ["html"]}})):
+        r = client.post("/api/v1/projects/kr-web/jobs", headers=token_for(who), json=body)
+        assert r.status_code == 202, r.text
+        ids[name] = r.json()["id"]
+    for name in ("export_job", "cross_job"):
+        job = jobs.wait(client.app.state.engine, ids[name], timeout_s=120)
+        assert job.state == "succeeded", job.error
     return ids
 
 
@@ -95,8 +114,23 @@ MATRIX: list[tuple[str, str, Any, tuple[Any, ...]]] = [
     ("GET", "/api/v1/webhooks/{hook}/deliveries", None, (401, 403, 403, 200, 200, 403, 404)),
     # Background jobs (managers of the project, admins) and reviewers' audited PII unmask.
     ("GET", "/api/v1/jobs", None, (401, 403, 403, 200, 200, 403, 200)),
-    ("POST", "/api/v1/projects/kr-web/jobs", {"kind": "purge"},
+    ("POST", "/api/v1/projects/kr-web/jobs", {"kind": "export"},
      (401, 403, 403, 202, 202, 403, 404)),
+    # Purging is an admin's (and within the project's retention setting only).
+    ("POST", "/api/v1/projects/kr-web/jobs", {"kind": "purge"},
+     (401, 403, 403, 403, 202, 403, 404)),
+    # A report reads every project it names: all of them must be the caller's.
+    ("POST", "/api/v1/projects/kr-web/jobs",
+     {"kind": "report", "params": {"projects": ["busan-only"]}},
+     (401, 403, 403, 404, 202, 403, 404)),
+    ("POST", "/api/v1/projects/busan-only/jobs",
+     {"kind": "report", "params": {"projects": ["kr-web"]}},
+     (401, 403, 403, 404, 202, 403, 404)),
+    ("GET", "/api/v1/jobs/{export_job}", None, (401, 403, 403, 200, 200, 403, 404)),
+    ("GET", "/api/v1/jobs/{export_job}/file", None, (401, 403, 403, 200, 200, 403, 404)),
+    ("GET", "/api/v1/jobs/{cross_job}", None, (401, 403, 403, 404, 200, 403, 404)),
+    ("GET", "/api/v1/jobs/{cross_job}/file", None, (401, 403, 403, 404, 200, 403, 404)),
+    ("POST", "/api/v1/jobs/{cross_job}/retry", None, (401, 403, 403, 404, 409, 403, 404)),
     ("GET", "/api/v1/jobs/999999", None, (401, 403, 403, 404, 404, 403, 404)),
     ("POST", "/api/v1/jobs/999999/retry", None, (401, 403, 403, 404, 404, 403, 404)),
     ("GET", "/api/v1/jobs/999999/file", None, (401, 403, 403, 404, 404, 403, 404)),

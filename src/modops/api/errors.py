@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError, OperationalError
 
@@ -52,8 +55,36 @@ TRANSIENT = ("deadlock detected", "could not serialize", "database is locked",
              "too many clients")
 
 
+# Field names whose values never go back out, not even in a 422 that quotes what was sent.
+SECRET_FIELD = re.compile(r"pass(word)?|secret|token|api[_-]?key", re.IGNORECASE)
+
+
+def redact(value: object) -> object:
+    """``value`` with the values of secret-named keys replaced (nested mappings and lists)."""
+    if isinstance(value, dict):
+        return {k: "[redacted]" if isinstance(k, str) and SECRET_FIELD.search(k) else redact(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
 def install(app: FastAPI, render_page: PageRenderer | None = None) -> None:
     """Register the handlers; ``render_page`` (from the web layer) draws non-API error pages."""
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI's own answer, except that it quotes the input: a sign-in with a malformed
+        # body would send the password back (and into any proxy or client log).
+        errors = []
+        for err in exc.errors():
+            err = dict(err)
+            if "input" in err:
+                loc = [str(x) for x in err.get("loc", ())]
+                err["input"] = "[redacted]" if any(SECRET_FIELD.search(x) for x in loc) \
+                    else redact(err["input"])
+            errors.append(err)
+        return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
     @app.exception_handler(OperationalError)
     async def _db_busy(request: Request, exc: OperationalError) -> Response:

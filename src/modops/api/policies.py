@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from modops.api.auth import Principal
 from modops.domain import NotFound, PermissionDenied, Role, TaskKind, TaskState
-from modops.projects import get_project
+from modops.projects import access, get_project
 from modops.store.models import Annotation, Item, Project, ProjectTeam, Task
 
 REVIEW_KINDS = frozenset({TaskKind.REVIEW.value, TaskKind.APPEAL.value})
@@ -32,6 +32,8 @@ ACTION_ROLE: dict[str, Role] = {
     "project.stats": Role.REVIEWER,
     "project.analytics": Role.MANAGER,  # dashboards, metrics API, alerts, transparency export
     "project.manage": Role.MANAGER,  # settings, import, export, webhooks, open appeals
+    # Deleting data ahead of the schedule: the retention setting says when, an admin runs it.
+    "project.purge": Role.ADMIN,
     "project.create": Role.MANAGER,
     "user.read": Role.MANAGER,
     "user.manage": Role.ADMIN,
@@ -46,16 +48,11 @@ def require(principal: Principal, action: str) -> None:
 
 
 def org_wide(principal: Principal) -> bool:
-    return principal.role == Role.ADMIN or (
-        principal.team_id is None and principal.at_least(Role.REVIEWER))
+    return principal.role.org_wide(principal.team_id)
 
 
 def is_member(session: Session, principal: Principal, project_id: int) -> bool:
-    if org_wide(principal):
-        return True
-    teams = set(session.scalars(select(ProjectTeam.team_id).where(
-        ProjectTeam.project_id == project_id)))
-    return not teams or principal.team_id in teams
+    return access.may_see(session, principal.role, principal.team_id, project_id)
 
 
 def project(session: Session, principal: Principal, key: str, action: str) -> Project:
@@ -135,15 +132,16 @@ def own_leased_task(engine: Engine, principal: Principal, task_id: int) -> None:
 
 
 def visible_projects(session: Session, principal: Principal) -> list[Project]:
-    projects = list(session.scalars(select(Project).order_by(Project.id)))
-    if org_wide(principal):
-        return projects
-    team_rows = session.execute(select(ProjectTeam.project_id, ProjectTeam.team_id)).all()
-    by_project: dict[int, set[int]] = {}
-    for pid, tid in team_rows:
-        by_project.setdefault(pid, set()).add(tid)
-    return [p for p in projects
-            if not by_project.get(p.id) or principal.team_id in by_project[p.id]]
+    ids = access.visible_ids(session, principal.role, principal.team_id)
+    return [p for p in session.scalars(select(Project).order_by(Project.id)) if p.id in ids]
+
+
+def projects(session: Session, principal: Principal, keys: list[str], action: str) -> None:
+    """Every project in ``keys`` must be one the caller may do ``action`` on (404 otherwise):
+    for requests that name more projects than the one in their path (a report's
+    ``params.projects``)."""
+    for key in dict.fromkeys(keys):
+        project(session, principal, key, action)
 
 
 def task(session: Session, principal: Principal, task_id: int, *, act: bool = False) -> Task:
@@ -173,6 +171,15 @@ def task(session: Session, principal: Principal, task_id: int, *, act: bool = Fa
     if not is_member(session, principal, t.project_id):
         raise missing
     return t
+
+
+def shown_kind(principal: Principal, kind: str, answerer_id: int | None) -> str:
+    """The task kind as the caller may see it: whoever answers (or answered) a gold task sees
+    a label task, or gold would be told apart and answered with extra care."""
+    if kind == TaskKind.GOLD.value and (answerer_id == principal.id
+                                        or not principal.at_least(Role.REVIEWER)):
+        return TaskKind.LABEL.value
+    return kind
 
 
 def annotation(session: Session, principal: Principal, annotation_id: int) -> Annotation:

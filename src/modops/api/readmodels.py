@@ -38,15 +38,21 @@ class LabelerStats:
 
 
 def labeler_stats(session: Session, user_id: int, now: datetime | None = None) -> LabelerStats:
-    """Own answers since 00:00 KST, and own gold accuracy over the last 30 days."""
+    """Own answers since 00:00 KST, and own gold accuracy over the 30 days before today.
+
+    Gold answers of today are left out: a total that moved right after an answer would tell
+    the labeler that the task was gold (and whether they got it right).
+    """
     now = now or utcnow()
+    midnight = start_of_day_kst(now)
     today = session.execute(text(
         "SELECT count(*) FROM annotations WHERE labeler_id = :u AND submitted_at >= :t "
-        "AND kind IN ('label', 'gold')"), {"u": user_id, "t": start_of_day_kst(now)}).scalar_one()
+        "AND kind IN ('label', 'gold')"), {"u": user_id, "t": midnight}).scalar_one()
     answered, correct = session.execute(text(
         "SELECT count(*), coalesce(sum(CASE WHEN correct THEN 1 ELSE 0 END), 0) "
-        "FROM annotations WHERE labeler_id = :u AND correct IS NOT NULL AND submitted_at >= :t"),
-        {"u": user_id, "t": now - timedelta(days=30)}).one()
+        "FROM annotations WHERE labeler_id = :u AND correct IS NOT NULL AND submitted_at >= :t "
+        "AND submitted_at < :m"),
+        {"u": user_id, "t": midnight - timedelta(days=30), "m": midnight}).one()
     return LabelerStats(int(today), int(answered), int(correct))
 
 

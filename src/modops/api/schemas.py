@@ -204,8 +204,6 @@ class SubmitResultOut(BaseModel):
     item_state: str
     decided_labels: list[str] | None = None
     escalated: bool = False
-    gold_correct: bool | None = None
-    gold_feedback: str | None = None
 
 
 class SubmitAndNextOut(BaseModel):

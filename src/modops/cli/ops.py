@@ -56,7 +56,8 @@ def restore_cmd(
 @user_errors
 def purge_cmd(
     project: Annotated[str, typer.Argument(help="Project key")],
-    days: Annotated[int | None, typer.Option(help="Override the project's retention_days")]
+    days: Annotated[int | None, typer.Option(
+        help="Keep more than the project's retention_days (never fewer)")]
     = None,
 ) -> None:
     """Delete decided items older than the project's retention period (audited)."""

@@ -17,6 +17,11 @@ class Role(StrEnum):
         order = [Role.LABELER, Role.REVIEWER, Role.MANAGER, Role.ADMIN]
         return order.index(self) >= order.index(other)
 
+    def org_wide(self, team_id: int | None) -> bool:
+        """Admins, and reviewers or managers without a team (central staff), belong to every
+        project; everyone else only to projects open to all or to their team."""
+        return self == Role.ADMIN or (team_id is None and self.at_least(Role.REVIEWER))
+
 
 class ProjectStatus(StrEnum):
     DRAFT = "draft"

@@ -82,7 +82,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "label.none_yet": ("아직 없음", "none yet"),
     "label.keys": ("단축키: 라벨 키 선택 · Enter 제출 · Shift+S 건너뛰기 · Shift+F 보류",
                    "Keys: label shortcut to pick · Enter submit · Shift+S skip · Shift+F flag"),
-    "label.gold_wrong": ("골드 문항 오답", "Gold answer missed"),
     "label.saved": ("제출했습니다", "Submitted"),
     "review.title": ("검토", "Review"),
     "review.empty": ("검토할 항목이 없습니다.", "Nothing waiting for review."),

@@ -93,6 +93,7 @@ class JobContext:
     params: dict[str, Any]
     attempt: int
     lease_s: float = LEASE_S
+    created_by_id: int | None = None  # None: the system (schedule, CLI)
     _last: float = field(default=-1.0, repr=False)
 
     def progress(self, fraction: float, note: str | None = None) -> None:
@@ -232,7 +233,8 @@ def execute(engine: Engine, job_id: int, *, worker: str | None = None,
         job = s.get(Job, job_id)
         assert job is not None
         ctx = JobContext(background_engine(engine), job.id, job.kind, job.project_key,
-                         dict(job.params or {}), job.attempts, lease_s)
+                         dict(job.params or {}), job.attempts, lease_s,
+                         created_by_id=job.created_by_id)
         attempts, max_attempts = job.attempts, job.max_attempts
     if ctx.kind not in HANDLERS:
         _load_handlers()
@@ -293,6 +295,18 @@ def get_job(engine: Engine, job_id: int) -> Job:
         if job is None:
             raise NotFound(f"no job {job_id}")
         return job
+
+
+def job_projects(project_key: str | None, params: dict[str, Any] | None) -> list[str]:
+    """Every project a job reads: its own, plus those a report names in ``params.projects``.
+    Whoever may see the job (or its file) must be allowed to see all of them."""
+    keys = [project_key] if project_key else []
+    named = (params or {}).get("projects")
+    if named is not None:
+        if not isinstance(named, list) or not all(isinstance(k, str) for k in named):
+            raise ValidationError("params.projects must be a list of project keys")
+        keys += named
+    return list(dict.fromkeys(keys))
 
 
 def list_jobs(engine: Engine, *, project_keys: list[str] | None = None, state: str | None = None,

@@ -23,6 +23,20 @@ def job_dir() -> Path:
     return path
 
 
+def job_file_name(path: Path) -> str:
+    """How a job's result names a file it wrote: relative to the job directory, so a result
+    (shown to managers over the API) never tells anyone where the server keeps its files."""
+    return path.resolve().relative_to(job_dir()).as_posix()
+
+
+def job_file_path(name: str) -> Path | None:
+    """The file a result names, if it is a file inside the job directory (else None: a result
+    row is data, and data does not get to choose which file the server sends)."""
+    root = job_dir()
+    path = (root / name).resolve()  # an absolute name (results before names were relative)
+    return path if root in path.parents and path.is_file() else None  # stays absolute
+
+
 def _project_items(ctx: JobContext) -> int:
     from modops.store.models import Item, Project
 
@@ -51,7 +65,7 @@ def export(ctx: JobContext) -> dict[str, Any]:
     total = max(1, _project_items(ctx))
     report = export_project(ctx.engine, key, fmt, out,
                             progress=lambda n: ctx.progress(n / total, f"{n:,} / {total:,}"))
-    return {"file": str(out), "format": fmt, "items": report.items,
+    return {"file": job_file_name(out), "format": fmt, "items": report.items,
             "annotations": report.annotations, "seconds": round(report.seconds, 2)}
 
 
@@ -108,8 +122,19 @@ def report(ctx: JobContext) -> dict[str, Any]:
     import orjson
 
     from modops import reports
+    from modops.domain import NotFound
+    from modops.jobs.core import job_projects
+    from modops.projects.access import check_user_sees
 
     projects = ctx.params.get("projects") or [_need_project(ctx)]
+    # The request that queued this was checked; check again here, with the job's creator, so a
+    # job row queued some other way (or a creator since moved to another team) reads nothing
+    # its creator may not open.
+    with session_scope(ctx.engine) as s:
+        try:
+            check_user_sees(s, ctx.created_by_id, job_projects(ctx.project_key, ctx.params))
+        except NotFound as exc:
+            raise JobFailed(str(exc)) from None
     period = str(ctx.params.get("period") or utcnow().strftime("%G-W%V"))  # this ISO week
     build = getattr(reports, "build_report", None)
     if build is not None:
@@ -120,7 +145,7 @@ def report(ctx: JobContext) -> dict[str, Any]:
             kwargs["formats"] = list(ctx.params["formats"])
         ctx.progress(0.1, "collecting")
         made = build(ctx.engine, list(projects), period, **kwargs)
-        files = {fmt: str(path) for fmt, path in made.items()}
+        files = {fmt: job_file_name(path) for fmt, path in made.items()}
         first = files.get("pdf") or files.get("html") or next(iter(files.values()), None)
         return {"file": first, "files": files, "period": period}
     from modops.reports.data import collect
@@ -129,7 +154,7 @@ def report(ctx: JobContext) -> dict[str, Any]:
     data = collect(ctx.engine, list(projects), period)
     out = job_dir() / f"report-{ctx.job_id}.json"
     out.write_bytes(orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS))
-    return {"file": str(out), "format": "json"}
+    return {"file": job_file_name(out), "format": "json"}
 
 
 @handler("webhooks")
@@ -150,12 +175,14 @@ def webhooks(ctx: JobContext) -> dict[str, Any]:
 @handler("purge")
 def purge(ctx: JobContext) -> dict[str, Any]:
     """Data retention: delete the project's items older than its ``retention_days``."""
+    from modops.domain import ValidationError
     from modops.ops.retention import purge_project
 
-    days = ctx.params.get("days")
-    return purge_project(ctx.engine, _need_project(ctx),
-                         days=int(days) if days is not None else None,
-                         actor=str(ctx.params.get("actor", "retention")))
+    try:
+        return purge_project(ctx.engine, _need_project(ctx), days=ctx.params.get("days"),
+                             actor=str(ctx.params.get("actor", "retention")))
+    except ValidationError as exc:  # the same refusal the API gave when it was queued
+        raise JobFailed(str(exc)) from None
 
 
 @handler("sleep")

@@ -26,27 +26,42 @@ FINAL_STATES = (ItemState.DECIDED.value,)
 
 
 def retention_days(settings: dict[str, Any] | None) -> int | None:
+    """The project's retention period in days, None for none (the setting is validated when
+    it is written: ``modops.projects.service.retention_setting``)."""
+    from modops.projects.service import retention_setting
+
     value = (settings or {}).get("retention_days")
-    if value in (None, "", 0):
-        return None
-    days = int(value)
-    if days < 1:
-        raise ValidationError("retention_days must be at least 1")
+    return None if value in (None, "", 0) else retention_setting(value)
+
+
+def check_purge_days(settings: dict[str, Any] | None, days: Any) -> int | None:
+    """A purge may keep more than the project's retention period, never less: ``days`` None
+    means the setting itself; a project without a retention setting purges nothing."""
+    if days is None:
+        return retention_days(settings)
+    if isinstance(days, bool) or not isinstance(days, int):
+        raise ValidationError(f"days must be a whole number, got {days!r}")
+    setting = retention_days(settings)
+    if setting is None:
+        raise ValidationError("the project has no retention_days setting: nothing may be "
+                              "purged until a manager sets one (the change is audited)")
+    if days < setting:
+        raise ValidationError(f"days={days} is shorter than the project's retention_days "
+                              f"({setting}); a purge never deletes earlier than the setting")
     return days
 
 
 def purge_project(engine: Engine, project_key: str, *, days: int | None = None,
                   actor: User | str | None = "retention") -> dict[str, Any]:
     """Delete the project's decided items ingested more than ``days`` ago (default: the
-    project's ``retention_days``; nothing happens without one). Returns what was done."""
+    project's ``retention_days``; ``days`` may only be longer; nothing happens without a
+    setting). Returns what was done; one audit row either way."""
     with session_scope(engine) as s:
         project = get_project(s, project_key)
         pid = project.id
-        days = days if days is not None else retention_days(project.settings)
+        days = check_purge_days(project.settings, days)
     if days is None:
         return {"project": project_key, "purged": 0, "retention_days": None}
-    if days < 1:
-        raise ValidationError("retention_days must be at least 1")
     cutoff = utcnow() - timedelta(days=days)
     purged = 0
     while True:

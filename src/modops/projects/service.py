@@ -72,10 +72,44 @@ def _bounded_int(v: Any, lo: int, hi: int, name: str) -> int:
     return i
 
 
+def retention_setting(value: Any) -> int | None:
+    """``settings.retention_days``: None (keep forever) or a whole number of days, 1-36,500.
+    A negative or zero value would make the daily purge delete everything decided (or fail
+    every day), so it is refused when set, not discovered at 3 a.m."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(f"retention_days must be a whole number of days, got {value!r}")
+    if not 1 <= value <= 36_500:
+        raise ValidationError(f"retention_days must be between 1 and 36500, got {value}")
+    return value
+
+
+def _pii_mask(value: Any) -> Any:
+    from modops.privacy import normalize_kinds
+
+    if isinstance(value, bool):
+        return value
+    if not isinstance(value, list):
+        raise ValidationError("pii_mask must be a list of PII kinds (or true / false)")
+    try:
+        return list(normalize_kinds(value))
+    except ValueError as exc:
+        raise ValidationError(f"pii_mask: {exc}") from None
+
+
+# Keys inside the free-form ``settings`` mapping that code reads as more than a hint.
+_NESTED_SETTINGS = {"retention_days": retention_setting, "pii_mask": _pii_mask}
+
+
 def _settings(v: Any) -> dict[str, Any]:
     if not isinstance(v, dict):
         raise ValidationError("settings must be a mapping")
-    return dict(v)
+    out = dict(v)
+    for name, check in _NESTED_SETTINGS.items():
+        if name in out:
+            out[name] = check(out[name])
+    return out
 
 
 def _weights(v: Any) -> dict[str, float]:

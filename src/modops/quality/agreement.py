@@ -260,6 +260,9 @@ def _within_item_pairs(items: IntArray) -> tuple[IntArray, IntArray]:
         right.append(cand + d)
         d += 1
         cand = cand[remaining[cand] >= d]
+    if not left:  # every item answered once (overlap k = 1): there are no pairs
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
     return np.concatenate(left), np.concatenate(right)
 
 

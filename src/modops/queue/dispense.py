@@ -68,7 +68,7 @@ def _eligible(project: ProjectConfig, actor: Actor) -> None:
     if project.status != ProjectStatus.ACTIVE.value:
         raise PermissionDenied(f"project {project.key} is {project.status}: no work is served")
     if project.team_ids and actor.team_id not in project.team_ids and \
-            not actor.role.at_least(Role.MANAGER):
+            not actor.role.at_least(Role.MANAGER) and not actor.role.org_wide(actor.team_id):
         raise PermissionDenied(f"project {project.key} is restricted to its teams")
     missing = [s for s in project.required_skills if s not in actor.skills]
     if missing and not actor.role.at_least(Role.MANAGER):

@@ -164,11 +164,9 @@ def submit(engine: Engine, task_id: int, user: UserRef, labels: list[str], *,
             audit_after={"item_id": task.item_id, "task_id": task_id, "labels": canonical})
         result = SubmitResult(annotation_id=annotation_id, item_state="queued")
         if task.kind == TaskKind.GOLD.value:
-            if project.settings.get("gold_feedback", True):
-                result.gold_correct = correct
-                result.gold_feedback = None if correct else project.settings.get(
-                    "gold_feedback_note", "정답과 다릅니다 · Does not match the gold answer: "
-                    + ", ".join(gold_labels or []))
+            # Answered like any other task: a result that said "right" or "wrong" (or named
+            # the gold answer) would tell the labeler which tasks are gold. Accuracy reaches
+            # them only as a total over earlier days (modops.api.readmodels.labeler_stats).
             return result
         done = len(votes)
         if done >= project.overlap_k and task.item_state == "queued":

@@ -69,8 +69,6 @@ class SubmitResult:
     item_state: str
     decided_labels: list[str] | None = None
     escalated: bool = False
-    gold_correct: bool | None = None  # only reported back when the project gives feedback
-    gold_feedback: str | None = None
 
 
 @dataclass(slots=True)

@@ -106,7 +106,7 @@ env.filters["highlight"] = highlight_matches
 
 EDITABLE = ("overlap_k", "gold_rate", "audit_rate", "sla_minutes", "lease_seconds",
             "auto_action_threshold", "auto_clear_threshold", "escalation_threshold")
-MESSAGES_OK = {"saved", "gold_wrong", "decided", "skipped", "flagged", "nochange", "added"}
+MESSAGES_OK = {"saved", "decided", "skipped", "flagged", "nochange", "added"}
 
 
 def _locale(request: Request, principal: Principal | None) -> str:
@@ -268,9 +268,8 @@ def label_act(key: str, task_id: int, request: Request, p: Principal = Depends(c
         return _see_other(f"/label/{key}?m=flagged")
     if action != "submit":
         raise ValidationError(f"unknown action {action!r}")
-    result = q.submit(engine, task_id, p.id, labels, note=note_value)
-    msg = "gold_wrong" if result.gold_correct is False else "saved"
-    return _see_other(f"/label/{key}?m={msg}")
+    q.submit(engine, task_id, p.id, labels, note=note_value)
+    return _see_other(f"/label/{key}?m=saved")
 
 
 # --- review ----------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -63,18 +62,23 @@ class UnmaskOut(BaseModel):
     metadata: dict[str, Any] | None
 
 
+def _may_see_job(s: Any, p: Principal, job: Job) -> bool:
+    """A job (its state, result and file) is the caller's only if every project it reads is:
+    a report over another team's project is not shown to this team's manager."""
+    keys = jobs.job_projects(job.project_key, job.params)
+    if not keys:  # system-wide jobs (webhooks, diagnostics)
+        return policies.org_wide(p)
+    try:
+        policies.projects(s, p, keys, "project.manage")
+    except NotFound:
+        return False
+    return True
+
+
 def _visible_job(s: Any, p: Principal, job_id: int) -> Job:
     job = s.get(Job, job_id)
-    if job is None:
+    if job is None or not _may_see_job(s, p, job):
         raise NotFound(f"no job {job_id}")
-    if policies.org_wide(p):
-        return job
-    if job.project_key is None:
-        raise NotFound(f"no job {job_id}")
-    try:
-        policies.project(s, p, job.project_key, "project.manage")
-    except NotFound:
-        raise NotFound(f"no job {job_id}") from None
     return job
 
 
@@ -93,8 +97,9 @@ def list_jobs(request: Request, p: Principal = Depends(current),
             keys = None
         else:
             keys = [pr.key for pr in policies.visible_projects(s, p)]
-    return jobs.list_jobs(engine_of(request), project_keys=keys, state=state, kind=kind,
-                          before_id=before, limit=limit)
+        found = jobs.list_jobs(engine_of(request), project_keys=keys, state=state, kind=kind,
+                               before_id=before, limit=limit)
+        return found if keys is None else [j for j in found if _may_see_job(s, p, j)]
 
 
 @router.post("/projects/{key}/jobs", response_model=JobOut, status_code=202)
@@ -103,6 +108,13 @@ def start_job(key: str, body: JobIn, request: Request, p: Principal = Depends(cu
     with session_scope(engine_of(request)) as s:
         proj = policies.project(s, p, key, "project.manage")
         project_key = proj.key
+        # Every project the job will read, not just the one in the path (a report's list).
+        policies.projects(s, p, jobs.job_projects(project_key, body.params), "project.manage")
+        if body.kind == "purge":
+            from modops.ops.retention import check_purge_days
+
+            policies.require(p, "project.purge")
+            check_purge_days(proj.settings, body.params.get("days"))
     params = {**body.params, "actor": p.username}
     job_id = jobs.enqueue(engine_of(request), body.kind, params, project_key=project_key,
                           created_by_id=p.id, max_attempts=body.max_attempts)
@@ -142,15 +154,14 @@ BINARY = {"schema": {"type": "string", "format": "binary"}}
     "content": {m: BINARY for m in (*JOB_FILE_MEDIA.values(), "application/octet-stream")}}})
 def job_file(job_id: int, request: Request, p: Principal = Depends(current)) -> FileResponse:
     """Download what a finished export or report job wrote."""
-    from modops.jobs.handlers import job_dir
+    from modops.jobs.handlers import job_file_path
 
     policies.require(p, "project.manage")
     with session_scope(engine_of(request)) as s:
         job = _visible_job(s, p, job_id)
         name = (job.result or {}).get("file") if job.state == jobs.SUCCEEDED else None
-    path = Path(str(name)) if name else None
-    # Only files inside the job directory are served, whatever a result row says.
-    if path is None or not path.is_file() or job_dir() not in path.resolve().parents:
+    path = job_file_path(str(name)) if name else None
+    if path is None:
         raise NotFound(f"job {job_id} has no file")
     return FileResponse(path, filename=path.name, media_type=JOB_FILE_MEDIA.get(
         path.suffix.lower(), "application/octet-stream"))

@@ -24,7 +24,6 @@ from modops.api.auth import Principal, current
 from modops.api.deps import engine_of
 from modops.domain import NotFound, PermissionDenied
 from modops.store import session_scope
-from modops.store.models import Annotation
 
 router = APIRouter(prefix="/api/v1", tags=["queue"])
 
@@ -56,7 +55,8 @@ def get_task(task_id: int, request: Request,
              p: Principal = Depends(current)) -> schemas.TaskStateOut:
     with session_scope(engine_of(request)) as s:
         t = policies.task(s, p, task_id)
-        return schemas.TaskStateOut(id=t.id, kind=t.kind, state=t.state, item_id=t.item_id,
+        return schemas.TaskStateOut(id=t.id, kind=policies.shown_kind(p, t.kind, t.assignee_id),
+                                    state=t.state, item_id=t.item_id,
                                     lease_expires_at=t.lease_expires_at)
 
 
@@ -124,9 +124,12 @@ def flag(task_id: int, request: Request, p: Principal = Depends(current),
 
 @router.get("/annotations/{annotation_id}", response_model=schemas.AnnotationOut)
 def get_annotation(annotation_id: int, request: Request,
-                   p: Principal = Depends(current)) -> Annotation:
+                   p: Principal = Depends(current)) -> schemas.AnnotationOut:
     with session_scope(engine_of(request)) as s:
-        return policies.annotation(s, p, annotation_id)
+        a = policies.annotation(s, p, annotation_id)
+        out = schemas.AnnotationOut.model_validate(a)
+        out.kind = policies.shown_kind(p, a.kind, a.labeler_id)
+        return out
 
 
 @router.post("/projects/{key}/reviews/next", tags=["review"],
