@@ -67,10 +67,20 @@ class ModOpsSettings(BaseSettings):
     secret_key: SecretStr | None = Field(
         None, description="signs session cookies; share it across app hosts (unset: random "
                           "per process, sessions end at restart)")
-    cookie_secure: bool = Field(False, description="mark session and sign-in cookies "
-                                                   "`Secure`: browsers then send them over "
-                                                   "HTTPS only. Turn it on in production "
-                                                   "(TLS at the load balancer counts)")
+    cookie_secure: bool = Field(True, description="mark session and sign-in cookies "
+                                                  "`Secure`: browsers then send them over "
+                                                  "HTTPS only (TLS at the load balancer "
+                                                  "counts). `modops serve` on a loopback "
+                                                  "address sets `0` for the plain-HTTP demo")
+    signin_free_attempts: int = Field(5, ge=1, description="failed sign-ins per account "
+                                                           "before the back-off starts")
+    signin_free_per_address: int = Field(20, ge=1, description="failed sign-ins per client "
+                                                               "address before the back-off")
+    signin_max_delay_s: float = Field(900.0, gt=0, description="cap of the sign-in back-off, "
+                                                               "which doubles from 1 s")
+    token_days: int = Field(90, ge=0, description="lifetime of new API tokens in days, and "
+                                                  "the longest a caller may ask for (`0`: "
+                                                  "no expiry)")
     webhooks: bool = Field(True, description="app servers deliver webhooks (`off`: leave "
                                              "it to the worker's `webhooks` job)")
     rate_limit_rps: float = Field(100.0, ge=0, description="requests/s per caller and process "

@@ -22,7 +22,7 @@ def world(engine: Engine) -> World:
 
 @pytest.fixture
 def app_client(world: World) -> Iterator[TestClient]:
-    settings = Settings(secret_key="test-secret", webhook_dispatch=False)
+    settings = Settings(secret_key="test-secret", webhook_dispatch=False, cookie_secure=False)
     with TestClient(create_app(world.engine, settings), base_url="http://testserver") as c:
         yield c
 

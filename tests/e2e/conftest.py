@@ -61,7 +61,8 @@ def live(tmp_path: Path, sqlite_template: Path) -> Iterator[Live]:
     shutil.copy(sqlite_template, db)
     engine = make_engine(f"sqlite:///{db}", poolclass=NullPool)
     world = build_world(engine)
-    app = create_app(engine, Settings(secret_key="e2e", webhook_dispatch=False))
+    app = create_app(engine, Settings(secret_key="e2e", webhook_dispatch=False,
+                                      cookie_secure=False))
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="on"))

@@ -3,14 +3,19 @@
 from modops.accounts.credentials import (
     create_token,
     end_session,
+    end_user_sessions,
     list_tokens,
     revoke_token,
+    revoke_user_tokens,
+    rotate_token,
     session_user,
     start_session,
     token_user,
 )
 from modops.accounts.service import (
+    activate_user,
     add_user,
+    deactivate_user,
     get_user,
     hash_password,
     list_users,
@@ -20,14 +25,19 @@ from modops.accounts.service import (
 )
 
 __all__ = [
+    "activate_user",
     "add_user",
     "create_token",
+    "deactivate_user",
     "end_session",
+    "end_user_sessions",
     "get_user",
     "hash_password",
     "list_tokens",
     "list_users",
     "revoke_token",
+    "revoke_user_tokens",
+    "rotate_token",
     "session_user",
     "set_password",
     "start_session",

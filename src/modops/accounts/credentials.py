@@ -77,6 +77,26 @@ def end_session(session: Session, token: str) -> None:
     session.execute(delete(WebSession).where(WebSession.token_hash == digest(token)))
 
 
+def end_user_sessions(session: Session, user: User, actor: User | str | None = None) -> int:
+    """Sign the user out everywhere (offboarding, a password reset); audited. Returns how many
+    sessions ended."""
+    n = session.execute(delete(WebSession).where(WebSession.user_id == user.id)).rowcount or 0
+    record(session, actor=actor, action="session.end_all", entity="user", entity_id=user.id,
+           after={"sessions": n})
+    return int(n)
+
+
+def revoke_user_tokens(session: Session, user: User, actor: User | str | None = None) -> int:
+    n = session.execute(update(ApiToken).where(
+        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(
+        revoked_at=utcnow())).rowcount or 0
+    if n:
+        record(session, actor=actor, action="token.revoke_all", entity="user",
+               entity_id=user.id, after={"tokens": n})
+        notices.publish_change(session, events.USER_CHANGED, {"user_id": user.id})
+    return int(n)
+
+
 @dataclass(frozen=True, slots=True)
 class NewToken:
     id: int
@@ -85,17 +105,33 @@ class NewToken:
     name: str
 
 
+def default_token_days() -> int:
+    """How long an API token lives unless its creator asks for less (``token_days``)."""
+    from modops.settings import settings
+
+    return settings().token_days
+
+
 def create_token(
     session: Session,
     user: User,
     name: str,
     *,
     expires_at: datetime | None = None,
+    days: int | None = None,
     actor: User | str | None = None,
 ) -> NewToken:
+    """A new API token for ``user``. It expires after ``days`` (at most the default lifetime,
+    ``MODOPS_TOKEN_DAYS``, 90 unless set), or at ``expires_at`` if given."""
     name = (name or "").strip()
     if not name or len(name) > 200:
         raise ValidationError("a token needs a name of 1-200 characters")
+    if expires_at is None:
+        longest = default_token_days()
+        if days is not None and (days < 1 or (longest and days > longest)):
+            raise ValidationError(f"a token lives 1-{longest or 'any number of'} days")
+        days = days or longest
+        expires_at = utcnow() + timedelta(days=days) if days else None
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
         token_hash=digest(token),
@@ -141,6 +177,22 @@ def touch_token(session: Session, token: str) -> None:
     session.execute(
         update(ApiToken).where(ApiToken.token_hash == digest(token)).values(last_used_at=utcnow())
     )
+
+
+def rotate_token(session: Session, token_id: int, actor: User) -> NewToken:
+    """Replace a token: a new secret with the same owner and name and a fresh lifetime; the
+    old one is revoked in the same transaction (a client swaps it in one step)."""
+    tok = session.get(ApiToken, token_id)
+    if tok is None or tok.revoked_at is not None:
+        raise NotFound(f"no active token {token_id}")
+    owner = session.get(User, tok.user_id)
+    assert owner is not None
+    new = create_token(session, owner, tok.name, actor=actor)
+    tok.revoked_at = utcnow()
+    record(session, actor=actor, action="token.rotate", entity="api_token", entity_id=tok.id,
+           after={"replaced_by": new.id})
+    notices.publish_change(session, events.USER_CHANGED, {"user_id": tok.user_id})
+    return new
 
 
 def list_tokens(session: Session, user: User | None = None) -> list[ApiToken]:

@@ -146,7 +146,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
 
     app.add_middleware(Limits, max_body=settings.max_body_bytes,
                        max_upload=settings.max_upload_bytes, rps=settings.rate_limit_rps,
-                       burst=settings.rate_limit_burst)
+                       burst=settings.rate_limit_burst, secret=settings.secret_key)
     app.add_middleware(WriteIntent)
     app.add_middleware(SecurityHeaders)
 

@@ -20,7 +20,8 @@ from starlette.concurrency import run_in_threadpool
 
 from modops.accounts import session_user, start_session, token_user, verify_password
 from modops.accounts.credentials import digest
-from modops.api.errors import CsrfFailed, NotAuthenticated
+from modops.accounts.throttle import SignInThrottle, ThrottleConfig
+from modops.api.errors import CsrfFailed, NotAuthenticated, TooManyAttempts
 from modops.domain import Role, events
 from modops.store import notices, session_scope
 from modops.store.db import store_key
@@ -151,6 +152,12 @@ async def check_csrf(request: Request, principal: Principal) -> None:
         raise CsrfFailed("missing or wrong CSRF token; reload the page and try again")
 
 
+def known_bearer(token: str) -> int | None:
+    """The user id behind a bearer token this process has verified, else None (no query)."""
+    hit = _token_cache.get(digest(token))
+    return hit[0].id if hit is not None else None
+
+
 def _cached_bearer(request: Request) -> Principal | None:
     header = request.headers.get("authorization", "")
     if header[:7].lower() != "bearer ":
@@ -176,13 +183,36 @@ async def current(request: Request) -> Principal:
     return principal
 
 
+def throttle_of(request: Request) -> SignInThrottle:
+    """The app's one sign-in throttle (the API login and the web form share it)."""
+    state = request.app.state
+    if getattr(state, "signin_throttle", None) is None:
+        st = state.settings
+        state.signin_throttle = SignInThrottle(ThrottleConfig(
+            free_per_account=st.signin_free_per_account,
+            free_per_address=st.signin_free_per_address,
+            base_s=st.signin_backoff_s, max_s=st.signin_max_delay_s))
+    return state.signin_throttle
+
+
 def password_sign_in(request: Request, response: Response, username: str, password: str) -> str:
-    """Check the password and set the session cookie; returns the new session's CSRF token."""
+    """Check the password and set the session cookie; returns the new session's CSRF token.
+
+    Throttled per account and per client address (``TooManyAttempts``, 429, before the
+    password is looked at); an unknown username costs the same argon2 time as a known one."""
     settings = request.app.state.settings
+    throttle = throttle_of(request)
+    address = request.client.host if request.client else None
+    wait = throttle.retry_after(username, address)
+    if wait > 0:
+        raise TooManyAttempts(wait)
     with session_scope(request.app.state.engine) as s:
         user = s.scalar(select(User).where(User.username == username))
-        if user is None or not verify_password(user, password):
+        if not verify_password(user, password):
+            throttle.failed(username, address)
             raise NotAuthenticated("wrong username or password")
+        assert user is not None
+        throttle.succeeded(username)
         new = start_session(s, user, user_agent=request.headers.get("user-agent"))
     response.set_cookie(
         SESSION_COOKIE, sign(settings.secret_key, new.token), max_age=settings.session_hours * 3600,

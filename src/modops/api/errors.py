@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 
@@ -24,9 +25,18 @@ class CsrfFailed(ModOpsError):
     """A cookie-authenticated unsafe request without the session's CSRF token."""
 
 
+class TooManyAttempts(ModOpsError):
+    """Sign-in refused without checking the password: too many recent failures (429)."""
+
+    def __init__(self, retry_after: float) -> None:
+        self.retry_after = max(1, math.ceil(retry_after))
+        super().__init__(f"too many failed sign-ins; try again in {self.retry_after} s")
+
+
 STATUS: list[tuple[type[Exception], int]] = [
     (NotAuthenticated, 401),
     (CsrfFailed, 403),
+    (TooManyAttempts, 429),
     (PermissionDenied, 403),
     (NotFound, 404),
     (IllegalTransition, 409),
@@ -118,6 +128,8 @@ def install(app: FastAPI, render_page: PageRenderer | None = None) -> None:
             if errors:
                 body["errors"] = list(errors)
             headers = {"WWW-Authenticate": "Bearer"} if code == 401 else None
+            if isinstance(exc, TooManyAttempts):
+                headers = {"Retry-After": str(exc.retry_after)}
             return JSONResponse(body, status_code=code, headers=headers)
         if code == 401:
             nxt = request.url.path

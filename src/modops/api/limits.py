@@ -3,8 +3,11 @@
 - Body size: ``Content-Length`` over the limit is refused before the body is read (413); a
   chunked body is counted as it streams and cut off at the limit. Upload routes (``/import``)
   get the larger upload limit.
-- Rate: a token bucket per caller (bearer token, else session cookie, else client address),
-  ``rps`` refill and ``burst`` capacity, answered with 429 and ``Retry-After``. Buckets are per
+- Rate: a token bucket per caller, ``rps`` refill and ``burst`` capacity, answered with 429
+  and ``Retry-After``. The caller is the authenticated principal when the request proves one
+  cheaply (a bearer token this process has verified, a session cookie whose signature checks
+  out), else the client address — never the raw header, or a junk ``Cookie`` or
+  ``Authorization`` per request would be a fresh bucket each time. Buckets are per
   process: with N workers a caller can get up to N × rps; that bounds a runaway script, which
   is the point (abusive clients are stopped at the proxy, see docs/deploy.md).
 
@@ -34,8 +37,9 @@ async def _json(send: Send, status: int, detail: str,
 class Limits:
     def __init__(self, app: ASGIApp, *, max_body: int = 16 * 2**20,
                  max_upload: int = 512 * 2**20, rps: float = 100.0, burst: float = 300.0,
-                 max_callers: int = 100_000) -> None:
+                 max_callers: int = 100_000, secret: str = "") -> None:
         self.app = app
+        self.secret = secret  # checks session cookies' signatures (modops.api.auth.sign)
         self.max_body = max_body
         self.max_upload = max_upload
         self.rps = rps
@@ -43,17 +47,31 @@ class Limits:
         self.max_callers = max_callers
         self._buckets: dict[bytes, list[float]] = {}  # caller -> [tokens, last refill]
 
-    def _caller(self, scope: Scope) -> bytes | None:
+    def _caller(self, scope: Scope) -> bytes:
+        from modops.api.auth import SESSION_COOKIE, known_bearer, unsign
+
         auth = cookie = None
         for k, v in scope.get("headers", ()):
             if k == b"authorization":
                 auth = v
             elif k == b"cookie":
                 cookie = v
-        raw = auth or cookie
+        raw: bytes | None = None
+        if auth is not None and auth[:7].lower() == b"bearer ":
+            principal = known_bearer(auth[7:].strip().decode("latin-1"))
+            if principal is not None:
+                raw = b"principal:%d" % principal
+        elif cookie is not None and self.secret:
+            for part in cookie.decode("latin-1").split(";"):
+                name, _, value = part.strip().partition("=")
+                if name == SESSION_COOKIE and value:
+                    token = unsign(self.secret, value.strip('"'))
+                    if token:
+                        raw = b"session:" + token.encode()
+                    break
         if raw is None:
             client = scope.get("client")
-            raw = (client[0] if client else "anonymous").encode()
+            raw = b"address:" + (client[0] if client else "anonymous").encode()
         return hashlib.blake2b(raw, digest_size=16).digest()
 
     def _take(self, caller: bytes) -> float:
@@ -73,11 +91,13 @@ class Limits:
         return (1.0 - tokens) / self.rps
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+        # The API, and the web sign-in form (password guessing must meet the limiter too).
+        if scope["type"] != "http" or not (scope["path"].startswith("/api/")
+                                           or scope["path"] == "/login"):
             await self.app(scope, receive, send)
             return
         if self.rps > 0:
-            wait = self._take(self._caller(scope) or b"")
+            wait = self._take(self._caller(scope))
             if wait > 0:
                 await _json(send, 429, "too many requests; slow down",
                             [(b"retry-after", str(max(1, math.ceil(wait))).encode())])

@@ -39,6 +39,12 @@ class MeOut(Out):
 class TokenIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     username: str | None = Field(None, description="admins may create tokens for other users")
+    days: int | None = Field(None, ge=1, le=36_500, description="lifetime in days (at most "
+                             "MODOPS_TOKEN_DAYS, 90 by default, which is also the default)")
+
+
+class PasswordIn(BaseModel):
+    password: str = Field(min_length=1, max_length=1000)
 
 
 class TokenOut(Out):

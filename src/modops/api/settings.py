@@ -37,6 +37,13 @@ class Settings:
     max_body_bytes: int = 16 * 2**20
     rate_limit_rps: float = field(default_factory=lambda: settings().rate_limit_rps)
     rate_limit_burst: float = field(default_factory=lambda: settings().rate_limit_burst)
+    # Sign-in throttling (modops.accounts.throttle): failures allowed per account and per client
+    # address before the back-off starts, its first step and its cap (seconds).
+    signin_free_per_account: int = field(default_factory=lambda: settings().signin_free_attempts)
+    signin_free_per_address: int = field(
+        default_factory=lambda: settings().signin_free_per_address)
+    signin_backoff_s: float = 1.0
+    signin_max_delay_s: float = field(default_factory=lambda: settings().signin_max_delay_s)
     # Start this process's side of the job system (False: a test app that runs none). Where
     # jobs run is MODOPS_JOBS, read only by ``modops.jobs.backend``; ``off`` also means False.
     jobs: bool = field(default_factory=lambda: settings().jobs_mode != "off")

@@ -330,6 +330,48 @@ def users_list() -> None:
     console.print(table)
 
 
+@users_app.command("deactivate")
+@user_errors
+def users_deactivate(username: str) -> None:
+    """Offboard a user: no more sign-ins, every session ended, every API token revoked."""
+    from modops.accounts import deactivate_user, get_user
+    from modops.store import session_scope
+
+    with session_scope(engine()) as s:
+        done = deactivate_user(s, get_user(s, username), actor="cli")
+    console.print(f"[green]Deactivated[/green] {username}: {done['sessions_ended']} sessions "
+                  f"ended, {done['tokens_revoked']} tokens revoked.")
+
+
+@users_app.command("reset-password")
+@user_errors
+def users_reset_password(
+    username: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True,
+                                          confirmation_prompt=True,
+                                          help="The new password (asked for if not given)")],
+) -> None:
+    """Set a user's password (the password policy applies) and end their sessions."""
+    from modops.accounts import get_user, set_password
+    from modops.store import session_scope
+
+    with session_scope(engine()) as s:
+        set_password(s, get_user(s, username), password, actor="cli")
+    console.print(f"[green]Password set[/green] for {username}; their sessions ended.")
+
+
+@users_app.command("end-sessions")
+@user_errors
+def users_end_sessions(username: str) -> None:
+    """Sign a user out of every browser."""
+    from modops.accounts import end_user_sessions, get_user
+    from modops.store import session_scope
+
+    with session_scope(engine()) as s:
+        n = end_user_sessions(s, get_user(s, username), actor="cli")
+    console.print(f"Ended {n} sessions of {username}.")
+
+
 @app.command()
 @user_errors
 def demo(

@@ -81,7 +81,8 @@ ITEM_FIELDS: tuple[ItemField, ...] = (
     # stored and masked like the rest, never imported or exported (it is recomputed)
     ItemField("ocr_text", _K.TEXT, "i.ocr_text", imported=False, exported=False, pii=True,
               max_chars=None),
-    ItemField("media_url", _K.URL, "i.media_url", content=True, shown=True,
+    # pii: a media URL can carry a phone number or a handle in its path or query
+    ItemField("media_url", _K.URL, "i.media_url", content=True, shown=True, pii=True,
               max_chars=MAX_TEXT_CHARS),
     # metadata may hold author details: masked as a whole (``privacy.mask_value``)
     ItemField("metadata", _K.JSON, "i.metadata", content=True, shown=True, pii=True),
@@ -122,6 +123,9 @@ EXPORT_FIELDS = names([f for f in ITEM_FIELDS if f.exported])
 SHOWN_FIELDS = names([f for f in ITEM_FIELDS if f.shown])
 #: text fields masked before they are shown (metadata is masked separately, as JSON)
 PII_TEXT_FIELDS = names([f for f in ITEM_FIELDS if f.pii and f.kind is FieldKind.TEXT])
+#: every string field masked before it is shown: the text and the media URL
+PII_STRING_FIELDS = names([f for f in ITEM_FIELDS
+                           if f.pii and f.kind in (FieldKind.TEXT, FieldKind.URL)])
 #: the order the model reads the text fields in
 SCORED_TEXT_FIELDS = names(sorted((f for f in ITEM_FIELDS if f.score_rank is not None),
                                   key=lambda f: f.score_rank or 0))
@@ -144,7 +148,8 @@ def select_list(fields: tuple[str, ...]) -> str:
 
 __all__ = [
     "CONTENT_FIELDS", "EXPORT_FIELDS", "EXPORT_ONLY_FIELDS", "FIELDS_BY_NAME", "IMPORT_FIELDS",
-    "ITEM_FIELDS", "MAX_EXTERNAL_ID", "MAX_LANGUAGE", "MAX_TEXT_CHARS", "PII_TEXT_FIELDS",
+    "ITEM_FIELDS", "MAX_EXTERNAL_ID", "MAX_LANGUAGE", "MAX_TEXT_CHARS", "PII_STRING_FIELDS",
+    "PII_TEXT_FIELDS",
     "SCORED_TEXT_FIELDS", "SHOWN_FIELDS", "TEXT_FIELDS", "FieldKind", "ItemField", "names",
     "select_list",
 ]

@@ -29,6 +29,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "login.password": ("비밀번호", "Password"),
     "login.submit": ("로그인", "Sign in"),
     "login.failed": ("아이디 또는 비밀번호가 올바르지 않습니다.", "Wrong username or password."),
+    "login.locked": ("로그인 실패가 너무 많습니다. 잠시 후 다시 시도하세요.",
+                     "Too many failed sign-ins. Wait a moment and try again."),
     "home.title": ("내 프로젝트", "My projects"),
     "home.empty": ("참여할 수 있는 프로젝트가 없습니다.", "No project is open to you."),
     "home.start_label": ("라벨링 시작", "Start labeling"),

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from modops.domain import PermissionDenied, ProjectStatus, Role, TaskKind, TaskState
 from modops.domain.fields import SHOWN_FIELDS, select_list
 from modops.domain.states import expect_one, set_state
-from modops.privacy import mask_item_fields, project_kinds
+from modops.privacy import mask_item_fields, mask_pii, project_kinds
 from modops.queue import runtime
 from modops.queue.config import ProjectConfig
 from modops.queue.core import (
@@ -339,22 +339,24 @@ def next_review(engine: Engine, project_key: str, reviewer: UserRef, *,
 def review_view(conn: Connection, task_id: int, project: ProjectConfig) -> ReviewView:
     view = _task_view(conn, task_id, project, cls=ReviewView)
     assert isinstance(view, ReviewView)
+    kinds = project_kinds(project.settings)  # notes and appeal texts quote the item, too
     for row in conn.execute(sql(
         "SELECT a.id, u.username, a.labels, a.note, a.flagged, a.submitted_at, a.handle_ms "
         "FROM annotations a JOIN users u ON u.id = a.labeler_id "
         "WHERE a.item_id = :i AND a.kind IN ('label', 'review', 'appeal') "
         "ORDER BY a.submitted_at, a.id"), {"i": view.item.id}):
         view.annotations.append(AnnotationView(
-            annotation_id=row[0], labeler=row[1], labels=loads(row[2]), note=row[3],
+            annotation_id=row[0], labeler=row[1], labels=loads(row[2]),
+            note=mask_pii(row[3], kinds),
             flagged=bool(row[4]), submitted_at=_dt(row[5]), handle_ms=row[6]))
     current = conn.execute(sql(
         "SELECT labels FROM decisions WHERE item_id = :i AND current = :true "
         "ORDER BY id DESC LIMIT 1"), {"i": view.item.id, "true": True}).scalar()
     view.current_labels = loads(current) if current is not None else None
     if view.kind == TaskKind.APPEAL.value:
-        view.reason = conn.execute(sql(
+        view.reason = mask_pii(conn.execute(sql(
             "SELECT reason FROM appeals WHERE item_id = :i AND state = 'open' "
-            "ORDER BY id DESC LIMIT 1"), {"i": view.item.id}).scalar()
+            "ORDER BY id DESC LIMIT 1"), {"i": view.item.id}).scalar(), kinds)
     elif view.kind == TaskKind.AUDIT.value:
         view.reason = "audit sample"
     else:

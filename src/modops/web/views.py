@@ -32,10 +32,11 @@ from modops.api.auth import (
 )
 from modops.api.auth import resolve as resolve_principal
 from modops.api.deps import engine_of, settings_of
-from modops.api.errors import NotAuthenticated
+from modops.api.errors import NotAuthenticated, TooManyAttempts
 from modops.api.readmodels import dashboard, labeler_stats
 from modops.domain import ModOpsError, ProjectStatus, Role, ValidationError
 from modops.domain.fields import TEXT_FIELDS
+from modops.privacy import mask_pii, project_kinds
 from modops.projects import KNOWN_PRODUCTS, get_project, project_settings, update_project
 from modops.store import session_scope
 from modops.store.models import Appeal, Item, Team, User
@@ -156,7 +157,8 @@ def _see_other(url: str) -> RedirectResponse:
 def login_page(request: Request, next: str = "/") -> HTMLResponse:
     token = secrets.token_urlsafe(24)
     response = render(request, "login.html", None, login_csrf=token, next=_local_path(next),
-                      failed=request.query_params.get("failed") == "1")
+                      failed=request.query_params.get("failed") in ("1", "wait"),
+                      locked=request.query_params.get("failed") == "wait")
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
                         secure=settings_of(request).cookie_secure, max_age=3600, path="/login")
     return response
@@ -173,6 +175,10 @@ def login_submit(request: Request, username: str = Form(...), password: str = Fo
         password_sign_in(request, response, username, password)
     except NotAuthenticated:
         return _see_other(f"/login?failed=1&next={quote(_local_path(next))}")
+    except TooManyAttempts as exc:  # the same throttle as the API's /auth/login
+        locked = _see_other(f"/login?failed=wait&next={quote(_local_path(next))}")
+        locked.headers["Retry-After"] = str(exc.retry_after)
+        return locked
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
 
@@ -318,8 +324,11 @@ def appeals_page(key: str, request: Request, p: Principal = Depends(current)) ->
             .join(Item, Item.id == Appeal.item_id)
             .where(Appeal.project_id == project.id, Appeal.state == "open")
             .order_by(Appeal.opened_at).limit(200)).all()
-        appeals = [{"id": a.id, "external_id": ext, "preview": (c or t or x or "")[:140],
-                    "opened_by": a.opened_by, "reason": a.reason, "opened_at": a.opened_at}
+        kinds = project_kinds(project.settings)  # the preview is item text: masked like it
+        appeals = [{"id": a.id, "external_id": ext,
+                    "preview": mask_pii(c or t or x or "", kinds)[:140],
+                    "opened_by": a.opened_by, "reason": mask_pii(a.reason, kinds),
+                    "opened_at": a.opened_at}
                    for a, ext, c, t, x in rows]
         name = project.name
     return render(request, "appeals.html", p, key=key, project_name=name, appeals=appeals)

@@ -6,11 +6,20 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from modops.accounts import add_user, list_users, update_team
+from modops.accounts import (
+    activate_user,
+    add_user,
+    deactivate_user,
+    end_user_sessions,
+    get_user,
+    list_users,
+    set_password,
+    update_team,
+)
 from modops.api import policies, schemas
-from modops.api.auth import Principal, current
+from modops.api.auth import Principal, current, forget_tokens
 from modops.api.deps import engine_of, settings_of
-from modops.domain import NotFound
+from modops.domain import NotFound, ValidationError
 from modops.net.outbound import OutboundPolicy
 from modops.notify.webhooks import create_webhook, retire_webhook
 from modops.store import outbox, session_scope
@@ -34,6 +43,51 @@ def new_user(body: schemas.UserIn, request: Request, p: Principal = Depends(curr
         return add_user(s, body.username, body.role, password=body.password, team=body.team,
                         skills=body.skills, display_name=body.display_name,
                         actor=s.get(User, p.id))
+
+
+def _managed_user(s, p: Principal, username: str) -> tuple[User, User]:  # type: ignore[no-untyped-def]
+    policies.require(p, "user.manage")
+    actor = s.get(User, p.id)
+    assert actor is not None
+    return get_user(s, username), actor
+
+
+@router.post("/users/{username}/deactivate", response_model=schemas.UserOut)
+def deactivate(username: str, request: Request, p: Principal = Depends(current)) -> User:
+    """Offboarding: no more sign-ins; every session ends and every API token is revoked."""
+    with session_scope(engine_of(request)) as s:
+        user, actor = _managed_user(s, p, username)
+        if user.id == p.id:
+            raise ValidationError("admins cannot deactivate themselves")
+        deactivate_user(s, user, actor)
+    forget_tokens()
+    with session_scope(engine_of(request)) as s:
+        return get_user(s, username)
+
+
+@router.post("/users/{username}/activate", response_model=schemas.UserOut)
+def activate(username: str, request: Request, p: Principal = Depends(current)) -> User:
+    with session_scope(engine_of(request)) as s:
+        user, actor = _managed_user(s, p, username)
+        activate_user(s, user, actor)
+        return user
+
+
+@router.put("/users/{username}/password", status_code=204)
+def reset_password(username: str, body: schemas.PasswordIn, request: Request,
+                   p: Principal = Depends(current)) -> None:
+    """Set a new password (the policy applies); the user's sessions end."""
+    with session_scope(engine_of(request)) as s:
+        user, actor = _managed_user(s, p, username)
+        set_password(s, user, body.password, actor=actor)
+
+
+@router.delete("/users/{username}/sessions", status_code=204)
+def end_sessions(username: str, request: Request, p: Principal = Depends(current)) -> None:
+    """Sign the user out of every browser (API tokens are revoked separately)."""
+    with session_scope(engine_of(request)) as s:
+        user, actor = _managed_user(s, p, username)
+        end_user_sessions(s, user, actor=actor)
 
 
 @router.get("/teams", response_model=list[schemas.TeamOut])

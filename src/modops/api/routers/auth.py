@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from modops.accounts import create_token, end_session, list_tokens, revoke_token
+from modops.accounts import create_token, end_session, list_tokens, revoke_token, rotate_token
 from modops.accounts import get_user as _get_user
 from modops.api import policies, schemas
 from modops.api.auth import SESSION_COOKIE, Principal, current, forget_tokens, password_sign_in
@@ -72,7 +72,24 @@ def new_token(body: schemas.TokenIn, request: Request,
             policies.require(p, "user.manage")
             owner = _get_user(s, body.username)
         assert owner is not None
-        new = create_token(s, owner, body.name, actor=actor)
+        new = create_token(s, owner, body.name, days=body.days, actor=actor)
+    return schemas.NewTokenOut(id=new.id, name=new.name, prefix=new.prefix, token=new.token)
+
+
+@router.post("/tokens/{token_id}/rotate", response_model=schemas.NewTokenOut, status_code=201,
+             tags=["tokens"])
+def rotate(token_id: int, request: Request,
+           p: Principal = Depends(current)) -> schemas.NewTokenOut:
+    """Replace a token (own, or any for admins): a new secret, shown once, with a fresh
+    lifetime; the old one stops working at once."""
+    with session_scope(engine_of(request)) as s:
+        tok = s.get(ApiToken, token_id)
+        if tok is None or (tok.user_id != p.id and p.role != Role.ADMIN):
+            raise NotFound(f"no token {token_id}")
+        actor = s.get(User, p.id)
+        assert actor is not None
+        new = rotate_token(s, token_id, actor)
+    forget_tokens()
     return schemas.NewTokenOut(id=new.id, name=new.name, prefix=new.prefix, token=new.token)
 
 

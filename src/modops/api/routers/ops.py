@@ -14,7 +14,7 @@ from modops.api.auth import Principal, current
 from modops.api.deps import engine_of
 from modops.api.schemas import UtcDateTime
 from modops.domain import NotFound
-from modops.privacy import TEXT_FIELDS
+from modops.privacy import MASKED_FIELDS
 from modops.store import session_scope
 from modops.store.audit import record
 from modops.store.models import User
@@ -174,7 +174,7 @@ def unmask(item_id: int, body: UnmaskIn, request: Request,
     policies.require(p, "review.work")
     with session_scope(engine_of(request)) as s:
         it = policies.item(s, p, item_id)
-        fields = {name: getattr(it, name) for name in TEXT_FIELDS}
+        fields = {name: getattr(it, name) for name in MASKED_FIELDS}
         record(s, actor=s.get(User, p.id), action="pii.unmask", entity="item",
                entity_id=item_id, project_id=it.project_id,
                after={"reason": body.reason,

@@ -23,6 +23,7 @@ from modops.api.deps import engine_of, settings_of
 from modops.api.readmodels import dashboard
 from modops.domain import ValidationError
 from modops.io import EXPORT_FORMATS, FORMATS, ImportFailed, export_project
+from modops.privacy import mask_item_fields, project_kinds
 from modops.projects import (
     change_taxonomy,
     create_project,
@@ -47,12 +48,16 @@ def project_out(p: Project) -> schemas.ProjectOut:
                 for lab in p.taxonomy.labels])
 
 
-def item_detail(it: Item) -> schemas.ItemDetailOut:
+def item_detail(it: Item, proj: Project) -> schemas.ItemDetailOut:
+    """An item as the API shows it: personal data masked for every caller (the project's
+    ``pii_mask`` kinds); the original only through the audited ``POST /items/{id}/unmask``."""
     # the schema's fields are the spec's shown fields (tests/io/test_field_spec.py); the ORM
     # names metadata ``meta`` (``metadata`` is SQLAlchemy's) and holds the product's id
     values = {name: getattr(it, "meta" if name == "metadata" else name)
               for name in schemas.ItemDetailOut.model_fields if name != "product"}
-    return schemas.ItemDetailOut(product=it.product.key if it.product else None, **values)
+    out = schemas.ItemDetailOut(product=it.product.key if it.product else None, **values)
+    mask_item_fields(out, project_kinds(proj.settings))
+    return out
 
 
 @router.get("", response_model=list[schemas.ProjectOut])
@@ -153,7 +158,7 @@ def items(key: str, request: Request, p: Principal = Depends(current),
         q = select(Item).where(Item.project_id == proj.id, Item.id > after)
         if state:
             q = q.where(Item.state == state)
-        return [item_detail(it) for it in s.scalars(q.order_by(Item.id).limit(limit))]
+        return [item_detail(it, proj) for it in s.scalars(q.order_by(Item.id).limit(limit))]
 
 
 @router.get("/{key}/items/{external_id}", response_model=schemas.ItemDetailOut)
@@ -167,7 +172,7 @@ def item_by_external(key: str, external_id: str, request: Request,
                                          Item.external_id == external_id))
         if it is None:
             raise NotFound(f"no item {external_id!r} in project {key}")
-        return item_detail(it)
+        return item_detail(it, proj)
 
 
 def _run_import(request: Request, key: str, path: Path, fmt: str | None,
