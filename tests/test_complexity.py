@@ -26,7 +26,6 @@ HOT_PATHS = {
     "io/readers.py:CsvReader.rows",  # one call per CSV row (bench/ingest.py, CSV)
     "queue/planning.py:RoutePlanner.plan",  # routes each row in the parse process
     "queue/labeling.py:submit",  # every answer (bench/dispense.py, bench/http_dispense.py)
-    "api/limits.py:Limits.__call__",  # every API request (bench/http_dispense.py)
     "machine/normalise.py:compose_jamo",  # every text scored (~38k texts/s, its commit)
 }
 # Still to split (issue 22): not hot, not yet done.

@@ -34,6 +34,11 @@ async def _json(send: Send, status: int, detail: str,
     await send({"type": "http.response.body", "body": body})
 
 
+def _limited(path: str) -> bool:
+    """The API, and the web sign-in form (password guessing must meet the limiter too)."""
+    return path.startswith("/api/") or path == "/login"
+
+
 class Limits:
     def __init__(self, app: ASGIApp, *, max_body: int = 16 * 2**20,
                  max_upload: int = 512 * 2**20, rps: float = 100.0, burst: float = 300.0,
@@ -91,9 +96,7 @@ class Limits:
         return (1.0 - tokens) / self.rps
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # The API, and the web sign-in form (password guessing must meet the limiter too).
-        if scope["type"] != "http" or not (scope["path"].startswith("/api/")
-                                           or scope["path"] == "/login"):
+        if scope["type"] != "http" or not _limited(scope["path"]):
             await self.app(scope, receive, send)
             return
         if self.rps > 0:
