@@ -36,7 +36,7 @@ def server(engine: Engine) -> Iterator[tuple[str, Engine]]:
         for name in LABELERS:
             u = add_user(s, name, "labeler", team="Seoul A", skills=["ko"], actor="test")
             u.password_hash = password_hash()
-    settings = Settings(secret_key="load", webhook_dispatch=False, jobs=False,
+    settings = Settings(secret_key="load", webhook_dispatch=False, jobs=False, cookie_secure=False,
                         rate_limit_rps=1e6, rate_limit_burst=1e6)
     srv = uvicorn.Server(uvicorn.Config(create_app(engine, settings), host="127.0.0.1",
                                         port=0, log_level="warning", lifespan="on"))
