@@ -11,8 +11,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
 from modops.domain import NotFound, ValidationError, events
@@ -80,16 +81,19 @@ def end_session(session: Session, token: str) -> None:
 def end_user_sessions(session: Session, user: User, actor: User | str | None = None) -> int:
     """Sign the user out everywhere (offboarding, a password reset); audited. Returns how many
     sessions ended."""
-    n = session.execute(delete(WebSession).where(WebSession.user_id == user.id)).rowcount or 0
+    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        delete(WebSession).where(WebSession.user_id == user.id))
+    n = result.rowcount or 0
     record(session, actor=actor, action="session.end_all", entity="user", entity_id=user.id,
            after={"sessions": n})
     return int(n)
 
 
 def revoke_user_tokens(session: Session, user: User, actor: User | str | None = None) -> int:
-    n = session.execute(update(ApiToken).where(
-        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(
-        revoked_at=utcnow())).rowcount or 0
+    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow()))
+    n = result.rowcount or 0
     if n:
         record(session, actor=actor, action="token.revoke_all", entity="user",
                entity_id=user.id, after={"tokens": n})

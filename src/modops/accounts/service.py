@@ -40,6 +40,7 @@ def verify_password(user: User | None, password: str) -> bool:
     the case (unknown user, no password, deactivated), so the time taken tells a guesser
     nothing about which usernames exist (433 ms vs 10 ms before)."""
     stored = user.password_hash if user is not None and user.password_hash else None
+    ok: bool
     try:
         ok = _hasher.verify(stored or _decoy_hash(), password)
     except (VerificationError, InvalidHashError):

@@ -326,7 +326,7 @@ def appeals_page(key: str, request: Request, p: Principal = Depends(current)) ->
             .order_by(Appeal.opened_at).limit(200)).all()
         kinds = project_kinds(project.settings)  # the preview is item text: masked like it
         appeals = [{"id": a.id, "external_id": ext,
-                    "preview": mask_pii(c or t or x or "", kinds)[:140],
+                    "preview": (mask_pii(c or t or x or "", kinds) or "")[:140],
                     "opened_by": a.opened_by, "reason": mask_pii(a.reason, kinds),
                     "opened_at": a.opened_at}
                    for a, ext, c, t, x in rows]

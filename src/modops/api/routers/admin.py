@@ -45,7 +45,7 @@ def new_user(body: schemas.UserIn, request: Request, p: Principal = Depends(curr
                         actor=s.get(User, p.id))
 
 
-def _managed_user(s, p: Principal, username: str) -> tuple[User, User]:  # type: ignore[no-untyped-def]
+def _managed_user(s: Session, p: Principal, username: str) -> tuple[User, User]:
     policies.require(p, "user.manage")
     actor = s.get(User, p.id)
     assert actor is not None
