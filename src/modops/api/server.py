@@ -59,15 +59,20 @@ def _serve(host: str, port: int, log_level: str, access_log: bool, backlog: int,
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def run(host: str = "127.0.0.1", port: int = 8000, *, workers: int = 1,
-        log_level: str = "info", access_log: bool = False, backlog: int = 2048) -> None:
-    """Serve until SIGINT/SIGTERM; a worker that dies is started again."""
+def _plain_http_on_loopback(host: str) -> None:
+    """A browser on this machine speaks plain HTTP: no Secure cookie (workers inherit it),
+    unless MODOPS_COOKIE_SECURE says otherwise."""
     if host in LOOPBACK and "MODOPS_COOKIE_SECURE" not in os.environ:
-        # a browser on this machine speaks plain HTTP: no Secure cookie (workers inherit it)
         from modops.settings import reload_settings
 
         os.environ["MODOPS_COOKIE_SECURE"] = "0"
         reload_settings()
+
+
+def run(host: str = "127.0.0.1", port: int = 8000, *, workers: int = 1,
+        log_level: str = "info", access_log: bool = False, backlog: int = 2048) -> None:
+    """Serve until SIGINT/SIGTERM; a worker that dies is started again."""
+    _plain_http_on_loopback(host)
     if workers <= 1:
         _serve(host, port, log_level, access_log, backlog, reuse_port=False)
         return
