@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy.orm import Session
 
 from modops.accounts import create_token, end_session, list_tokens, revoke_token, rotate_token
 from modops.accounts import get_user as _get_user
@@ -76,6 +77,16 @@ def new_token(body: schemas.TokenIn, request: Request,
     return schemas.NewTokenOut(id=new.id, name=new.name, prefix=new.prefix, token=new.token)
 
 
+def _token_actor(s: Session, p: Principal, token_id: int) -> User:
+    """The caller, if the token is theirs (admins: any token); 404 otherwise."""
+    tok = s.get(ApiToken, token_id)
+    if tok is None or (tok.user_id != p.id and p.role != Role.ADMIN):
+        raise NotFound(f"no token {token_id}")
+    actor = s.get(User, p.id)
+    assert actor is not None
+    return actor
+
+
 @router.post("/tokens/{token_id}/rotate", response_model=schemas.NewTokenOut, status_code=201,
              tags=["tokens"])
 def rotate(token_id: int, request: Request,
@@ -83,12 +94,7 @@ def rotate(token_id: int, request: Request,
     """Replace a token (own, or any for admins): a new secret, shown once, with a fresh
     lifetime; the old one stops working at once."""
     with session_scope(engine_of(request)) as s:
-        tok = s.get(ApiToken, token_id)
-        if tok is None or (tok.user_id != p.id and p.role != Role.ADMIN):
-            raise NotFound(f"no token {token_id}")
-        actor = s.get(User, p.id)
-        assert actor is not None
-        new = rotate_token(s, token_id, actor)
+        new = rotate_token(s, token_id, _token_actor(s, p, token_id))
     forget_tokens()
     return schemas.NewTokenOut(id=new.id, name=new.name, prefix=new.prefix, token=new.token)
 
@@ -96,10 +102,5 @@ def rotate(token_id: int, request: Request,
 @router.delete("/tokens/{token_id}", status_code=204, tags=["tokens"])
 def delete_token(token_id: int, request: Request, p: Principal = Depends(current)) -> None:
     with session_scope(engine_of(request)) as s:
-        tok = s.get(ApiToken, token_id)
-        if tok is None or (tok.user_id != p.id and p.role != Role.ADMIN):
-            raise NotFound(f"no token {token_id}")
-        actor = s.get(User, p.id)
-        assert actor is not None
-        revoke_token(s, token_id, actor)
+        revoke_token(s, token_id, _token_actor(s, p, token_id))
     forget_tokens()
