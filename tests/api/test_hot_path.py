@@ -39,7 +39,7 @@ def test_next_and_submit_bodies_match_their_schemas(app_client: TestClient, worl
     assert r.status_code == 200 and r.headers["content-type"] == "application/json"
     task = r.json()
     assert set(task) == {"task_id", "kind", "project_key", "item", "leased_at",
-                         "lease_expires_at", "machine_suggestion"}
+                         "lease_expires_at", "machine_suggestion", "machine_why"}
     assert task["project_key"] == "kr-web" and task["kind"] == "label"
     assert task["leased_at"].endswith("Z") and task["lease_expires_at"].endswith("Z")
     assert task["item"]["created_at"] is None or task["item"]["created_at"].endswith("Z")

@@ -74,18 +74,12 @@ def _plain(v: Any) -> Any:
 def list_alerts(project: Annotated[str, typer.Argument(help="Project key")],
                 limit: Annotated[int, typer.Option(help="Most recent episodes")] = 50) -> None:
     """Stored episodes: open first, then the most recently seen."""
-    from sqlalchemy import select
-
     from modops.notify.alerts import stored_alerts
+    from modops.projects import get_project
     from modops.store import session_scope
-    from modops.store.models import Project
 
     with session_scope(engine()) as s:
-        p = s.scalars(select(Project).where(Project.key == project)).one_or_none()
-        if p is None:
-            from modops.domain import NotFound
-
-            raise NotFound(f"project {project!r} not found")
+        p = get_project(s, project)
         table = Table(title=f"alert episodes of {project} (times UTC)")
         for col in ("id", "rule", "subject", "severity", "start", "peak", "peak at", "end",
                     "items", "acknowledged"):
@@ -134,18 +128,12 @@ def replay(project: Annotated[str, typer.Argument(help="Project key")],
 def ack(project: Annotated[str, typer.Argument(help="Project key")],
         alert_id: Annotated[int, typer.Argument(help="Episode id (modops alerts list)")]) -> None:
     """Acknowledge an episode as the current actor (``--actor`` or the OS user); audited."""
-    from sqlalchemy import select
-
     from modops.notify.alerts import acknowledge
+    from modops.projects import get_project
     from modops.store import session_scope
-    from modops.store.models import Project
 
     with session_scope(engine()) as s:
-        p = s.scalars(select(Project).where(Project.key == project)).one_or_none()
-        if p is None:
-            from modops.domain import NotFound
-
-            raise NotFound(f"project {project!r} not found")
+        p = get_project(s, project)
         rec = acknowledge(s, p, alert_id, actor())
         console.print(f"alert {rec.id} acknowledged by {escape(rec.acknowledged_by or '')} "
                       f"at {rec.acknowledged_at:%Y-%m-%d %H:%M} UTC")
