@@ -93,3 +93,28 @@ def test_in_process_subscribers_hear_a_session_change_only_after_commit(world: W
         events.unsubscribe(listener)
     with session_scope(engine) as s:
         assert s.scalar(select(func.count()).select_from(WebhookDelivery)) == 0
+
+
+def test_a_webhook_deleted_elsewhere_after_the_cache_read_does_not_fail_the_change(
+        world: World) -> None:
+    """The hook cache lives 2 s; another process (or a table reset) may delete a hook within
+    it. The change must still commit, with no delivery to the vanished hook (it used to fail
+    the whole transaction on the delivery's foreign key)."""
+    from sqlalchemy import delete
+
+    from modops.net.outbound import OutboundPolicy
+    from modops.notify.webhooks import create_webhook
+    from modops.store.models_web import Webhook
+
+    with session_scope(world.engine) as s:
+        create_webhook(s, url="https://hooks.example.com/gone", project_id=None, events=None,
+                       created_by_id=None, policy=OutboundPolicy())
+    outbox.forget_webhooks()
+    with write_tx(world.engine) as (conn, _pending):  # fills the cache with the hook
+        assert outbox.enqueue_webhooks(conn, events.DECISION, {"project": "kr-web"}) == 1
+    with world.engine.begin() as conn:  # "another process": no in-process notice
+        conn.execute(delete(WebhookDelivery))
+        conn.execute(delete(Webhook))
+    with write_tx(world.engine) as (conn, _pending):
+        assert outbox.enqueue_webhooks(conn, events.DECISION, {"project": "kr-web"}) == 0
+    assert _deliveries(world) == []

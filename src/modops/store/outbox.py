@@ -93,6 +93,16 @@ def enqueue_webhooks(db: Session | Connection, event_name: str, payload: dict[st
               if (p is None or p == pid) and (not ev or event_name in ev)]
     if not wanted:
         return 0
+    # The cache may name a webhook another process (or a test's table reset) deleted since:
+    # keep only the ones still there, and lock them against deletion until this transaction
+    # ends (FOR KEY SHARE on PostgreSQL; SQLite has one writer), so the insert below can never
+    # fail its foreign key and take the user's change down with it.
+    wanted = list(db.execute(
+        select(Webhook.id).where(Webhook.id.in_(wanted), Webhook.active.is_(True))
+        .order_by(Webhook.id).with_for_update(key_share=True)).scalars())
+    if not wanted:
+        forget_webhooks()
+        return 0
     now = utcnow()
     body = {"event": event_name, "at": now.isoformat() + "Z", **payload}
     db.execute(insert(WebhookDelivery), [
