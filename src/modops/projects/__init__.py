@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from modops._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from modops.projects.guidelines import LabelGuide, guidelines_for, set_guidelines
     from modops.projects.lifecycle import change_taxonomy, taxonomy_history
     from modops.projects.service import (
         KNOWN_PRODUCTS,
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from modops.projects.taxonomy import TaxonomyRules
 
 _HOMES = {
+    "modops.projects.guidelines": ("LabelGuide", "guidelines_for", "set_guidelines"),
     "modops.projects.lifecycle": ("change_taxonomy", "taxonomy_history"),
     "modops.projects.service": (
         "KNOWN_PRODUCTS",
@@ -49,6 +51,7 @@ _HOMES = {
 
 __all__ = [
     "KNOWN_PRODUCTS",
+    "LabelGuide",
     "TaxonomyRules",
     "change_taxonomy",
     "create_project",
@@ -56,11 +59,13 @@ __all__ = [
     "ensure_taxonomy",
     "ensure_team",
     "get_project",
+    "guidelines_for",
     "list_projects",
     "load_spec",
     "parse_duration_minutes",
     "project_settings",
     "rules_for",
+    "set_guidelines",
     "taxonomy_history",
     "update_project",
 ]

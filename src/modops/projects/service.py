@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from modops.domain import Action, NotFound, ProjectStatus, ValidationError, events
+from modops.projects.guidelines import normalize_guidelines
 from modops.projects.taxonomy import TaxonomyRules
 from modops.store import notices
 from modops.store.audit import changed_fields, record
@@ -176,6 +177,7 @@ def _flatten_labels(
                 "description": spec.get("description"),
                 "action": action,
                 "shortcut": None if spec.get("shortcut") is None else str(spec["shortcut"]),
+                "guidelines": normalize_guidelines(spec.get("guidelines")),
             }
         )
         _flatten_labels(spec.get("children") or [], str(spec["key"]), out)

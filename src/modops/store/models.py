@@ -113,6 +113,8 @@ class TaxonomyLabel(Base):
     action: Mapped[str] = mapped_column(String(20))  # modops.domain.Action
     shortcut: Mapped[str | None] = mapped_column(String(5))
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # definition and examples, KO/EN (modops.projects.guidelines; migration 0015)
+    guidelines: Mapped[dict[str, Any] | None] = mapped_column(Json)
 
     taxonomy: Mapped[Taxonomy] = relationship(back_populates="labels")
 
