@@ -118,3 +118,16 @@ def dispense_world(url: str, project: str, *, overlap: int, labelers: int, user_
         ingest_file(engine, project, path, "jsonl", actor="bench")
     engine.dispose()
     return tokens, manager_tokens
+
+
+def merge_results(name: str, rows: list[dict[str, Any]]) -> Path:
+    """Write ``rows`` into ``bench/results/NAME.json``, keeping the rows other scripts wrote
+    there: a row replaces the stored row of the same (case, metric). Several benchmarks share
+    one file this way (``rules.json``: the rule engine, the backtest, LSH clustering)."""
+    path = RESULTS_DIR / f"{name}.json"
+    kept: list[dict[str, Any]] = []
+    if path.exists():
+        new = {(r["case"], r["metric"]) for r in rows}
+        kept = [r for r in json.loads(path.read_text()).get("rows", [])
+                if (r.get("case"), r.get("metric")) not in new]
+    return write_results(name, kept + rows)
