@@ -21,8 +21,6 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from scipy.stats import binomtest
-
 from .metrics import Metric
 
 DEFAULT_MIN_N = 30
@@ -82,6 +80,8 @@ def poisson_rate_p(x1: float, t1: float, x2: float, t2: float) -> float:
     n = round(x1 + x2)
     if n == 0:
         return 1.0
+    from scipy.stats import binomtest  # ~100 MB: loaded when a test runs, not at start
+
     return float(binomtest(round(x1), n, t1 / (t1 + t2)).pvalue)
 
 

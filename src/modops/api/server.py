@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import argparse
 import gc
-import multiprocessing
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 from types import FrameType
 
@@ -63,10 +64,10 @@ def _plain_http_on_loopback(host: str) -> None:
     """A browser on this machine speaks plain HTTP: no Secure cookie (workers inherit it),
     unless MODOPS_COOKIE_SECURE says otherwise."""
     if host in LOOPBACK and "MODOPS_COOKIE_SECURE" not in os.environ:
-        from modops.settings import reload_settings
-
         os.environ["MODOPS_COOKIE_SECURE"] = "0"
-        reload_settings()
+        loaded = sys.modules.get("modops.settings")
+        if loaded is not None:  # this process read them already (a supervisor never does:
+            loaded.reload_settings()  # pydantic-settings is ~20 MB it would hold for nothing)
 
 
 def run(host: str = "127.0.0.1", port: int = 8000, *, workers: int = 1,
@@ -89,13 +90,15 @@ def run(host: str = "127.0.0.1", port: int = 8000, *, workers: int = 1,
     holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     holder.bind((host, port))
     port = holder.getsockname()[1]
-    spawn = multiprocessing.get_context("spawn")
-    args = (host, port, log_level, access_log, backlog, True)
+    argv = [sys.executable, "-m", "modops.api.server", "--worker", "--host", host, "--port",
+            str(port), "--log-level", log_level, "--backlog", str(backlog)]
+    if access_log:
+        argv.append("--access-log")
 
-    def start(index: int) -> multiprocessing.process.BaseProcess:
-        proc = spawn.Process(target=_serve, args=args, name=f"modops-web-{index}")
-        proc.start()
-        return proc
+    def start(index: int) -> subprocess.Popen[bytes]:
+        # a plain child (not multiprocessing's spawn, which also starts a resource tracker:
+        # one more process and ~12 MB the server never uses)
+        return subprocess.Popen(argv)
 
     procs = [start(i) for i in range(workers)]
     stopping = False
@@ -109,19 +112,25 @@ def run(host: str = "127.0.0.1", port: int = 8000, *, workers: int = 1,
     try:
         while not stopping:
             for i, proc in enumerate(procs):
-                if not proc.is_alive() and not stopping:
+                if proc.poll() is not None and not stopping:
                     time.sleep(RESTART_PAUSE_S)
                     procs[i] = start(i)
             time.sleep(0.2)
     finally:
-        for proc in procs:  # uvicorn in each worker shuts down gracefully on SIGTERM
-            if proc.pid is not None and proc.is_alive():
-                os.kill(proc.pid, signal.SIGTERM)
-        for proc in procs:
-            proc.join(timeout=30)
-            if proc.is_alive():
-                proc.kill()
+        _stop_workers(procs)
         holder.close()
+
+
+def _stop_workers(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:  # uvicorn in each worker shuts down gracefully on SIGTERM
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def main() -> None:
@@ -132,7 +141,11 @@ def main() -> None:
     ap.add_argument("--log-level", default="info")
     ap.add_argument("--access-log", action="store_true")
     ap.add_argument("--backlog", type=int, default=2048)
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.worker:  # one of run()'s workers: the port is bound by the supervisor already
+        _serve(a.host, a.port, a.log_level, a.access_log, a.backlog, reuse_port=True)
+        return
     run(a.host, a.port, workers=a.workers, log_level=a.log_level, access_log=a.access_log,
         backlog=a.backlog)
 

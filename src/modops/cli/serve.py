@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, *, workers: int = 1,
@@ -13,8 +14,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, workers: int = 1,
 
     Several workers share one signing key (MODOPS_SECRET_KEY, generated for this run if unset,
     so sessions survive between workers but not restarts).
+
+    Once the schema is current this process becomes ``python -m modops.api.server`` (same
+    pid, same environment): the CLI's imports (the schema migrations, every sub-command) held
+    ~290 MB that a supervisor of workers never uses.
     """
-    from modops.api.server import run
     from modops.settings import reload_settings
     from modops.store import ensure_schema, make_engine
 
@@ -25,5 +29,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, workers: int = 1,
     engine = make_engine()
     ensure_schema(engine)  # once, before the workers race to do it
     engine.dispose()
-    print(f"ModOps on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
-    run(host, port, workers=workers, log_level=log_level, access_log=access_log)
+    print(f"ModOps on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)", flush=True)
+    argv = [sys.executable, "-m", "modops.api.server", "--host", host, "--port", str(port),
+            "--workers", str(workers), "--log-level", log_level]
+    os.execv(sys.executable, [*argv, "--access-log"] if access_log else argv)

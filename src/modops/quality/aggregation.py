@@ -14,13 +14,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
 from ._codes import Annotations, FloatArray, IntArray, as_annotations
+
+if TYPE_CHECKING:  # SciPy loads on the first Dawid–Skene fit, not in every server worker
+    import scipy.sparse as sp
 
 Frame = Annotations | Mapping[str, ArrayLike] | Iterable[Mapping[str, Any]]
 Vote = tuple[Hashable, str]
@@ -249,6 +251,8 @@ class DawidSkene:
         self, t: ArrayLike, w: ArrayLike, lab: ArrayLike, n_t: int, n_w: int, k: int,
         gold_idx: ArrayLike, gold_lab: ArrayLike,
     ) -> None:
+        import scipy.sparse as sp
+
         t = np.asarray(t)
         n = len(t)
         col = np.asarray(w, dtype=np.int64) * k + np.asarray(lab, dtype=np.int64)

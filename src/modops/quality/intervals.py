@@ -11,7 +11,6 @@ from typing import overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import betaincinv, ndtri
 
 FloatArray = NDArray[np.float64]
 
@@ -19,6 +18,8 @@ FloatArray = NDArray[np.float64]
 def _z(confidence: float) -> float:
     if not 0.0 < confidence < 1.0:
         raise ValueError("confidence must be in (0, 1)")
+    from scipy.special import ndtri  # SciPy on first use, not in every server worker
+
     return float(ndtri(0.5 + confidence / 2.0))
 
 
@@ -80,6 +81,8 @@ def clopper_pearson_interval(successes, n, confidence=0.95):  # type: ignore[no-
     a = (1.0 - confidence) / 2.0
     if not 0.0 < a < 0.5:
         raise ValueError("confidence must be in (0, 1)")
+    from scipy.special import betaincinv
+
     with np.errstate(invalid="ignore", divide="ignore"):
         lo = np.where(x == 0, 0.0, betaincinv(x, m - x + 1.0, a))
         hi = np.where(x == m, 1.0, betaincinv(x + 1.0, m - x, 1.0 - a))
