@@ -15,6 +15,7 @@ from modops.accounts.credentials import (
 from modops.accounts.service import (
     activate_user,
     add_user,
+    change_role,
     deactivate_user,
     get_user,
     hash_password,
@@ -27,6 +28,7 @@ from modops.accounts.service import (
 __all__ = [
     "activate_user",
     "add_user",
+    "change_role",
     "create_token",
     "deactivate_user",
     "end_session",

@@ -123,6 +123,25 @@ def deactivate_user(session: Session, user: User, actor: User | str | None) -> d
     return {"sessions_ended": ended, "tokens_revoked": revoked}
 
 
+def change_role(session: Session, user: User, role: str | Role,
+                actor: User | str | None) -> bool:
+    """Give ``user`` another role; audited, and announced so cached tokens and sessions pick
+    it up within a second everywhere. Returns False when the role is the same."""
+    try:
+        new = Role(role)
+    except ValueError:
+        raise ValidationError(
+            f"role must be one of {', '.join(r.value for r in Role)}, got {role!r}") from None
+    if user.role == new.value:
+        return False
+    before = user.role
+    user.role = new.value
+    record(session, actor=actor, action="user.role", entity="user", entity_id=user.id,
+           before={"role": before}, after={"role": new.value})
+    notices.publish_change(session, events.USER_CHANGED, {"user_id": user.id})
+    return True
+
+
 def activate_user(session: Session, user: User, actor: User | str | None) -> None:
     if not user.active:
         user.active = True

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modops.api import errors
 from modops.api.limits import Limits
-from modops.api.routers import admin, analytics, auth, media, ops, projects, work
+from modops.api.routers import admin, analytics, audit, auth, media, ops, projects, work
 from modops.api.settings import Settings
 from modops.net.outbound import OutboundPolicy
 from modops.notify.webhooks import Dispatcher
@@ -139,7 +139,13 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
 
     app = FastAPI(title="ModOps", version="0.1",
                   description="Content-labeling and moderation operations. Authenticate "
-                              "with `Authorization: Bearer <token>` (POST /api/v1/tokens).",
+                              "with `Authorization: Bearer <token>`. Get the first token in "
+                              "the browser (**API tokens** page, `/tokens`), or over HTTP: "
+                              "`POST /api/v1/auth/login` sets a session cookie and answers "
+                              "an `X-CSRF-Token` header; send that value back as the "
+                              "`X-CSRF-Token` header, with the cookie, on `POST "
+                              "/api/v1/tokens`. Requests made with a token need no CSRF "
+                              "header.",
                   docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.engine = engine
     app.state.settings = settings
@@ -162,13 +168,14 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     # traffic) come first. No two routers share a method and path, so the order changes nothing
     # else.
     for r in (work.router, auth.router, projects.router, admin.router, ops.router,
-              analytics.router, media.router):
+              analytics.router, media.router, audit.router):
         app.include_router(r, responses=ERROR_RESPONSES)
 
-    from modops.web import dashboards, views  # the UI is optional for API-only deployments
+    from modops.web import console_admin, dashboards, views  # the UI is optional (API-only)
 
     app.include_router(views.router)
     app.include_router(dashboards.router)
+    app.include_router(console_admin.router)
     errors.install(app, render_page=views.render_error)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

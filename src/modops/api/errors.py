@@ -8,9 +8,11 @@ from collections.abc import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from modops.domain import IllegalTransition, ModOpsError, NotFound, PermissionDenied
 from modops.domain import ValidationError as DomainValidationError
@@ -95,6 +97,14 @@ def install(app: FastAPI, render_page: PageRenderer | None = None) -> None:
                     else redact(err["input"])
             errors.append(err)
         return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # An unknown address or method: JSON for the API as before, the styled page for
+        # people (``/tokens`` once answered {"detail": "Not Found"}).
+        if _is_api(request) or render_page is None or exc.status_code not in (404, 405):
+            return await http_exception_handler(request, exc)
+        return render_page(request, exc.status_code, "", [])
 
     @app.exception_handler(OperationalError)
     async def _db_busy(request: Request, exc: OperationalError) -> Response:

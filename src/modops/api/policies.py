@@ -39,6 +39,9 @@ ACTION_ROLE: dict[str, Role] = {
     "user.manage": Role.ADMIN,
     "webhook.global": Role.ADMIN,
     "bank.manage": Role.MANAGER,  # hash banks: create, import and export hash lists
+    # The console (issue 20): own API tokens (admins: everyone's); the audit log.
+    "token.own": Role.LABELER,
+    "audit.read": Role.ADMIN,
 }
 
 

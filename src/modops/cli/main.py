@@ -10,6 +10,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from modops.cli import analytics as analytics_cli
+from modops.cli import audit as audit_cli
 from modops.cli import model as model_cli
 from modops.cli import ops as ops_cli
 from modops.cli.common import (
@@ -408,6 +409,7 @@ app.add_typer(model_cli.app, name="model", help="The built-in Korean model: trai
 app.command("report")(report)
 ops_cli.register(app)  # backup, restore, purge, worker and the jobs sub-app
 analytics_cli.register(app)  # metrics, alerts, transparency
+audit_cli.register(app)  # the audit log
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -13,6 +13,8 @@ test ``tests/i18n/test_catalogue.py`` refuses the variants it names.
 
 from __future__ import annotations
 
+from .catalogue_console import CONSOLE_TEXT
+
 # key -> (Korean, English)
 TEXT: dict[str, tuple[str, str]] = {
     # --- web UI (templates call t("key"))
@@ -509,3 +511,7 @@ GLOSSARY: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("no", "아니요", ("아니오",)),
     ("escalation", "에스컬레이션", ("상향 조정",)),
 )
+
+# The admin and oversight console's entries (issue 20) are kept in their own table; they are
+# part of this catalogue all the same (a key may not be in both).
+TEXT.update({k: v for k, v in CONSOLE_TEXT.items() if k not in TEXT})

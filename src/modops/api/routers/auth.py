@@ -65,7 +65,12 @@ def tokens(request: Request, p: Principal = Depends(current)) -> list[ApiToken]:
 @router.post("/tokens", response_model=schemas.NewTokenOut, status_code=201, tags=["tokens"])
 def new_token(body: schemas.TokenIn, request: Request,
               p: Principal = Depends(current)) -> schemas.NewTokenOut:
-    """Create a token (shown once). Admins may create one for another user."""
+    """Create a token (shown once). Admins may create one for another user.
+
+    Signed in with a cookie (the first token), this unsafe request needs the session's CSRF
+    token: the ``X-CSRF-Token`` header that ``POST /auth/login`` answered, sent back as the
+    ``X-CSRF-Token`` request header. With ``Authorization: Bearer`` no CSRF header is needed.
+    """
     with session_scope(engine_of(request)) as s:
         actor = s.get(User, p.id)
         owner = actor
