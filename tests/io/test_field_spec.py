@@ -23,7 +23,9 @@ def test_derived_lists_are_the_documented_schema() -> None:
     assert fields.IMPORT_FIELDS == (
         "external_id", "product", "title", "caption", "comment", "transcript", "text",
         "media_url", "metadata", "language", "created_at", "view_count", "user_reported",
-        "reported_at", "machine_score", "is_gold", "gold_labels", "final_labels", "annotations")
+        "reported_at", "machine_score", "author_id", "author_created_at", "author_region",
+        "author_followers", "author_verified", "is_gold", "gold_labels", "final_labels",
+        "annotations")
     exported = (*fields.IMPORT_FIELDS, "state", "route", "final_action", "decided_at",
                 "model_version")
     assert exported == fields.EXPORT_FIELDS

@@ -50,6 +50,13 @@ def test_round_trip_through_every_format(engine: Engine, project: str, tmp_path:
     assert by_id["c-2"]["final_labels"] == ["profanity"]
     assert [a["labeler"] for a in by_id["c-2"]["annotations"]] == ["kim", "lee", "park"]
     assert by_id["g-1"]["gold_labels"] == ["none"] and by_id["g-1"]["is_gold"]
+    # the author (issue 19) in every format: known facts kept, unknown ones stay unknown
+    assert (by_id["c-1"]["author_id"], by_id["c-1"]["author_region"],
+            by_id["c-1"]["author_followers"], by_id["c-1"]["author_verified"],
+            by_id["c-1"]["author_created_at"]) == \
+        ("u-77", "KR", 12, False, "2026-11-01T00:00:00.000000Z")
+    assert (by_id["v-1"]["author_verified"], by_id["v-1"]["author_created_at"]) == (True, None)
+    assert by_id["g-1"]["author_id"] is None and by_id["g-1"]["author_verified"] is None
 
 
 def test_reimport_adds_nothing(engine: Engine, project: str, tmp_path: Path, rows) -> None:

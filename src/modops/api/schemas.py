@@ -182,6 +182,12 @@ class ItemDetailOut(ItemOut):
     final_labels: list[Any] | None
     final_action: str | None
     decided_at: UtcDateTime | None
+    #: the author (the platform's account) as it was when the item was posted
+    author_id: str | None = None
+    author_created_at: UtcDateTime | None = None
+    author_region: str | None = None
+    author_followers: int | None = None
+    author_verified: bool | None = None
 
 
 class TaskOut(Out):

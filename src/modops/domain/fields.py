@@ -58,6 +58,7 @@ class ItemField:
 MAX_TEXT_CHARS = 100_000
 MAX_EXTERNAL_ID = 200
 MAX_LANGUAGE = 10
+MAX_REGION = 16
 
 _K = FieldKind
 
@@ -93,6 +94,14 @@ ITEM_FIELDS: tuple[ItemField, ...] = (
     ItemField("user_reported", _K.BOOL, "i.user_reported", content=True, shown=True),
     ItemField("reported_at", _K.TIME, "i.reported_at", content=True),
     ItemField("machine_score", _K.SCORE, "i.machine_score", content=True),
+    # the author: the platform's account that posted the item, as the platform saw it when the
+    # item was posted (the ``authors`` table keeps the latest of each; ``modops.authors``)
+    ItemField("author_id", _K.STR, "i.author_id", content=True, max_chars=MAX_EXTERNAL_ID),
+    ItemField("author_created_at", _K.TIME, "i.author_created_at", content=True),
+    ItemField("author_region", _K.STR, "i.author_region", content=True,
+              max_chars=MAX_REGION),
+    ItemField("author_followers", _K.INT, "i.author_followers", content=True),
+    ItemField("author_verified", _K.BOOL, "i.author_verified", content=True),
     ItemField("is_gold", _K.BOOL, "i.is_gold"),
     ItemField("gold_labels", _K.LABELS, "i.gold_labels"),
     ItemField("final_labels", _K.LABELS, "i.final_labels"),
@@ -148,8 +157,8 @@ def select_list(fields: tuple[str, ...]) -> str:
 
 __all__ = [
     "CONTENT_FIELDS", "EXPORT_FIELDS", "EXPORT_ONLY_FIELDS", "FIELDS_BY_NAME", "IMPORT_FIELDS",
-    "ITEM_FIELDS", "MAX_EXTERNAL_ID", "MAX_LANGUAGE", "MAX_TEXT_CHARS", "PII_STRING_FIELDS",
-    "PII_TEXT_FIELDS",
+    "ITEM_FIELDS", "MAX_EXTERNAL_ID", "MAX_LANGUAGE", "MAX_REGION", "MAX_TEXT_CHARS",
+    "PII_STRING_FIELDS", "PII_TEXT_FIELDS",
     "SCORED_TEXT_FIELDS", "SHOWN_FIELDS", "TEXT_FIELDS", "FieldKind", "ItemField", "names",
     "select_list",
 ]

@@ -70,7 +70,8 @@ def _iso(value: Any) -> str | None:
 # (times as ISO 8601 with Z, JSON text parsed, SQLite's 0/1 as booleans).
 _ROW_FIELDS = tuple(f for f in ITEM_FIELDS if f.exported and f.column is not None)
 _CONVERT: dict[FieldKind, Callable[[Any], Any]] = {
-    FieldKind.TIME: _iso, FieldKind.JSON: _json, FieldKind.LABELS: _json, FieldKind.BOOL: bool}
+    FieldKind.TIME: _iso, FieldKind.JSON: _json, FieldKind.LABELS: _json,
+    FieldKind.BOOL: lambda v: None if v is None else bool(v)}  # author_verified may be unknown
 _ITEM_COLUMNS = "i.id, " + select_list(tuple(f.name for f in _ROW_FIELDS))
 _ANN_COLUMNS = "item_id, labeler_id, kind, labels, note, started_at, submitted_at"
 
@@ -219,14 +220,15 @@ _RENDER = {  # how each kind of column becomes JSON text; times as _iso writes t
     "postgresql": {
         "": "COALESCE(to_json({0})::text, 'null')",
         "json": "COALESCE({0}::text, 'null')",
-        "bool": "CASE WHEN {0} THEN 'true' ELSE 'false' END",
+        "bool": "CASE WHEN {0} IS NULL THEN 'null' WHEN {0} THEN 'true' ELSE 'false' END",
         "time": "COALESCE('\"' || to_char({0}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') || '\"', "
                 "'null')",
     },
     "sqlite": {
         "": "{0}",
         "json": "json({0})",
-        "bool": "json(CASE WHEN {0} THEN 'true' ELSE 'false' END)",
+        "bool": "json(CASE WHEN {0} IS NULL THEN 'null' WHEN {0} THEN 'true' "
+                "ELSE 'false' END)",
         "time": "substr({0}, 1, 10) || 'T' || substr({0}, 12) || 'Z'",
     },
 }

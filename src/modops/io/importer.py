@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from modops.domain import DecisionSource, ModOpsError, Role, ValidationError
 from modops.domain.fields import CONTENT_FIELDS
+from modops.io.authors import AuthorCollector
 from modops.io.parsing import (
     RowPlan,
     RowPlanner,
@@ -114,6 +115,7 @@ class ImportReport:
     skipped_existing: int = 0
     annotations: int = 0
     decisions: int = 0
+    authors: int = 0  # distinct authors upserted
     seconds: float = 0.0
     new_labelers: list[str] = field(default_factory=list)
 
@@ -210,6 +212,7 @@ class _BulkWriter:
         self.report = report
         self.now = now
         self.labelers: dict[str, int] = {}
+        self.authors = AuthorCollector(ITEM_COLUMNS)
         self.session = Session(bind=conn)
         # PostgreSQL: one open COPY across the batches of a project's first load (below).
         self.stream: ExitStack | None = None
@@ -234,6 +237,7 @@ class _BulkWriter:
             {"p": project_id}).first() is not None
 
     def write(self, batch: _Batch) -> None:
+        self.authors.add(batch.rows)
         if batch.plans is not None and any(p is not None for p in batch.plans):
             self._write_routed(batch.rows, batch.plans, batch.labelled)
             return
@@ -391,6 +395,12 @@ class _BulkWriter:
         if self.stream is not None:
             stream, self.stream = self.stream, None
             stream.close()
+
+    def store_authors(self) -> None:
+        """Upsert the authors the file named (after the items: a COPY may hold the link)."""
+        self.finish()
+        self.report.authors += self.authors.store(self.raw, self.sqlite,
+                                                  _fmt_time(self.now, self.sqlite))
 
     def abort(self, exc: BaseException) -> None:
         """End the open COPY with an error, so the transaction can roll back."""
@@ -713,6 +723,7 @@ def _write_batches(parser: _Parser | _ChildParser, writer: _BulkWriter, report: 
         if parser.errors:
             raise ImportFailed(parser.errors, parser.more)
         writer.finish()
+        writer.store_authors()
     except BaseException as exc:
         writer.abort(exc)
         raise

@@ -111,6 +111,11 @@ class _RowBuilder:
             int(r.user_reported) if sqlite else r.user_reported,
             None if r.reported_at is None else _fmt_time(r.reported_at, sqlite),
             r.machine_score,
+            r.author_id,
+            _fmt_time(r.author_created_at, sqlite),  # None stays None
+            r.author_region,
+            r.author_followers,
+            r.author_verified,  # None, or a bool (sqlite3 stores it as 0/1)
             now_stored,
             state,
             priority,

@@ -20,6 +20,7 @@ from modops.domain.fields import (
     IMPORT_FIELDS,
     MAX_EXTERNAL_ID,
     MAX_LANGUAGE,
+    MAX_REGION,
     MAX_TEXT_CHARS,
     TEXT_FIELDS,
 )
@@ -37,6 +38,8 @@ _NEEDS_CONTENT = (f"an item needs text ({', '.join(TEXT_FIELDS)}) or a media_url
 
 _ALL_FIELDS = KNOWN_FIELDS | EXPORT_ONLY_FIELDS
 _LABEL_FIELDS = frozenset({"final_labels", "is_gold", "gold_labels", "annotations"})
+_AUTHOR_FIELDS = frozenset({"author_id", "author_created_at", "author_region",
+                            "author_followers", "author_verified"})
 
 
 @dataclass(slots=True)
@@ -71,6 +74,11 @@ class ItemRecord:
     user_reported: bool = False
     reported_at: datetime | None = None
     machine_score: float | None = None
+    author_id: str | None = None
+    author_created_at: datetime | None = None
+    author_region: str | None = None
+    author_followers: int | None = None
+    author_verified: bool | None = None
     is_gold: bool = False
     gold_labels: list[str] | None = None
     final_labels: list[str] | None = None
@@ -208,6 +216,17 @@ def _with_unknown_fields(raw: Mapping[str, Any], meta: dict[str, Any] | None,
     return {**(meta or {}), **extra}
 
 
+def _short(value: Any, name: str, limit: int) -> str:
+    """A short identifier or code (an integer id is taken as its digits)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(f"{name} must be a non-empty string")
+    if len(value) > limit or "\x00" in value:
+        raise ValidationError(f"{name} must be at most {limit} characters, without NUL")
+    return value
+
+
 def _external_id(ext: Any) -> str:
     if isinstance(ext, int) and not isinstance(ext, bool):
         ext = str(ext)
@@ -251,6 +270,8 @@ class RowValidator:
         self._read_content(rec, get)
         self._read_metadata(rec, raw)
         self._read_facts(rec, get)
+        if not _AUTHOR_FIELDS.isdisjoint(raw):  # most rows of old files carry no author
+            self._read_author(rec, get)
         if not _LABEL_FIELDS.isdisjoint(raw):  # most rows carry no labels
             self._read_labels(rec, get)
         return rec
@@ -316,6 +337,28 @@ class RowValidator:
         score = get("machine_score")
         if score is not None:
             rec.machine_score = _float01(score, "machine_score", lenient=lenient)
+
+    def _read_author(self, rec: ItemRecord, get: Callable[[str], Any]) -> None:
+        """The account that posted the item: its platform id, then what the platform says
+        about it (an author's facts without its id are refused: they would belong to nobody)."""
+        lenient = self.lenient
+        author = get("author_id")
+        if author is not None and author != "":
+            rec.author_id = _short(author, "author_id", MAX_EXTERNAL_ID)
+        rec.author_created_at = parse_time(get("author_created_at"), "author_created_at")
+        region = get("author_region")
+        if region is not None and region != "":
+            rec.author_region = _short(region, "author_region", MAX_REGION)
+        followers = get("author_followers")
+        if followers is not None and followers != "":
+            rec.author_followers = _int(followers, "author_followers", lenient=lenient)
+        verified = get("author_verified")
+        if verified is not None and verified != "":
+            rec.author_verified = _bool(verified, "author_verified", lenient=lenient)
+        if rec.author_id is None and (
+                rec.author_created_at is not None or rec.author_region is not None
+                or rec.author_followers is not None or rec.author_verified is not None):
+            raise ValidationError("author_id is required when other author_* fields are given")
 
     def _read_labels(self, rec: ItemRecord, get: Callable[[str], Any]) -> None:
         """Labels the item already carries: a final decision, gold answers, annotations."""

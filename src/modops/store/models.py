@@ -182,6 +182,9 @@ class Item(Base):
               postgresql_where=text("decided_at IS NOT NULL"),
               sqlite_where=text("decided_at IS NOT NULL")),
         Index("ix_items_project_ingested", "project_id", "ingested_at"),  # alerts, prevalence
+        Index("ix_items_author", "author_id", "created_at",  # the author panel, strikes
+              postgresql_where=text("author_id IS NOT NULL"),
+              sqlite_where=text("author_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -209,6 +212,13 @@ class Item(Base):
     state: Mapped[str] = mapped_column(String(20))  # modops.domain.ItemState
     route: Mapped[str | None] = mapped_column(String(20))  # modops.domain.Route
     machine_score: Mapped[float | None] = mapped_column(Float)
+    # the author as the platform saw it when the item was posted (the ``authors`` table keeps
+    # each account's latest facts); author_id is the platform's account id
+    author_id: Mapped[str | None] = mapped_column(String(200))
+    author_created_at: Mapped[datetime | None]
+    author_region: Mapped[str | None] = mapped_column(String(16))
+    author_followers: Mapped[int | None] = mapped_column(BigInteger)
+    author_verified: Mapped[bool | None] = mapped_column(Boolean)
     machine_scores: Mapped[dict[str, Any] | None] = mapped_column(Json)
     model_version: Mapped[str | None] = mapped_column(String(100))
     priority: Mapped[float] = mapped_column(Float, default=0.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import modops.store.models_alerts  # alert episodes
+import modops.store.models_authors  # authors, strikes, enforcement, campaigns
 import modops.store.models_media  # media, hash banks, matches, clusters
 import modops.store.models_ops  # operations tables: jobs
 import modops.store.models_web  # noqa: F401  (web tables: sessions, tokens, webhooks)
