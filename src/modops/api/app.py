@@ -171,8 +171,17 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
               analytics.router, media.router, audit.router):
         app.include_router(r, responses=ERROR_RESPONSES)
 
-    from modops.web import console_admin, dashboards, views  # the UI is optional (API-only)
+    from modops.web import (  # the UI is optional for API-only deployments
+        console_admin,
+        console_data,
+        console_projects,
+        dashboards,
+        views,
+    )
 
+    # the console's pages first: /manage/new is not the dashboard of a project named "new"
+    app.include_router(console_projects.router)
+    app.include_router(console_data.router)
     app.include_router(views.router)
     app.include_router(dashboards.router)
     app.include_router(console_admin.router)

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, create_engine, event, or_, select, update
+from sqlalchemy.exc import OperationalError
 
 from modops.domain import IllegalTransition, NotFound, ValidationError
 from modops.settings import settings
@@ -102,10 +103,30 @@ class JobContext:
         if note is None and fraction - self._last < 0.01:
             return
         self._last = fraction
+        stmt = update(Job).where(Job.id == self.job_id, Job.state == RUNNING).values(
+            progress=fraction, progress_note=note[:200] if note else None,
+            locked_until=utcnow() + timedelta(seconds=self.lease_s))
+        if self.engine.dialect.name == "sqlite":
+            _sqlite_progress(self.engine, stmt)
+            return
         with session_scope(self.engine) as s:
-            s.execute(update(Job).where(Job.id == self.job_id, Job.state == RUNNING).values(
-                progress=fraction, progress_note=note[:200] if note else None,
-                locked_until=utcnow() + timedelta(seconds=self.lease_s)))
+            s.execute(stmt)
+
+
+def _sqlite_progress(engine: Engine, stmt: Any) -> None:
+    """SQLite has one writer: while the job's own transaction holds the write lock (an import
+    writing its rows reports progress from inside it), a second connection's update would
+    wait for it, up to the busy timeout, and then fail the job. Progress is a hint: when the
+    lock is taken it is skipped at once, and the next report (or the end) catches up."""
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA busy_timeout=0")
+        try:
+            conn.execute(stmt)
+            conn.commit()
+        except OperationalError:
+            conn.rollback()
+        finally:
+            conn.exec_driver_sql("PRAGMA busy_timeout=30000")  # store.db's default
 
 
 _background: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()

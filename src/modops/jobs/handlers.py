@@ -63,8 +63,17 @@ def export(ctx: JobContext) -> dict[str, Any]:
     ext = {"labelstudio": "json"}.get(fmt, fmt)
     out = job_dir() / f"export-{ctx.job_id}-{key}.{ext}"
     total = max(1, _project_items(ctx))
-    report = export_project(ctx.engine, key, fmt, out,
-                            progress=lambda n: ctx.progress(n / total, f"{n:,} / {total:,}"))
+
+    def progress(n: int) -> None:
+        ctx.progress(n / total, f"{n:,} / {total:,}")
+
+    if ctx.params.get("filters"):  # the console's export with filters (modops.io.filtered)
+        from modops.io.filtered import ExportFilter, export_filtered
+
+        report = export_filtered(ctx.engine, key, fmt, out,
+                                 ExportFilter.parse(ctx.params["filters"]), progress=progress)
+    else:
+        report = export_project(ctx.engine, key, fmt, out, progress=progress)
     return {"file": job_file_name(out), "format": fmt, "items": report.items,
             "annotations": report.annotations, "seconds": round(report.seconds, 2)}
 
@@ -77,17 +86,23 @@ def import_(ctx: JobContext) -> dict[str, Any]:
     key = _need_project(ctx)
     path = Path(str(ctx.params.get("path", "")))
     size = max(1, path.stat().st_size) if path.is_file() else 1
-    report = ingest_file(ctx.engine, key, path, ctx.params.get("format"),
-                         actor=ctx.params.get("actor", "job"),
-                         progress=lambda done, _n: ctx.progress(done / size))
-    if ctx.params.get("media"):  # media_url values are media: paths next to the file, URLs
-        from modops.media.pipeline import attach_batch_media
+    try:
+        report = ingest_file(ctx.engine, key, path, ctx.params.get("format"),
+                             actor=ctx.params.get("actor", "job"),
+                             progress=lambda done, _n: ctx.progress(done / size))
+        if ctx.params.get("media"):  # media_url values are media: paths next to the file
+            from modops.media.pipeline import attach_batch_media
 
-        attach_batch_media(ctx.engine, key, report.batch_id, path.resolve().parent,
-                           actor=str(ctx.params.get("actor", "job")))
-    if ctx.params.get("delete_after"):
-        path.unlink(missing_ok=True)
-    return {k: v for k, v in vars(report).items() if isinstance(v, int | float | str)}
+            attach_batch_media(ctx.engine, key, report.batch_id, path.resolve().parent,
+                               actor=str(ctx.params.get("actor", "job")))
+    finally:  # an upload refused (FILE:LINE errors) goes too: nothing of it is kept
+        if ctx.params.get("delete_after"):
+            path.unlink(missing_ok=True)
+    # (ImportReport has slots: no __dict__ for vars(); the file's server path is left out)
+    from dataclasses import fields
+
+    return {f.name: v for f in fields(report) if f.name != "file"
+            and isinstance(v := getattr(report, f.name), int | float | str)}
 
 
 @handler("score")

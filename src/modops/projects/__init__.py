@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         parse_duration_minutes,
         project_settings,
         rules_for,
+        setting_errors,
         update_project,
     )
     from modops.projects.taxonomy import TaxonomyRules
@@ -44,6 +45,7 @@ _HOMES = {
         "parse_duration_minutes",
         "project_settings",
         "rules_for",
+        "setting_errors",
         "update_project",
     ),
     "modops.projects.taxonomy": ("TaxonomyRules",),
@@ -66,6 +68,7 @@ __all__ = [
     "project_settings",
     "rules_for",
     "set_guidelines",
+    "setting_errors",
     "taxonomy_history",
     "update_project",
 ]

@@ -99,8 +99,17 @@ def _pii_mask(value: Any) -> Any:
         raise ValidationError(f"pii_mask: {exc}") from None
 
 
+def _sla_by_product(value: Any) -> dict[str, int]:
+    """``settings.sla_by_product``: product key → SLA minutes (the queue's ``sla_for``)."""
+    if not isinstance(value, dict):
+        raise ValidationError("sla_by_product must be a mapping of product → minutes")
+    return {str(k): _bounded_int(v, 1, 60 * 24 * 90, f"sla_by_product.{k}")
+            for k, v in value.items()}
+
+
 # Keys inside the free-form ``settings`` mapping that code reads as more than a hint.
-_NESTED_SETTINGS = {"retention_days": retention_setting, "pii_mask": _pii_mask}
+_NESTED_SETTINGS = {"retention_days": retention_setting, "pii_mask": _pii_mask,
+                    "sla_by_product": _sla_by_product}
 
 
 def _settings(v: Any) -> dict[str, Any]:
@@ -334,6 +343,24 @@ def _check_thresholds(project: Project) -> None:
         raise ValidationError(
             f"auto_clear threshold ({lo}) must not be above the auto_action threshold ({hi})"
         )
+
+
+def setting_errors(changes: dict[str, Any]) -> dict[str, str]:
+    """Every setting in ``changes`` that ``update_project`` would refuse, with the reason:
+    forms show each next to its field (and keep what was typed) instead of failing on the
+    first. ``"thresholds"`` names the auto-clear / auto-action order."""
+    errors: dict[str, str] = {}
+    valid: dict[str, Any] = {}
+    for name, value in changes.items():
+        try:
+            valid[name] = _validate_setting(name, value)
+        except ValidationError as exc:
+            errors[name] = str(exc)
+    hi, lo = valid.get("auto_action_threshold"), valid.get("auto_clear_threshold")
+    if hi is not None and lo is not None and lo > hi:
+        errors["thresholds"] = (f"auto_clear threshold ({lo}) must not be above the "
+                                f"auto_action threshold ({hi})")
+    return errors
 
 
 def project_settings(project: Project) -> dict[str, Any]:

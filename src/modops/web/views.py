@@ -37,10 +37,17 @@ from modops.api.readmodels import dashboard, labeler_stats
 from modops.domain import ModOpsError, ProjectStatus, Role, ValidationError
 from modops.domain.fields import TEXT_FIELDS
 from modops.privacy import mask_pii, project_kinds
-from modops.projects import KNOWN_PRODUCTS, get_project, project_settings, update_project
+from modops.projects import (
+    KNOWN_PRODUCTS,
+    get_project,
+    project_settings,
+    setting_errors,
+    update_project,
+)
 from modops.store import session_scope
 from modops.store.models import Appeal, Item, Team, User
 from modops.web.charts import throughput_svg
+from modops.web.console_forms import EDITABLE, error_keys, settings_changes
 from modops.web.i18n import LOCALES, pick_locale, translate
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -105,8 +112,6 @@ def highlight_matches(value: object, why: list[dict[str, Any]] | None) -> Markup
 
 env.filters["highlight"] = highlight_matches
 
-EDITABLE = ("overlap_k", "gold_rate", "audit_rate", "sla_minutes", "lease_seconds",
-            "auto_action_threshold", "auto_clear_threshold", "escalation_threshold")
 MESSAGES_OK = {"saved", "decided", "skipped", "flagged", "nochange", "added"}
 
 
@@ -381,44 +386,57 @@ def webhooks_page(key: str, request: Request, p: Principal = Depends(current)) -
                   deliveries=rows)
 
 
+def _settings_values(project: Any) -> dict[str, Any]:
+    values = project_settings(project)
+    sla = (project.settings or {}).get("sla_by_product") or {}
+    values.update({f"sla.{k}": v for k, v in sla.items()})
+    return values
+
+
 @router.get("/manage/{key}/settings")
 def settings_page(key: str, request: Request, p: Principal = Depends(current)) -> Response:
     with session_scope(engine_of(request)) as s:
         project = policies.project(s, p, key, "project.manage")
-        values = project_settings(project)
+        values = _settings_values(project)
         name = project.name
+        products = [x.key for x in project.products]
     return render(request, "settings.html", p, key=key, project_name=name, values=values,
-                  fields=EDITABLE, statuses=[x.value for x in ProjectStatus], errors=[])
+                  fields=EDITABLE, statuses=[x.value for x in ProjectStatus], errors={},
+                  products=products)
 
 
 @router.post("/manage/{key}/settings")
 async def settings_submit(key: str, request: Request,
                           p: Principal = Depends(current)) -> Response:
+    """Save the settings (audited); refused values come back next to their fields, with
+    everything that was typed kept (422), and nothing is saved."""
     form = await request.form()
-    raw = {name: str(form.get(name, "")).strip() for name in EDITABLE}
-    changes: dict[str, Any] = {}
-    for name, value in raw.items():
-        if name.endswith("_threshold") and name != "escalation_threshold" and value == "":
-            changes[name] = None
-        elif name in ("overlap_k", "sla_minutes", "lease_seconds"):
-            changes[name] = value
-        else:
-            try:
-                changes[name] = float(value)
-            except ValueError:
-                changes[name] = value  # the domain validator explains what is wrong
-    changes["show_machine_suggestion"] = form.get("show_machine_suggestion") == "on"
-    status = str(form.get("status", ""))
-    if status:
-        changes["status"] = status
     from starlette.concurrency import run_in_threadpool
 
-    def apply() -> dict[str, Any]:
+    def apply() -> tuple[dict[str, Any] | None, dict[str, Any], dict[str, str], list[str]]:
         with session_scope(engine_of(request)) as s:
             project = policies.project(s, p, key, "project.manage")
-            return update_project(s, project, changes, actor=s.get(User, p.id))
+            products = [x.key for x in project.products]
+            changes, raw = settings_changes(form, products, project.settings)
+            changes["show_machine_suggestion"] = form.get("show_machine_suggestion") == "on"
+            status = str(form.get("status", ""))
+            if status:
+                changes["status"] = status
+            errors = setting_errors(changes)
+            if errors:
+                typed = {**raw, "status": status,
+                         "show_machine_suggestion": changes["show_machine_suggestion"]}
+                return None, typed, error_keys(errors), products
+            return update_project(s, project, changes, actor=s.get(User, p.id)), {}, {}, []
 
-    changed = await run_in_threadpool(apply)
+    changed, typed, errors, products = await run_in_threadpool(apply)
+    if errors:
+        with session_scope(engine_of(request)) as s:
+            name = policies.project(s, p, key, "project.manage").name
+        return render(request, "settings.html", p, status_code=422, key=key,
+                      project_name=name, values=typed, fields=EDITABLE,
+                      statuses=[x.value for x in ProjectStatus], errors=errors,
+                      products=products)
     return _see_other(f"/manage/{key}/settings?m={'saved' if changed else 'nochange'}")
 
 
