@@ -86,6 +86,7 @@ def test_models_and_migrations_agree(engine: Engine) -> None:
 
     import modops.store.models_alerts  # registers the alerts table
     import modops.store.models_ops  # registers the operations tables
+    import modops.store.models_rules  # registers the rules tables
     import modops.store.models_web  # noqa: F401 - registers the web tables
     from modops.store.models import Base
 
@@ -106,6 +107,7 @@ def test_sqlite_indexes_after_migrations_are_the_models_indexes(tmp_path) -> Non
 
     import modops.store.models_alerts  # registers the alerts table
     import modops.store.models_ops  # registers the operations tables
+    import modops.store.models_rules  # registers the rules tables
     import modops.store.models_web  # noqa: F401 - registers the web tables
     from modops.store import make_engine, upgrade
     from modops.store.models import Base
@@ -152,10 +154,17 @@ def test_upgrading_a_database_with_items_keeps_them(store_name: str, tmp_path) -
         # today's models read columns later revisions add (teams.currency, 0011): give the
         # 0007 tables those columns while the ORM writes the fixture, then take them away
         later = _columns_models_have_but(engine)
+        # ... and the tables routing reads that later revisions add (rules, 0017)
+        import modops.store.models_rules  # noqa: F401 - registers the rules tables
+        from modops.store.models import Base
+
+        read_by_routing = [Base.metadata.tables[t] for t in ("rule_backtests", "rules")]
         with engine.begin() as conn:
             for table, col in later:
                 conn.execute(text(f'ALTER TABLE {table} ADD COLUMN "{col.name}" '
                                   f"{col.type.compile(engine.dialect)}"))
+            for t in read_by_routing:
+                t.create(conn)
         with session_scope(engine) as s:
             create_project(s, load_spec(EXAMPLE_SPEC), actor="test")
         rows = [{"external_id": f"u-{i}", "product": "comment", "comment": f"댓글 {i}"}
@@ -170,6 +179,8 @@ def test_upgrading_a_database_with_items_keeps_them(store_name: str, tmp_path) -
                         conn.execute(text("SELECT count(*) FROM tasks")).scalar_one())
 
         with engine.begin() as conn:
+            for t in reversed(read_by_routing):
+                t.drop(conn)
             for table, col in later:
                 conn.execute(text(f'ALTER TABLE {table} DROP COLUMN "{col.name}"'))
         before = counts()

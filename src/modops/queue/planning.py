@@ -15,6 +15,8 @@ from typing import Any, NamedTuple
 
 from modops.domain import Action, ItemState, Route, TaskKind
 from modops.queue.config import ProjectConfig, dumps, priority_score
+from modops.rules.engine import ItemOutcome
+from modops.rules.spec import ActionSpec
 
 DEFAULT_PREVALENCE_RATE = 0.01
 # What a machine decision is labelled with, by the model's strongest head.
@@ -153,6 +155,8 @@ class RoutePlanner:
         #: items without a score wait for the model, which runs after they are stored
         self.scores_missing = bool(settings.get("score_on_ingest", True))
         self.summary = RoutingSummary()  # what the importer stored of its plans
+        #: the project has live or shadow rules: every item is routed after it is stored
+        self.has_rules = False
 
     def count(self, plans: Iterable[Sequence[Any]]) -> None:
         """Count stored plans (plain tuples in RoutePlan's layout: what the parse process
@@ -160,9 +164,29 @@ class RoutePlanner:
         for plan in plans:
             count_plan(self.summary, plan)
 
+    def machine_route(self, score: float | None, detail: dict[str, Any] | None) \
+            -> tuple[Route, tuple[Any, ...] | None]:
+        """The route the thresholds and policy automation alone give, before rules and the
+        prevalence sample (the ``machine_route`` signal), with the policy automated if any.
+
+        Trivial text (empty, "ㅋㅋ", "?", emoji only, < 2 Hangul syllables) is never acted on
+        by the machine; a strong bank or extractor hit is never cleared by it."""
+        hi, lo = self.hi, self.lo
+        trivial = bool(detail and ((detail.get("extra") or {}).get("trivial")
+                                   or detail.get("trivial")))
+        if score is None:
+            return Route.UNSCORED, None
+        by_policy = None if trivial else \
+            policy_auto_action(self.project, detail, self.min_policy_labels)
+        if by_policy is not None or (hi is not None and score >= hi and not trivial):
+            return Route.AUTO_ACTION, by_policy
+        if lo is not None and score <= lo and not bank_flagged(detail):
+            return Route.AUTO_CLEAR, None
+        return Route.HUMAN, None
+
     def plan(self, *, product: str, score: float | None, detail: dict[str, Any] | None,
              version: str | None, views: int, reported: bool, ingested_at: datetime,
-             is_gold: bool) -> RoutePlan:
+             is_gold: bool, rule: ItemOutcome | None = None) -> RoutePlan:
         project, rng = self.project, self.rng
         version = version or project.model_version
         if is_gold:
@@ -175,22 +199,12 @@ class RoutePlanner:
             sla = self.sla_by_product[product] = timedelta(minutes=project.sla_for(product))
         due = ingested_at + sla
         hi, lo = self.hi, self.lo
-        # Trivial text (empty, "ㅋㅋ", "?", emoji only, < 2 Hangul syllables) is never acted
-        # on by the machine; a strong bank or extractor hit is never cleared by it.
-        trivial = bool(detail and ((detail.get("extra") or {}).get("trivial")
-                                   or detail.get("trivial")))
-        by_policy = None if score is None or trivial else \
-            policy_auto_action(project, detail, self.min_policy_labels)
-        if score is None:
-            route = Route.UNSCORED
-        elif by_policy is not None or (hi is not None and score >= hi and not trivial):
-            route = Route.AUTO_ACTION
-        elif lo is not None and score <= lo and not bank_flagged(detail):
-            route = Route.AUTO_CLEAR
-        else:
-            route = Route.HUMAN
+        route, by_policy = self.machine_route(score, detail)
+        act = rule.action if rule is not None else None
+        if act is not None:  # a live rule's routing action (modops.rules; docs/rules.md)
+            route, by_policy = _rule_route(project, route, act, score, version, rule)
         sampled = rng.random() < self.prevalence_rate
-        reason = None
+        reason = _rule_reason(rule) if act is not None else None
         if sampled and route in _MACHINE_ROUTES:
             reason = f"prevalence sample (machine said {route.value})"
             route_for_queue = Route.HUMAN
@@ -205,34 +219,63 @@ class RoutePlanner:
                 boost = self.boost_weight * (1 - abs(score - boundary) / self.boost_width)
         prio = priority_score(project.priority_weights, score=score, views=views,
                               reported=reported, due_at=due, boost=boost)
+        skill = self.skill_by_product.get(product)
+        if act is not None:
+            prio += act.priority
+            skill = act.skill or skill
         if route_for_queue in _MACHINE_ROUTES:
             if by_policy is not None:
                 labels = [by_policy[0]]
                 basis = dumps({"score": by_policy[2], "threshold": by_policy[3],
                                "policy": by_policy[1], "model_version": version,
                                "evidence": ((detail or {}).get("evidence") or {}).get(
-                                   by_policy[1])})
+                                   by_policy[1])} if act is None else by_policy[4])
             else:
                 labels = _machine_label(project, detail) if route_for_queue is \
                     Route.AUTO_ACTION else self.no_action_label
                 basis = dumps({"score": score, "threshold": hi if route is Route.AUTO_ACTION
                                else lo, "model_version": version})
+            enforcement = (act.enforcement if act is not None else None) or \
+                project.rules.action_for(labels).value
             return RoutePlan(route.value, _DECIDED, due, prio, sampled, dumps(labels),
-                             project.rules.action_for(labels).value, True, score, version,
+                             enforcement, True, score, version,
                              audit, reason, basis, views, _AUDIT_KIND, 1 if audit else 0, None)
         return RoutePlan(route.value, _QUEUED, due, prio, sampled, None, None, True, score,
                          version, audit, reason, None, None, _LABEL_KIND, project.overlap_k,
-                         self.skill_by_product.get(product))
+                         skill)
 
     def plan_import(self, product: str, score: float | None, views: int, reported: bool,
                     is_gold: bool) -> RoutePlan | None:
         """A row being imported, routed before it is stored; None leaves it for the pass
         after the insert (it has no score yet and the model will score it there)."""
-        if score is None and self.scores_missing:
-            return None
+        if (score is None and self.scores_missing) or self.has_rules:
+            return None  # rules read facts only the stored item has: routed after insert
         return self.plan(product=product, score=score, detail=None, version=None,
                          views=views, reported=reported, ingested_at=self.now,
                          is_gold=is_gold)
+
+
+def _rule_route(project: ProjectConfig, route: Route, act: ActionSpec, score: float | None,
+                version: str | None, rule: ItemOutcome | None) \
+        -> tuple[Route, tuple[Any, ...] | None]:
+    """A live rule's routing action over the machine's route: ``auto_action`` decides with
+    the rule's label (``by_policy``-shaped, its basis last); every other routing action
+    sends the item to people."""
+    ref = rule.rule if rule is not None else None
+    if act.kind == "auto_action" and act.label:
+        basis = {"rule": ref.spec.key if ref else None,
+                 "rule_version": ref.version if ref else None,
+                 "score": score, "model_version": version}
+        return Route.AUTO_ACTION, (act.label, act.label, score or 0.0, 0.0, basis)
+    return (Route.HUMAN if route in _MACHINE_ROUTES else route), None
+
+
+def _rule_reason(rule: ItemOutcome | None) -> str | None:
+    ref = rule.rule if rule is not None else None
+    act = rule.action if rule is not None else None
+    if ref is None or act is None:
+        return None
+    return f"rule {ref.spec.key} v{ref.version}: {act.kind}"[:200]
 
 
 _HUMAN, _QUEUED, _DECIDED = Route.HUMAN.value, ItemState.QUEUED.value, ItemState.DECIDED.value

@@ -30,6 +30,9 @@ from modops.queue.config import ProjectConfig
 from modops.queue.core import dumps, is_pg, load_project, loads, sql, write_tx
 from modops.queue.decisions import _audit
 from modops.queue.planning import RoutePlanner, RoutingSummary, count_plan
+from modops.rules import repo as rules_repo
+from modops.rules.engine import Evaluation
+from modops.rules.signals import load_facts
 from modops.store.db import driver
 
 log = logging.getLogger(__name__)
@@ -42,7 +45,9 @@ class _RouteAfterImport:
     records one routing audit entry for the whole import."""
 
     def planner(self, conn: Connection, project_id: int, now: datetime) -> RoutePlanner:
-        return RoutePlanner(load_project(conn, project_id), now, random.Random())
+        planner = RoutePlanner(load_project(conn, project_id), now, random.Random())
+        planner.has_rules = rules_repo.has_rules(conn, project_id)
+        return planner
 
     def __call__(self, conn: Connection, ctx: ImportContext) -> None:
         project = load_project(conn, ctx.project_id)
@@ -244,6 +249,68 @@ def _apply(conn: Connection, project: ProjectConfig, now: datetime, first: int,
     conn.exec_driver_sql(f"TRUNCATE {_STAGE}" if is_pg(conn) else f"DELETE FROM {_STAGE}")
 
 
+def _scores(r: Any, scored: tuple[float, dict[str, Any], str] | None) -> tuple[Any, ...]:
+    """(score, detail, version, and the new score columns if the model scored it now)."""
+    if scored is None:
+        return r.machine_score, loads(r.machine_scores), r.model_version, None, None, None
+    score, detail, version = scored
+    return score, detail, version, score, dumps(detail), version
+
+
+_RULE_FACT_COLUMNS = "id, metadata, reported_at, created_at, language"
+
+
+class _RulePass:
+    """The project's live and shadow rules over each routed chunk (``modops.rules``): the
+    facts they read, their evaluation after machine scoring, and the match log."""
+
+    def __init__(self, conn: Connection, project_id: int, planner: RoutePlanner,
+                 now: datetime) -> None:
+        self.conn, self.project_id, self.planner, self.now = conn, project_id, planner, now
+        self.rules = rules_repo.ruleset(conn, project_id, now)
+        self.facts = self.rules.facts_needed() if self.rules else []
+
+    def evaluate(self, rows: Sequence[Any], scored: list[tuple[Any, ...]]) \
+            -> Evaluation | None:
+        if not self.rules:
+            return None
+        ids = [r.id for r in rows]
+        marks = ", ".join(str(int(i)) for i in ids)
+        extra = {e.id: e for e in self.conn.execute(text(  # id lists vary: not memoized
+            f"SELECT {_RULE_FACT_COLUMNS} FROM items WHERE id IN ({marks})"))}
+        loaded = load_facts(self.conn, self.facts, ids)
+        facts = []
+        for r, (score, detail, *_rest) in zip(rows, scored, strict=True):
+            e = extra[r.id]
+            f = {"id": r.id, "product": r.product, "score": score, "detail": detail,
+                 "views": r.view_count, "reported": bool(r.user_reported),
+                 "reported_at": _as_time(e.reported_at), "created_at": _as_time(e.created_at),
+                 "ingested_at": _as_time(r.ingested_at), "metadata": loads(e.metadata),
+                 "language": e.language, "now": self.now,
+                 "route": self.planner.machine_route(score, detail)[0].value}
+            for name in self.facts:
+                f[name] = loaded[name].get(r.id)
+            facts.append(f)
+        return self.rules.evaluate_facts(facts)
+
+    def log(self, rows: Sequence[Any], ev: Evaluation | None) -> None:
+        if ev is None or not ev.any_hits():
+            return
+        rule_idx, item_idx = ev.hit_pairs()
+        hits = []
+        for ri, ii in zip(rule_idx.tolist(), item_idx.tolist(), strict=True):
+            ref = ev.rules[ri].ref
+            if ref.id is not None and not rows[ii].is_gold:
+                hits.append((int(rows[ii].id), ref.id, ref.mode, int(ev.winner[ii]) == ri))
+        rules_repo.record_hits(self.conn, self.project_id, hits, self.now)
+
+
+def _as_time(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
 def _route(conn: Connection, project: ProjectConfig, chunks: Iterable[Sequence[Any]], *,
            pending: list[tuple[str, dict[str, Any]]] | None,
            now: datetime | None = None, rng: random.Random | None = None,
@@ -259,20 +326,16 @@ def _route(conn: Connection, project: ProjectConfig, chunks: Iterable[Sequence[A
 
     now_iso = now.isoformat() + "Z"
     last_ingested: tuple[Any, datetime] = (None, now)
+    rules = _RulePass(conn, project.id, planner, now)
     for rows in chunks:
         if not rows:
             continue
         fresh = _score_missing(conn, project, rows, summary)
+        scored = [_scores(r, fresh.get(r.id)) for r in rows]
+        outcomes = rules.evaluate(rows, scored)
         staged: list[tuple[Any, ...]] = []
-        for r in rows:
-            scored = fresh.get(r.id)
-            if scored is None:
-                score, detail, version = r.machine_score, loads(r.machine_scores), \
-                    r.model_version
-                new_score = new_scores = new_version = None
-            else:
-                score, detail, version = scored
-                new_score, new_scores, new_version = score, dumps(detail), version
+        for n, r in enumerate(rows):
+            score, detail, version, new_score, new_scores, new_version = scored[n]
             if r.ingested_at != last_ingested[0]:  # one import batch shares one time
                 ingested = r.ingested_at if isinstance(r.ingested_at, datetime) else \
                     datetime.fromisoformat(r.ingested_at)
@@ -280,7 +343,8 @@ def _route(conn: Connection, project: ProjectConfig, chunks: Iterable[Sequence[A
             plan = planner.plan(product=r.product, score=score, detail=detail,
                                 version=version, views=r.view_count,
                                 reported=bool(r.user_reported), ingested_at=last_ingested[1],
-                                is_gold=bool(r.is_gold))
+                                is_gold=bool(r.is_gold),
+                                rule=outcomes.outcome(n, hits=False) if outcomes else None)
             count_plan(summary, plan)
             staged.append((r.id, plan.route, plan.state, stored_time(plan.due_at),
                            plan.priority, plan.sampled, plan.final_labels, plan.final_action,
@@ -293,6 +357,7 @@ def _route(conn: Connection, project: ProjectConfig, chunks: Iterable[Sequence[A
         _stage(conn, staged)
         ids = [r.id for r in rows]
         _apply(conn, project, now, min(ids), max(ids))
+        rules.log(rows, outcomes)
     if not summary.items:
         return summary
     _audit(conn, "system", "items.route", "project", project.id, project.id,

@@ -230,4 +230,5 @@ register_family("meta.", _S, "as sent",
 
 register_signal("machine_route", _S, "code",
                 "What the thresholds alone decide before rules: auto_action, auto_clear, "
-                "human or unscored.", lambda f: f.get("route"), source="routing")
+                "human or unscored (in a backtest: the route recorded when the item was routed).",
+                lambda f: f.get("route"), source="routing", sql="i.route")

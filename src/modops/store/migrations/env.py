@@ -8,6 +8,7 @@ import modops.store.models_alerts  # alert episodes
 import modops.store.models_authors  # authors, strikes, enforcement, campaigns
 import modops.store.models_media  # media, hash banks, matches, clusters
 import modops.store.models_ops  # operations tables: jobs
+import modops.store.models_rules  # rules, backtests, rule hits
 import modops.store.models_web  # noqa: F401  (web tables: sessions, tokens, webhooks)
 from modops.store.db import driver, make_engine
 from modops.store.models import Base
