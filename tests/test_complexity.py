@@ -38,7 +38,6 @@ TO_SPLIT = {
     "machine/model.py:train",
     "reports/content.py:policy_blocks",
     "reports/content.py:metric_table",
-    "analytics/alerts.py:_keyword_bursts",
     "machine/retrain.py:retrain",
     "reports/data.py:team_rows",
     "net/outbound.py:OutboundPolicy.vet",

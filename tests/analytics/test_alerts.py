@@ -15,6 +15,7 @@ from modops.analytics.alerts import (
     korean_nouns,
     rules_for,
 )
+from modops.quality import wilson_interval
 from modops.store import session_scope
 from modops.store.models import Annotation, Decision, Item, Product, Project, Task, User
 
@@ -87,10 +88,17 @@ def test_spike_day_raises_exactly_the_spike_and_the_burst(engine: Engine, projec
                                 "expected (EWMA of 14 days, z = 6.3; threshold 20.0).")
     burst = next(a for a in alerts if a.rule == "keyword_burst")
     # 68 texts today (48 + 20), 15 name the actress; baseline 7 days × 48 = 336 texts,
-    # none with the name: add-one rate 1/337, expected 68/337; threshold max(3 × that, 5)
+    # none with the name: add-one rate 1/337, expected 68/337, lift 15/68 ÷ 1/337 = 74.3.
+    # The bound: Wilson 95% low of 15/68 (0.1386) over Wilson high of 0/336 (0.01130)
     assert burst.observed == 15
     assert burst.expected == pytest.approx(68 / 337)
-    assert burst.threshold == 5
+    assert burst.stats["lift"] == pytest.approx((15 / 68) * 337)
+    assert burst.stats["lift_low"] == pytest.approx(
+        wilson_interval(15, 68)[0] / wilson_interval(0, 336)[1])
+    assert 12.2 < burst.stats["lift_low"] < 12.3
+    # the threshold is in texts: 6 of 68 is the fewest whose low bound (0.041) reaches
+    # 3 × 0.01130 = 0.0339 (5 of 68 gives 0.0318)
+    assert burst.threshold == 6
     assert burst.stats["texts"] == 68 and burst.stats["baseline_texts"] == 7 * 48
     # the story's other new nouns are folded into the same alert, not raised separately
     assert {"경찰", "파면", "드라마"} <= set(burst.stats["related"])

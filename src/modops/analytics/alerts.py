@@ -33,10 +33,10 @@ DEFAULT_RULES: dict[str, dict[str, Any]] = {
                 "recent_hours": 24},
     "label_spike": {"enabled": True, "baseline_days": 14, "ewma_lambda": 0.3, "z": 3.0,
                     "ratio": 2.0, "min_count": 10, "ignore": ["none"]},
-    "keyword_burst": {"enabled": True, "baseline_days": 7, "ratio": 3.0, "z": 4.0,
-                      "min_docs": 5, "min_baseline_docs": 50, "max_texts": 3000,
-                      "max_alerts": 5, "tags": ["NNP", "NNG"], "min_chars": 2,
-                      "stopwords": []},
+    "keyword_burst": {"enabled": True, "baseline_days": 7, "ratio": 3.0, "confidence": 0.95,
+                      "min_docs": 5, "min_share": 0.01, "max_baseline_df": 0.05,
+                      "min_baseline_docs": 50, "max_texts": 3000, "max_alerts": 5,
+                      "tags": ["NNP", "NNG"], "min_chars": 2, "stopwords": []},
     "gold_drop": {"enabled": True, "baseline_days": 7, "drop": 0.05, "min_n": 20},
     "drift": {"enabled": True, "baseline_days": 7, "rise": 0.10, "min_n": 30,
               "score_threshold": 0.5},
@@ -270,64 +270,122 @@ def _windows_texts(ctx: _Ctx, windows: int, cap: int) -> list[list[str]]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class Burst:
+    """One term that burst today: in ``docs`` of today's texts (their indexes)."""
+
+    term: str
+    x0: int  # today's texts with the term
+    n0: int  # today's texts
+    base_docs: int  # baseline texts with the term
+    n_base: int  # baseline texts
+    lift: float  # today's rate / the baseline's rate (add-one)
+    lift_low: float  # the lift's conservative bound: Wilson low today / Wilson high baseline
+    needed: int  # today's texts with the term at which the bound reaches the ratio
+    docs: frozenset[int]
+
+    @property
+    def expected(self) -> float:
+        return self.n0 * (self.base_docs + 1.0) / (self.n_base + 1.0)
+
+
 def _keyword_bursts(ctx: _Ctx, rule: dict[str, Any]) -> list[Alert]:
-    cap, days = int(rule["max_texts"]), int(rule["baseline_days"])
+    days = int(rule["baseline_days"])
     tags, min_chars = tuple(rule["tags"]), int(rule["min_chars"])
-    stop = set(rule["stopwords"])
-    texts = _windows_texts(ctx, days + 1, cap)
+    texts = _windows_texts(ctx, days + 1, int(rule["max_texts"]))
     today = korean_nouns(texts[0], tags, min_chars)
-    n0 = len(today)
-    if n0 == 0:
+    if not today:
         return []
-    base: Counter[str] = Counter()
-    n_base = 0
-    for k in range(1, days + 1):
-        day_docs = korean_nouns(texts[k], tags, min_chars)
-        n_base += len(day_docs)
-        for terms in day_docs:
-            base.update(terms)
-    if n_base < int(rule["min_baseline_docs"]):
+    baseline = [terms for k in range(1, days + 1)
+                for terms in korean_nouns(texts[k], tags, min_chars)]
+    if len(baseline) < int(rule["min_baseline_docs"]):
         return []
-    docs_of: dict[str, set[int]] = {}
-    for i, terms in enumerate(today):
+    groups = group_bursts(find_bursts(today, baseline, rule))
+    start, end = ctx.window(0)
+    return [_burst_alert(g, days, rule, ctx.project, start, end)
+            for g in groups[: int(rule["max_alerts"])]]
+
+
+def _doc_sets(docs: list[set[str]], stop: set[str]) -> dict[str, set[int]]:
+    out: dict[str, set[int]] = {}
+    for i, terms in enumerate(docs):
         for t in terms - stop:
-            docs_of.setdefault(t, set()).add(i)
-    bursts = []
-    for term, docs in docs_of.items():
-        x0 = len(docs)
-        if x0 < int(rule["min_docs"]):
+            out.setdefault(t, set()).add(i)
+    return out
+
+
+def find_bursts(today: list[set[str]], baseline: list[set[str]],
+                rule: dict[str, Any]) -> list[Burst]:
+    """Terms whose share of today's texts is at least ``ratio`` times their share of the
+    baseline's, with confidence: the lift's bound (Wilson low bound of today's rate over the
+    Wilson high bound of the baseline's, ``confidence``) must reach ``ratio``. Guards: minimum
+    support (``min_docs`` texts and ``min_share`` of today's) and document frequency (a term
+    in ``max_baseline_df`` or more of the baseline's texts is background vocabulary, e.g.
+    "한국"). Strongest bound first."""
+    n0, n_base = len(today), len(baseline)
+    support = max(int(rule["min_docs"]), math.ceil(float(rule["min_share"]) * n0))
+    candidates = {t: d for t, d in _doc_sets(today, set(rule["stopwords"])).items()
+                  if len(d) >= support}
+    base = Counter(t for terms in baseline for t in terms if t in candidates)
+    ratio, conf = float(rule["ratio"]), float(rule["confidence"])
+    out = []
+    for term, docs in candidates.items():
+        xb = base[term]
+        if xb >= float(rule["max_baseline_df"]) * n_base:
             continue
-        p = (base[term] + 1.0) / (n_base + 1.0)  # add-one: unseen terms still have a rate
-        expected = n0 * p
-        z = (x0 - expected) / math.sqrt(max(n0 * p * (1 - p), 1e-12))
-        threshold = max(float(rule["ratio"]) * expected, float(rule["min_docs"]))
-        if x0 >= threshold and z >= float(rule["z"]):
-            bursts.append((z, term, x0, expected, threshold, docs))
-    bursts.sort(key=lambda b: (-b[0], b[1]))
-    # one alert per story: terms mostly co-occurring in the same comments join the top term
-    groups: list[list[Any]] = []
+        base_high = float(wilson_interval(xb, n_base, conf)[1])
+        low = float(wilson_interval(len(docs), n0, conf)[0]) / base_high
+        if low >= ratio:
+            lift = (len(docs) / n0) / ((xb + 1.0) / (n_base + 1.0))
+            needed = _texts_needed(n0, base_high * ratio, conf, support)
+            out.append(Burst(term, len(docs), n0, xb, n_base, lift, low, needed,
+                             frozenset(docs)))
+    out.sort(key=lambda b: (-b.lift_low, b.term))
+    return out
+
+
+def _texts_needed(n0: int, rate: float, confidence: float, floor: int) -> int:
+    """The fewest of ``n0`` texts whose Wilson low bound reaches ``rate`` (at least
+    ``floor``): the alert's threshold, in texts."""
+    lo, hi = floor, n0
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if float(wilson_interval(mid, n0, confidence)[0]) >= rate:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def group_bursts(bursts: list[Burst]) -> list[list[Burst]]:
+    """One alert per story: terms mostly co-occurring in the same texts join the top term."""
+    groups: list[list[Burst]] = []
     for b in bursts:
         for g in groups:
-            lead = g[0][5]
-            if len(b[5] & lead) >= 0.5 * min(len(b[5]), len(lead)):
+            lead = g[0].docs
+            if len(b.docs & lead) >= 0.5 * min(len(b.docs), len(lead)):
                 g.append(b)
                 break
         else:
             groups.append([b])
-    start, end = ctx.window(0)
-    out = []
-    for g in groups[: int(rule["max_alerts"])]:
-        z, term, x0, expected, threshold, _ = g[0]
-        related = [b[1] for b in g[1:]]
-        also = msg("alert.part.with", terms=", ".join(related)) if related else ""
-        out.append(Alert(
-            "keyword_burst", "warning",
-            *both("alert.msg.keyword_burst", term=term, also=also, x0=x0, n0=n0,
-                  expected=expected, days=days, z=z, threshold=threshold),
-            float(x0), expected, threshold, ctx.project, subject=term, window_start=start,
-            window_end=end, stats={"z": z, "texts": n0, "baseline_texts": n_base,
-                                   "baseline_docs_with_term": base[term], "related": related}))
-    return out
+    return groups
+
+
+def _burst_alert(group: list[Burst], days: int, rule: dict[str, Any], project: str,
+                 start: datetime, end: datetime) -> Alert:
+    b = group[0]
+    related = [r.term for r in group[1:]]
+    also = msg("alert.part.with", terms=", ".join(related)) if related else ""
+    return Alert(
+        "keyword_burst", "warning",
+        *both("alert.msg.keyword_burst", term=b.term, also=also, x0=b.x0, n0=b.n0,
+              expected=b.expected, days=days, lift=b.lift, lift_low=b.lift_low,
+              ratio=float(rule["ratio"]), threshold=b.needed),
+        float(b.x0), b.expected, float(b.needed), project, subject=b.term,
+        window_start=start, window_end=end,
+        stats={"lift": b.lift, "lift_low": b.lift_low, "texts": b.n0,
+               "baseline_texts": b.n_base, "baseline_docs_with_term": b.base_docs,
+               "related": related})
 
 
 # --------------------------------------------------------------------------- quality drops

@@ -102,10 +102,15 @@ Windows are trailing 24 h blocks ending at `now`. Rules and thresholds:
   previous 14 windows; sd = max(EWMA sd, √mean, 1). Raised when today ≥ max(mean + 3 sd,
   2 × mean, 10). `none` is ignored.
 * `keyword_burst` — Kiwi nouns (NNP/NNG, ≥ 2 characters) of items ingested in the last 24 h
-  (≤ 3,000 texts, evenly sampled) vs the previous 7 days. Per term, document counts; baseline
-  rate `p = (docs with term + 1)/(docs + 1)`; raised when count ≥ max(3 × n·p, 5) and the
-  binomial z ≥ 4. Terms that mostly co-occur with a stronger term join its alert (one alert
-  per story).
+  (≤ 3,000 texts, evenly sampled) vs the previous 7 days (the rolling baseline). Per term,
+  document counts; the *lift* is today's share over the baseline's add-one share. Raised when
+  the lift's conservative bound — the Wilson 95 % low bound of today's share over the Wilson
+  95 % high bound of the baseline's — is ≥ 3, with two guards: minimum support (≥ 5 texts
+  and ≥ 1 % of today's) and document frequency (a term in ≥ 5 % of the baseline's texts is
+  background vocabulary, never a burst). The threshold shown is the fewest texts that would
+  have raised it. Terms that mostly co-occur with a stronger term join its alert (one alert
+  per story). On the demo's stream the former rule (binomial z ≥ 4) raised 18 terms on 22
+  quiet days ("한국" among them); this one raises none and still raises the planted spike.
 * `gold_accuracy_drop` — last 24 h accuracy < previous 7 days − 5 points, its Wilson upper
   bound below the baseline, n ≥ 20 in both.
 * `model_drift` — share of human-decided scored items where `(score ≥ 0.5) ≠ actioned`, last

@@ -637,9 +637,11 @@ TEXT: dict[str, tuple[str, str]] = {
         "(EWMA of {days} days, z = {z:.1f}; threshold {threshold:.1f})."),
     "alert.msg.keyword_burst": (
         "키워드 '{term}'{also} 급증: 최근 24시간 텍스트 {n0}건 중 {x0}건, 지난 {days}일 기준 "
-        "예상 {expected:.1f}건 (z = {z:.1f}, 임계값 {threshold:.1f}).",
+        "예상 {expected:.1f}건 (상승 {lift:.1f}배, 95% 하한 {lift_low:.1f}배 ≥ {ratio:.0f}배, "
+        "임계값 {threshold}건).",
         "Keyword '{term}'{also} surged: in {x0} of {n0} recent texts vs {expected:.1f} expected "
-        "from the previous {days} days (z = {z:.1f}; threshold {threshold:.1f})."),
+        "from the previous {days} days (lift {lift:.1f}×, 95% low bound {lift_low:.1f}× ≥ "
+        "{ratio:.0f}×; threshold {threshold} texts)."),
     "alert.part.with": (" (함께: {terms})", " (with {terms})"),
     "alert.msg.gold_accuracy_drop": (
         "골드 정확도 하락: 최근 24시간 {acc:.1%} ({ok:.0f}/{n:.0f}), 지난 {days}일 {base:.1%} "
