@@ -9,13 +9,13 @@ import random
 from datetime import timedelta
 
 from sqlalchemy import Engine, select
+from tests.analytics.test_alerts import NOW, seed
 
 from modops.analytics.alerts import DEFAULT_RULES, evaluate_alerts, find_bursts, korean_nouns
 from modops.simulate.demo import beep_unlabeled
 from modops.simulate.scenario import SPIKE_TERMS
 from modops.store import session_scope
 from modops.store.models import Item, Product, Project
-from tests.analytics.test_alerts import NOW, seed
 
 RULE = DEFAULT_RULES["keyword_burst"]
 
