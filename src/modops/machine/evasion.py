@@ -149,19 +149,30 @@ def _key(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()
 
 
-def source_sentences(per_word: int = PER_WORD) -> list[SourceSentence]:
-    """Held-out offensive sentences (never trained on) that contain a swear word of SWEARS."""
+def _held_out_offensive() -> list[tuple[str, str]]:
+    """(text, source) of every offensive sentence of the held-out splits."""
     from modops.machine.data import read_beep, read_curse, read_kmhas
 
     pool: list[tuple[str, str]] = []
     pool += [(r.text, "beep-dev") for r in read_beep("dev") if r.hate != "none"]
     pool += [(t, "kmhas-test") for t, ls in read_kmhas("test") if "not_hate" not in ls]
     pool += [(t, "curse-test") for t, y in read_curse("test") if y == 1]
+    return pool
+
+
+def _carries_only(word: str, text: str) -> bool:
+    """``text`` holds ``word``, is one line of 8–80 characters, and holds no other swear word
+    of SWEARS (one that contains ``word``, like 씨발 for 시발, does not count)."""
+    return (word in text and 8 <= len(text) <= 80 and "\n" not in text
+            and not any(w != word and w in text for w in SWEARS if word not in w))
+
+
+def source_sentences(per_word: int = PER_WORD) -> list[SourceSentence]:
+    """Held-out offensive sentences (never trained on) that contain a swear word of SWEARS."""
+    pool = _held_out_offensive()
     out: list[SourceSentence] = []
     for word in SWEARS:
-        hits = [(_key(t), t, s) for t, s in pool
-                if word in t and 8 <= len(t) <= 80 and "\n" not in t
-                and not any(w != word and w in t for w in SWEARS if word not in w)]
+        hits = [(_key(t), t, s) for t, s in pool if _carries_only(word, t)]
         for _, text, src in sorted(hits)[:per_word]:
             out.append(SourceSentence(text, word, src))
     return out
@@ -201,6 +212,21 @@ class EvasionReport:
     n_lookalikes: int
 
 
+def _retention(ev: list[dict[str, Any]], orig_flag: dict[str, bool], pert_flag: list[bool]
+               ) -> tuple[dict[str, float], dict[str, int], dict[str, int]]:
+    """Per trick: detection rate perturbed ÷ original, originals detected, rows."""
+    retention: dict[str, float] = {}
+    det: dict[str, int] = {}
+    n: dict[str, int] = {}
+    for trick in TRICKS:
+        idx = [i for i, r in enumerate(ev) if r["trick"] == trick]
+        o = sum(orig_flag[ev[i]["original"]] for i in idx)
+        p = sum(pert_flag[i] for i in idx)
+        retention[trick] = p / o if o else float("nan")
+        det[trick], n[trick] = o, len(idx)
+    return retention, det, n
+
+
 def evaluate(flagged: Callable[[list[str]], list[bool]],
              rows: Iterable[dict[str, Any]] | None = None) -> EvasionReport:
     """Retention per trick and look-alike/control false-positive rates of a detector
@@ -211,15 +237,7 @@ def evaluate(flagged: Callable[[list[str]], list[bool]],
     originals = sorted({r["original"] for r in ev})
     orig_flag = dict(zip(originals, flagged(originals), strict=True))
     pert_flag = flagged([r["text"] for r in ev])
-    retention: dict[str, float] = {}
-    det: dict[str, int] = {}
-    n: dict[str, int] = {}
-    for trick in TRICKS:
-        idx = [i for i, r in enumerate(ev) if r["trick"] == trick]
-        o = sum(orig_flag[ev[i]["original"]] for i in idx)
-        p = sum(pert_flag[i] for i in idx)
-        retention[trick] = p / o if o else float("nan")
-        det[trick], n[trick] = o, len(idx)
+    retention, det, n = _retention(ev, orig_flag, pert_flag)
     lf = flagged([r["text"] for r in lk])
     cf = flagged([r["control"] for r in lk])
     return EvasionReport(retention, det, n, sum(lf) / max(len(lk), 1),

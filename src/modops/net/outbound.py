@@ -122,18 +122,7 @@ class OutboundPolicy:
 
         ``require_resolution=False`` (registration) accepts a name that does not resolve now;
         it is checked again, and must resolve, when a request is made."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise OutboundRefused("the URL must be an absolute http(s) URL")
-        if parts.username or parts.password:
-            raise OutboundRefused("the URL must not carry a user name or password")
-        host = parts.hostname.rstrip(".").lower()
-        try:
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-        except ValueError:
-            raise OutboundRefused("the URL's port is not a number from 0 to 65535") from None
-        if host in METADATA_HOSTS or host.endswith(".internal"):
-            raise OutboundRefused(f"{host} is a cloud metadata or internal name")
+        host, port = _host_and_port(url)
         try:
             addresses = self._lookup(host, port)
         except (OSError, UnicodeError, ValueError):
@@ -143,12 +132,34 @@ class OutboundPolicy:
         if not addresses:
             raise OutboundRefused(f"{host} does not resolve")
         for ip in addresses:
-            why = self.address_refused(ip)
-            if why is not None:
-                shown = host if host == str(ip) else f"{host} ({ip})"
-                raise OutboundRefused(f"{shown} is {why}; outbound requests go only to public "
-                                      f"addresses (see {ENV} in docs/security.md)")
+            self._refuse_address(host, ip)
         return host, port, addresses[0]
+
+    def _refuse_address(self, host: str, ip: IPAddress) -> None:
+        """Raise ``OutboundRefused`` if ``host`` resolved to an address it may not reach."""
+        why = self.address_refused(ip)
+        if why is not None:
+            shown = host if host == str(ip) else f"{host} ({ip})"
+            raise OutboundRefused(f"{shown} is {why}; outbound requests go only to public "
+                                  f"addresses (see {ENV} in docs/security.md)")
+
+
+def _host_and_port(url: str) -> tuple[str, int]:
+    """The lower-cased host and the port of an absolute http(s) URL without credentials;
+    cloud metadata and ``.internal`` names are refused before any lookup."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise OutboundRefused("the URL must be an absolute http(s) URL")
+    if parts.username or parts.password:
+        raise OutboundRefused("the URL must not carry a user name or password")
+    host = parts.hostname.rstrip(".").lower()
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise OutboundRefused("the URL's port is not a number from 0 to 65535") from None
+    if host in METADATA_HOSTS or host.endswith(".internal"):
+        raise OutboundRefused(f"{host} is a cloud metadata or internal name")
+    return host, port
 
 
 class GuardedClient:

@@ -106,6 +106,15 @@ def withheld_reason(m: Metric, tg: Target | None, min_n: int, lang: Lang) -> str
 def metric_table(pd: ProjectData, key: str, title: str, names: tuple[str, ...], lang: Lang,
                  *, targets: bool = False, ci: bool = True, parts: bool = False) -> Table:
     """Metric | current | previous | change [| target | status] [| CI] [| num | den]."""
+    tb = Table(key, title, _metric_columns(lang, targets=targets, ci=ci, parts=parts), [])
+    if targets:
+        tb.status_col = 5
+    for r, name in enumerate(n for n in names if n in pd.current.metrics):
+        tb.rows.append(_metric_row(tb, r, pd, name, lang, targets=targets, ci=ci, parts=parts))
+    return tb
+
+
+def _metric_columns(lang: Lang, *, targets: bool, ci: bool, parts: bool) -> list[Col]:
     cols = [Col(t("metric", lang), "text", 34), Col(t("current", lang), "float2", 13),
             Col(t("previous", lang), "float2", 13), Col(t("delta", lang), "signed_pct", 11)]
     if targets:
@@ -115,41 +124,49 @@ def metric_table(pd: ProjectData, key: str, title: str, names: tuple[str, ...], 
     if parts:
         cols += [Col(t("numerator", lang), "float2", 12),
                  Col(t("denominator", lang), "float2", 12)]
-    tb = Table(key, title, cols, [])
+    return cols
+
+
+def _metric_row(tb: Table, r: int, pd: ProjectData, name: str, lang: Lang, *, targets: bool,
+                ci: bool, parts: bool) -> list[Any]:
+    """Row ``r`` of a metric table; its cells' kinds, tones and status go onto ``tb``."""
+    m: Metric = pd.current[name]
+    kind = unit_kind(m.unit)
+    change, ckind = change_of(pd, name)
+    row: list[Any] = [metric_name(name, lang) + currency_suffix(m), m.value,
+                      pd.prev_value(name), change]
+    for c in (1, 2):
+        tb.kinds[(r, c)] = kind
+    tb.kinds[(r, 3)] = ckind
+    shown_zero = not any(ch in "123456789" for ch in fmt(change, ckind, "en"))
+    if not shown_zero and (tone := tone_of(name, change)) is not None:
+        tb.tones[(r, 3)] = tone
+    status: Status | None = None
     if targets:
-        tb.status_col = 5
-    for r, name in enumerate(n for n in names if n in pd.current.metrics):
-        m: Metric = pd.current[name]
-        kind = unit_kind(m.unit)
-        change, ckind = change_of(pd, name)
-        row: list[Any] = [metric_name(name, lang) + currency_suffix(m), m.value,
-                          pd.prev_value(name), change]
-        for c in (1, 2):
-            tb.kinds[(r, c)] = kind
-        tb.kinds[(r, 3)] = ckind
-        shown_zero = not any(ch in "123456789" for ch in fmt(change, ckind, "en"))
-        if not shown_zero and (tone := tone_of(name, change)) is not None:
-            tb.tones[(r, 3)] = tone
-        status: Status | None = None
-        if targets:
-            tg = pd.targets.get(name)
-            status = tg.status_of(m, pd.min_n) if tg else None  # type: ignore[assignment]
-            row += [target_text(tg, kind, lang), t(status, lang) if status else
-                    withheld_reason(m, tg, pd.min_n, lang)]
-        tb.status.append(status)
-        if ci:
-            lo, hi = m.interval if m.interval else (None, None)
-            c0 = len(row)
-            row += [lo, hi]
-            tb.kinds[(r, c0)] = tb.kinds[(r, c0 + 1)] = kind if m.interval else "text"
-        if parts:
-            c0 = len(row)
-            row += [m.numerator, m.denominator]
-            for c, v in ((c0, m.numerator), (c0 + 1, m.denominator)):
-                tb.kinds[(r, c)] = "int" if v is not None and float(v).is_integer() \
-                    else "float2"
-        tb.rows.append(row)
-    return tb
+        tg = pd.targets.get(name)
+        status = tg.status_of(m, pd.min_n) if tg else None  # type: ignore[assignment]
+        row += [target_text(tg, kind, lang), t(status, lang) if status else
+                withheld_reason(m, tg, pd.min_n, lang)]
+    tb.status.append(status)
+    if ci:
+        _add_interval(tb, r, row, m, kind)
+    if parts:
+        _add_parts(tb, r, row, m)
+    return row
+
+
+def _add_interval(tb: Table, r: int, row: list[Any], m: Metric, kind: str) -> None:
+    lo, hi = m.interval if m.interval else (None, None)
+    c0 = len(row)
+    row += [lo, hi]
+    tb.kinds[(r, c0)] = tb.kinds[(r, c0 + 1)] = kind if m.interval else "text"
+
+
+def _add_parts(tb: Table, r: int, row: list[Any], m: Metric) -> None:
+    c0 = len(row)
+    row += [m.numerator, m.denominator]
+    for c, v in ((c0, m.numerator), (c0 + 1, m.denominator)):
+        tb.kinds[(r, c)] = "int" if v is not None and float(v).is_integer() else "float2"
 
 
 def compare_chart_table(pd: ProjectData, key: str, title: str, names: tuple[str, ...],
@@ -281,12 +298,19 @@ def machine_blocks(pd: ProjectData, lang: Lang, k: str) -> list[Block]:
     return [main, rates, _chart(f"{k}machrates", "column", rates, "pct")]
 
 
-def policy_blocks(pd: ProjectData, lang: Lang, k: str) -> list[Block]:
+def _label_order(pd: ProjectData) -> tuple[dict[str, int], dict[str, int], list[str]]:
+    """Decisions per label this period and the one before, and the labels in taxonomy order
+    (labels outside the taxonomy after them, sorted)."""
     cur = {lab: sum(v) for lab, v in pd.series.counts.items()}
     prev = ({lab: sum(v) for lab, v in pd.previous_series.counts.items()}
             if pd.previous_series is not None else {})
     order = [lab for lab in pd.label_names if lab in cur or lab in prev]
     order += sorted((set(cur) | set(prev)) - set(order))  # labels outside the taxonomy
+    return cur, prev, order
+
+
+def _label_totals(pd: ProjectData, lang: Lang, k: str, cur: dict[str, int],
+                  prev: dict[str, int], order: list[str]) -> Table:
     totals = Table(f"{k}labels", t("by_label", lang),
                    [Col(t("label_key", lang), "text", 18), Col(t("label", lang), "text", 22),
                     Col(t("current", lang), "int", 12), Col(t("previous", lang), "int", 12),
@@ -298,14 +322,25 @@ def policy_blocks(pd: ProjectData, lang: Lang, k: str) -> list[Block]:
                             b if pd.previous_series is not None else None, rel])
         if rel and lab != "none":
             totals.tones[(r, 4)] = "bad" if rel > 0 else "good"
+    return totals
+
+
+def _label_daily(pd: ProjectData, lang: Lang, k: str, top: list[str]) -> Table:
+    """Per day of the period, the decisions with each of the ``top`` labels."""
+    return Table(f"{k}daily", t("daily_by_label", lang),
+                 [Col(t("day", lang), "text", 12)]
+                 + [Col(pick(pd.label_names.get(lab, (lab, lab)), lang), "int", 12)
+                    for lab in top],
+                 [[day] + [pd.series.counts[lab][i] for lab in top]
+                  for i, day in enumerate(pd.series.days)])
+
+
+def policy_blocks(pd: ProjectData, lang: Lang, k: str) -> list[Block]:
+    cur, prev, order = _label_order(pd)
+    totals = _label_totals(pd, lang, k, cur, prev, order)
     top = sorted((lab for lab in cur if lab != "none"), key=lambda x: (-cur[x], x))[:TOP_LABELS]
     top = [lab for lab in order if lab in top]
-    daily = Table(f"{k}daily", t("daily_by_label", lang),
-                  [Col(t("day", lang), "text", 12)]
-                  + [Col(pick(pd.label_names.get(lab, (lab, lab)), lang), "int", 12)
-                     for lab in top],
-                  [[day] + [pd.series.counts[lab][i] for lab in top]
-                   for i, day in enumerate(pd.series.days)])
+    daily = _label_daily(pd, lang, k, top)
     blocks: list[Block] = [totals]
     if order:
         blocks.append(_chart(f"{k}labels", "bar", totals, "int", vals=[2, 3] if
@@ -335,12 +370,25 @@ def incident_name(i: Incident, lang: Lang, pd: ProjectData | None = None) -> str
     return f"{rule} '{subject}'"
 
 
+def severity_status(severity: str) -> Status | None:
+    """The status colour of an alert or incident: critical red, warning amber."""
+    return "red" if severity == "critical" else "amber" if severity == "warning" else None
+
+
 def incident_blocks(pd: ProjectData, lang: Lang, k: str) -> list[Block]:
     """Every alert episode open during the period: when it started, peaked and ended (KST),
     its peak against the expected value, the items it touched and who took it; then one
     timeline chart (per day: decisions with the label, items mentioning the term)."""
     if not pd.incidents:
         return [Para(t("no_incidents", lang))]
+    blocks: list[Block] = [_incident_table(pd, lang, k)]
+    blocks += _incident_timeline(pd, lang, k)
+    blocks += [Para(i.message_ko if lang == "ko" else i.message_en, "bullet")
+               for i in pd.incidents]
+    return blocks
+
+
+def _incident_table(pd: ProjectData, lang: Lang, k: str) -> Table:
     tb = Table(f"{k}incidents", t("sec_incidents", lang),
                [Col(t("severity", lang), "text", 9), Col(t("incident", lang), "text", 28),
                 Col(t("inc_start", lang), "text", 13), Col(t("inc_peak_at", lang), "text", 13),
@@ -353,21 +401,22 @@ def incident_blocks(pd: ProjectData, lang: Lang, k: str) -> list[Block]:
                         incident_name(i, lang, pd), kst(i.start), kst(i.peak_at),
                         kst(i.end) if i.end else t("inc_open", lang), i.peak, i.expected,
                         i.affected_items, i.acknowledged_by or "—"])
-        tb.status.append("red" if i.severity == "critical" else
-                         "amber" if i.severity == "warning" else None)
+        tb.status.append(severity_status(i.severity))
     tb.status_col = 0
-    blocks: list[Block] = [tb]
+    return tb
+
+
+def _incident_timeline(pd: ProjectData, lang: Lang, k: str) -> list[Block]:
+    """A line chart (and its table) of the first incidents with a series, one line each."""
     charted = [i for i in pd.incidents if i.series and any(i.series)][:MAX_INCIDENT_SERIES]
-    if charted:
-        timeline = Table(f"{k}inctimeline", t("inc_timeline", lang),
-                         [Col(t("day", lang), "text", 12)]
-                         + [Col(incident_name(i, lang, pd), "int", 16) for i in charted],
-                         [[day] + [i.series[d] for i in charted]
-                          for d, day in enumerate(pd.series.days)])
-        blocks += [_chart(f"{k}inctimeline", "line", timeline, "int"), timeline]
-    blocks += [Para(i.message_ko if lang == "ko" else i.message_en, "bullet")
-               for i in pd.incidents]
-    return blocks
+    if not charted:
+        return []
+    timeline = Table(f"{k}inctimeline", t("inc_timeline", lang),
+                     [Col(t("day", lang), "text", 12)]
+                     + [Col(incident_name(i, lang, pd), "int", 16) for i in charted],
+                     [[day] + [i.series[d] for i in charted]
+                      for d, day in enumerate(pd.series.days)])
+    return [_chart(f"{k}inctimeline", "line", timeline, "int"), timeline]
 
 
 def alert_blocks(data: ReportData, pd: ProjectData, lang: Lang, k: str) -> list[Block]:
@@ -386,8 +435,7 @@ def alert_blocks(data: ReportData, pd: ProjectData, lang: Lang, k: str) -> list[
                         a.subject or "",
                         a.message_ko if lang == "ko" else a.message_en, a.observed,
                         a.expected, a.threshold])
-        tb.status.append("red" if a.severity == "critical" else
-                         "amber" if a.severity == "warning" else None)
+        tb.status.append(severity_status(a.severity))
     tb.status_col = 0
     blocks.append(tb)
     return blocks

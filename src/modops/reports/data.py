@@ -293,12 +293,9 @@ def targets_for(settings: dict[str, Any], sla_minutes: int) -> dict[str, Target]
     return out
 
 
-def team_rows(by_team: dict[str, Metric], by_labeler_gold: dict[str, Metric],
-              labeler_team: dict[str, str | None], labelers_by_team: dict[str, int],
-              gold_target: float) -> list[TeamRow]:
-    """Team scorecards from analytics breakdowns: finalized tasks per team (throughput_by),
-    gold counts summed over the team's labelers (gold_accuracy_by_labeler)."""
-    total = sum(m.numerator or 0.0 for m in by_team.values())
+def _gold_by_team(by_labeler_gold: dict[str, Metric], labeler_team: dict[str, str | None],
+                  gold_target: float) -> dict[str, list[int]]:
+    """Per team: gold answers, correct ones, and labelers whose interval lies below target."""
     gold: dict[str, list[int]] = {}
     for user, lm in by_labeler_gold.items():
         team = labeler_team.get(user) or "(none)"
@@ -307,17 +304,29 @@ def team_rows(by_team: dict[str, Metric], by_labeler_gold: dict[str, Metric],
         g[1] += int(lm.numerator or 0)
         if lm.interval is not None and lm.interval[1] < gold_target:
             g[2] += 1
-    rows = []
-    for team in sorted(set(by_team) | set(gold)):
-        m = by_team.get(team)
-        n, ok, below = gold.get(team, [0, 0, 0])
-        done = (m.numerator or 0.0) if m else 0.0
-        ci = wilson_interval(ok, n) if n else None
-        rows.append(TeamRow(team, done, m.value if m else None,
-                            done / total if total else None, labelers_by_team.get(team, 0),
-                            n, ok, ok / n if n else None,
-                            (float(ci[0]), float(ci[1])) if ci else None, below))
-    return rows
+    return gold
+
+
+def team_rows(by_team: dict[str, Metric], by_labeler_gold: dict[str, Metric],
+              labeler_team: dict[str, str | None], labelers_by_team: dict[str, int],
+              gold_target: float) -> list[TeamRow]:
+    """Team scorecards from analytics breakdowns: finalized tasks per team (throughput_by),
+    gold counts summed over the team's labelers (gold_accuracy_by_labeler)."""
+    total = sum(m.numerator or 0.0 for m in by_team.values())
+    gold = _gold_by_team(by_labeler_gold, labeler_team, gold_target)
+    return [_team_row(team, by_team.get(team), gold.get(team, [0, 0, 0]), total,
+                      labelers_by_team.get(team, 0))
+            for team in sorted(set(by_team) | set(gold))]
+
+
+def _team_row(team: str, m: Metric | None, gold: list[int], total: float,
+              labelers: int) -> TeamRow:
+    n, ok, below = gold
+    done = (m.numerator or 0.0) if m else 0.0
+    ci = wilson_interval(ok, n) if n else None
+    return TeamRow(team, done, m.value if m else None, done / total if total else None,
+                   labelers, n, ok, ok / n if n else None,
+                   (float(ci[0]), float(ci[1])) if ci else None, below)
 
 
 def _resolve_previous(period: Period, compare: str | None) -> Period | None:

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from modops.analytics import Delta
 from modops.analytics.significance import ChangeTest, poisson_rate_p, sample_size
 from modops.i18n import tr
 
-from .data import ProjectData
+from .data import Incident, ProjectData
 from .i18n import RULES, Lang, fmt, josa, metric_name, prev_phrases, t, term, unit_kind
 
 # metrics the narrative may mention, in the executive-summary order
@@ -76,14 +77,13 @@ def _evidence(test: ChangeTest, lang: Lang) -> str:
     return f", {p}"
 
 
-def _metric_change(name: str, pd: ProjectData, phrase: tuple[str, str]) -> Change | None:
-    """A sentence only for a change its test calls significant at the report's level, with
-    at least ``min_n`` observations behind both values (analytics.significance)."""
+def _significant_delta(name: str, pd: ProjectData) -> tuple[Delta, ChangeTest] | None:
+    """The metric's change and its test, if the test calls it significant at the report's
+    level with at least ``min_n`` observations behind both values (analytics.significance)."""
     if pd.comparison is None or name not in pd.comparison.deltas:
         return None
     d = pd.comparison.deltas[name]
-    cur, prev = d.current.value, d.previous.value
-    if cur is None or prev is None or d.delta is None or d.delta == 0:
+    if d.current.value is None or d.previous.value is None or d.delta is None or d.delta == 0:
         return None
     test = pd.change(name)
     if test is None or not test.significant:
@@ -91,34 +91,48 @@ def _metric_change(name: str, pd: ProjectData, phrase: tuple[str, str]) -> Chang
     if any(n is not None and n < pd.min_n
            for n in (sample_size(d.current), sample_size(d.previous))):
         return None
+    return d, test
+
+
+def _notable(name: str, kind: str, delta: float, relative: float | None
+             ) -> tuple[str, float, dict[str, float]] | None:
+    """A change's sentence shape, its score (how many thresholds large) and its numbers, if it
+    passes its unit's threshold: points for shares, absolute for coefficients, relative for
+    the rest."""
+    if kind == "pct":
+        pp = abs(delta) * 100
+        thr = PREVALENCE_PP if name.startswith("prevalence") else SHARE_PP
+        return None if pp < thr else ("share", pp / thr, {"pp": pp})
+    if kind == "float3":
+        a = abs(delta)
+        return None if a < COEFF_ABS else ("coef", a / COEFF_ABS, {"a": a})
+    if relative is None or abs(relative) < REL:
+        return None
+    return "rel", abs(relative) / REL, {"r": abs(relative) * 100}
+
+
+def _metric_change(name: str, pd: ProjectData, phrase: tuple[str, str]) -> Change | None:
+    """A sentence only for a change its test calls significant at the report's level, with
+    at least ``min_n`` observations behind both values, and large enough to be notable."""
+    found = _significant_delta(name, pd)
+    if found is None:
+        return None
+    d, test = found
+    assert d.delta is not None
     kind = unit_kind(d.current.unit)
-    up = d.delta > 0
+    notable = _notable(name, kind, d.delta, d.relative)
+    if notable is None:
+        return None
+    shape, score, fields = notable
+    cur, prev = d.current.value, d.previous.value
     ko_n, en_n = _short(metric_name(name, "ko")), _short(metric_name(name, "en"))
     vals_ko = f"({fmt(prev, kind, 'ko')} → {fmt(cur, kind, 'ko')}{_evidence(test, 'ko')})"
     vals_en = f"({fmt(prev, kind, 'en')} → {fmt(cur, kind, 'en')}{_evidence(test, 'en')})"
-    way = "up" if up else "down"
-
-    def change(shape: str, score: float, **fields: object) -> Change:
-        key = f"report.narr.{shape}_{way}"
-        return Change(name, score,
-                      tr("ko", key, name=ko_n, josa=josa(ko_n, "이", "가"), prev=phrase[0],
-                         vals=vals_ko, **fields),
-                      tr("en", key, name=en_n, prev=phrase[1], vals=vals_en, **fields))
-
-    if kind == "pct":
-        pp = abs(d.delta) * 100
-        thr = PREVALENCE_PP if name.startswith("prevalence") else SHARE_PP
-        if pp < thr:
-            return None
-        return change("share", pp / thr, pp=pp)
-    if kind == "float3":
-        a = abs(d.delta)
-        if a < COEFF_ABS:
-            return None
-        return change("coef", a / COEFF_ABS, a=a)
-    if d.relative is None or abs(d.relative) < REL:
-        return None
-    return change("rel", abs(d.relative) / REL, r=abs(d.relative) * 100)
+    key = f"report.narr.{shape}_{'up' if d.delta > 0 else 'down'}"
+    return Change(name, score,
+                  tr("ko", key, name=ko_n, josa=josa(ko_n, "이", "가"), prev=phrase[0],
+                     vals=vals_ko, **fields),
+                  tr("en", key, name=en_n, prev=phrase[1], vals=vals_en, **fields))
 
 
 def _label_changes(pd: ProjectData, phrase: tuple[str, str]) -> list[Change]:
@@ -188,29 +202,34 @@ def _alert_kinds(pd: ProjectData, lang: Lang) -> list[str]:
 MAX_INCIDENTS = 3
 
 
+def _incident_numbers(i: Incident, lang: Lang) -> str:
+    """", 최고 40 (예상 8.5), 영향 항목 120건, 확인: minji": the parts an incident has."""
+    ko = lang == "ko"
+    peak = ""
+    if i.peak is not None:
+        peak = f", 최고 {i.peak:,.0f}" if ko else f", peak {i.peak:,.0f}"
+        if i.expected:
+            peak += f" (예상 {i.expected:,.1f})" if ko else f" (expected {i.expected:,.1f})"
+    hit = "" if i.affected_items is None else (
+        f", 영향 항목 {i.affected_items:,}건" if ko else f", {i.affected_items:,} items affected")
+    ack = "" if not i.acknowledged_by else (
+        f", 확인: {i.acknowledged_by}" if ko else f", acknowledged by {i.acknowledged_by}")
+    return peak + hit + ack
+
+
+def _incident_sentence(i: Incident, lang: Lang, pd: ProjectData) -> str:
+    from .content import incident_name, kst
+
+    name = incident_name(i, lang, pd)
+    end = kst(i.end) if i.end else ("진행 중" if lang == "ko" else "ongoing")
+    lead = "인시던트" if lang == "ko" else "Incident"
+    return f"{lead}: {name} — {kst(i.start)}–{end} KST{_incident_numbers(i, lang)}."
+
+
 def _incidents(pd: ProjectData, lang: Lang) -> list[str]:
     """One sentence per incident of the period (critical first): what, when (KST), its peak
     against the expected value, the items it touched, who took it."""
-    from .content import incident_name, kst
-
-    out = []
-    for i in pd.incidents[:MAX_INCIDENTS]:
-        name = incident_name(i, lang, pd)
-        end = kst(i.end) if i.end else ("진행 중" if lang == "ko" else "ongoing")
-        peak = "" if i.peak is None else (
-            f", 최고 {i.peak:,.0f}" + (f" (예상 {i.expected:,.1f})" if i.expected else "")
-            if lang == "ko" else
-            f", peak {i.peak:,.0f}" + (f" (expected {i.expected:,.1f})" if i.expected else ""))
-        hit = "" if i.affected_items is None else (
-            f", 영향 항목 {i.affected_items:,}건" if lang == "ko"
-            else f", {i.affected_items:,} items affected")
-        ack = "" if not i.acknowledged_by else (
-            f", 확인: {i.acknowledged_by}" if lang == "ko"
-            else f", acknowledged by {i.acknowledged_by}")
-        if lang == "ko":
-            out.append(f"인시던트: {name} — {kst(i.start)}–{end} KST{peak}{hit}{ack}.")
-        else:
-            out.append(f"Incident: {name} — {kst(i.start)}–{end} KST{peak}{hit}{ack}.")
+    out = [_incident_sentence(i, lang, pd) for i in pd.incidents[:MAX_INCIDENTS]]
     if len(pd.incidents) > MAX_INCIDENTS:
         more = len(pd.incidents) - MAX_INCIDENTS
         out.append(f"그 밖의 인시던트 {more}건은 인시던트 절을 보십시오." if lang == "ko"
