@@ -5,17 +5,28 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+RUN_STAMP := $(VENV)/.installed-run-$(shell cksum pyproject.toml | cut -d' ' -f1)
+DEMO_HOST ?= 127.0.0.1
+DEMO_PORT ?= 8000
+DEMO_ITEMS ?= 5000
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export MODOPS_TEST_PG_URL ?= $(PG_URL)
 
 .PHONY: install system-deps services demo serve test lint bench screenshots fuzz clean screenshot-incidents
 
 # vpdq builds against FFmpeg's libraries: the Debian packages come first (order-only).
+# tools/install.sh uses uv (bootstrapped from PyPI with pip; parallel, caches the vpdq build)
+# and falls back to pip; it prints each step. `make demo` needs only the runtime packages
+# (RUN_STAMP); `make test` and the gates need the dev extras too (STAMP).
 $(STAMP): pyproject.toml | system-deps
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
-	@rm -f $(VENV)/.installed-*; touch $(STAMP)
+	@echo "== install: Python packages with the dev extras (tests, lint)"
+	@bash tools/install.sh $(VENV) '.[dev]'
+	@rm -f $(VENV)/.installed-[0-9]*; touch $(STAMP) $(RUN_STAMP)
+
+$(RUN_STAMP): pyproject.toml | system-deps
+	@echo "== install: Python packages (runtime)"
+	@bash tools/install.sh $(VENV) '.'
+	@rm -f $(VENV)/.installed-run-*; touch $(RUN_STAMP)
 
 install: $(STAMP)
 
@@ -52,8 +63,10 @@ services:
 	    --dir /tmp --logfile /tmp/modops-redis.log; sleep 1; }
 	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null || { echo "Redis is not reachable at 127.0.0.1:6379" >&2; exit 1; }
 
-demo: install system-deps
-	$(BIN)/modops demo --serve
+# Each phase prints a line and its time (install, schema, model, world, serve); see docs/demo.md.
+demo: $(RUN_STAMP)
+	@echo "== demo: building the demo world, then serving http://$(DEMO_HOST):$(DEMO_PORT)/"
+	@$(BIN)/modops demo --serve --host $(DEMO_HOST) --port $(DEMO_PORT) --items $(DEMO_ITEMS)
 
 test: lint system-deps services
 	@$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS); rc=$$?; \

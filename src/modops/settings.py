@@ -64,6 +64,8 @@ class ModOpsSettings(BaseSettings):
     media_ocr: bool = Field(True, description="read text in images (Tesseract, Korean)")
     media_url_ttl_s: int = Field(300, ge=1, description="lifetime of a signed media URL")
     # -- web
+    timezone: str = Field("Asia/Seoul", description="time zone pages and reports show times "
+                                                  "in (a project's `settings.timezone` wins)")
     secret_key: SecretStr | None = Field(
         None, description="signs session cookies; share it across app hosts (unset: random "
                           "per process, sessions end at restart)")

@@ -198,3 +198,47 @@ def test_spike_week_report_lists_the_incident(world: tuple[Engine, WorldSummary]
     assert incident_name(first, "ko", data.projects[0]) in [row[1] for row in table.rows]
     summary_text = [b.text for b in doc.sections[0].blocks if getattr(b, "style", "") == "bullet"]
     assert summary_text and summary_text[0].startswith("인시던트:"), summary_text[:3]
+
+
+def _copy(engine: Engine, dest: Path) -> Engine:
+    """A private copy of the module's world (SQLite's backup API), for tests that work in it."""
+    import sqlite3
+
+    src_path = engine.url.database
+    assert src_path is not None
+    with sqlite3.connect(src_path) as src, sqlite3.connect(dest) as dst:
+        src.backup(dst)
+    return make_engine(f"sqlite:///{dest}", poolclass=NullPool)
+
+
+def test_the_world_opens_with_work_for_every_role(world: tuple[Engine, WorldSummary],
+                                                  tmp_path: Path) -> None:
+    """Every demo labeler is handed a real (non-gold) item of kr-comments, gold mixed in at
+    the project's rate rather than alone; the demo reviewer has an escalation, an appeal and
+    an audit waiting (issue 20: the flagship project used to open with only gold queued)."""
+    from modops.queue import next_review, next_task, submit
+    from modops.simulate.demo import DEMO_USERS
+    from modops.simulate.opening import open_counts
+
+    engine = _copy(world[0], tmp_path / "opening.db")
+    counts = open_counts(engine, COMMENTS)
+    assert counts["label"] >= 3 * 4, counts  # fresh items for four labelers, k = 3
+    assert min(counts["review"], counts["appeal"], counts["audit"]) >= 1, counts
+    users = dict(engine.connect().execute(text("SELECT username, id FROM users")).all())
+    now = END + timedelta(minutes=1)
+    for username, role, _team, _pw in DEMO_USERS:
+        if role != "labeler":
+            continue
+        for _ in range(20):  # gold comes at the gold rate (8 %): answer it and go on
+            task = next_task(engine, COMMENTS, users[username], now=now)
+            assert task is not None, username
+            gold = scalar(engine, "SELECT is_gold FROM items WHERE id = :i", i=task.item.id)
+            if not gold:
+                break
+            submit(engine, task.task_id, users[username], ["none"], now=now)
+        else:
+            pytest.fail(f"{username} was served only gold")
+    for kind in ("review", "appeal", "audit"):
+        view = next_review(engine, COMMENTS, users["reviewer"], now=now, kinds=(kind,))
+        assert view is not None and view.kind == kind, kind
+    engine.dispose()

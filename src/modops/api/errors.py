@@ -14,17 +14,23 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from modops.api.messages import error_message, request_locale, validation_message
 from modops.domain import IllegalTransition, ModOpsError, NotFound, PermissionDenied
 from modops.domain import ValidationError as DomainValidationError
+from modops.i18n import tr
 from modops.io import ImportFailed
 
 
 class NotAuthenticated(ModOpsError):
     """No valid session or token (401 for the API, a redirect to sign-in for pages)."""
 
+    key = "error.401"
+
 
 class CsrfFailed(ModOpsError):
     """A cookie-authenticated unsafe request without the session's CSRF token."""
+
+    key = "error.csrf"
 
 
 class TooManyAttempts(ModOpsError):
@@ -81,21 +87,29 @@ def redact(value: object) -> object:
     return value
 
 
+def _redacted(err: dict[str, object], lang: str) -> dict[str, object]:
+    if "input" in err:
+        loc = [str(x) for x in err.get("loc", ())]  # type: ignore[attr-defined]
+        err["input"] = "[redacted]" if any(SECRET_FIELD.search(x) for x in loc) \
+            else redact(err["input"])
+    err["message"] = validation_message(err, lang)
+    return err
+
+
 def install(app: FastAPI, render_page: PageRenderer | None = None) -> None:
     """Register the handlers; ``render_page`` (from the web layer) draws non-API error pages."""
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
         # FastAPI's own answer, except that it quotes the input: a sign-in with a malformed
-        # body would send the password back (and into any proxy or client log).
-        errors = []
-        for err in exc.errors():
-            err = dict(err)
-            if "input" in err:
-                loc = [str(x) for x in err.get("loc", ())]
-                err["input"] = "[redacted]" if any(SECRET_FIELD.search(x) for x in loc) \
-                    else redact(err["input"])
-            errors.append(err)
+        # body would send the password back (and into any proxy or client log). Each error
+        # also says what is wrong in the reader's language (``message``); a page's form gets
+        # the error page with those sentences instead of JSON.
+        lang = request_locale(request)
+        errors = [_redacted(dict(err), lang) for err in exc.errors()]
+        if not _is_api(request) and render_page is not None:
+            return render_page(request, 422, tr(lang, "error.422"),
+                               [str(e["message"]) for e in errors])
         return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
@@ -133,8 +147,10 @@ def install(app: FastAPI, render_page: PageRenderer | None = None) -> None:
     async def _domain_error(request: Request, exc: ModOpsError) -> Response:
         code = status_for(exc)
         errors = getattr(exc, "errors", None)
+        message = error_message(exc, code, request_locale(request))
         if _is_api(request):
-            body: dict[str, object] = {"detail": str(exc) or type(exc).__name__}
+            body: dict[str, object] = {"detail": str(exc) or type(exc).__name__,
+                                       "message": message}
             if errors:
                 body["errors"] = list(errors)
             headers = {"WWW-Authenticate": "Bearer"} if code == 401 else None
@@ -145,5 +161,7 @@ def install(app: FastAPI, render_page: PageRenderer | None = None) -> None:
             nxt = request.url.path
             return RedirectResponse(f"/login?next={nxt}", status_code=303)
         if render_page is None:
-            return JSONResponse({"detail": str(exc)}, status_code=code)
-        return render_page(request, code, str(exc), list(errors or []))
+            return JSONResponse({"detail": str(exc), "message": message}, status_code=code)
+        # no catalogue message for this one: its English text stays as the detail below
+        detail = [] if exc.key or not str(exc) else [str(exc)]
+        return render_page(request, code, message, detail + list(errors or []))

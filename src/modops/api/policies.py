@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from modops.api.auth import Principal
 from modops.domain import NotFound, PermissionDenied, Role, TaskKind, TaskState
+from modops.i18n import msg
 from modops.projects import access, get_project
 from modops.store.models import Annotation, Item, Project, ProjectTeam, Task
 
@@ -47,7 +48,8 @@ ACTION_ROLE: dict[str, Role] = {
 
 def require(principal: Principal, action: str) -> None:
     if not principal.at_least(ACTION_ROLE[action]):
-        raise PermissionDenied(f"{principal.role.value} may not {action.replace('.', ' ')}")
+        raise PermissionDenied(f"{principal.role.value} may not {action.replace('.', ' ')}") \
+            .localized("error.forbidden.role", role=msg(f"role.{principal.role.value}"))
 
 
 def org_wide(principal: Principal) -> bool:

@@ -382,12 +382,22 @@ def demo(
     host: str = "127.0.0.1",
     port: int = 8000,
 ) -> None:
-    """Set up the demo: a Korean comment-moderation project with real BEEP! comments."""
-    from modops.simulate.demo import build_demo
+    """Set up the demo: a Korean comment-moderation project with real BEEP! comments.
 
-    summary = build_demo(engine(), n_items=items, console=console)
+    Every phase prints a line and its time (a progress bar on a terminal); see docs/demo.md.
+    """
+    from modops.simulate.demo import build_demo
+    from modops.simulate.progress import phases
+
+    steps = phases(console)
+    with steps.phase("schema", "database schema (migrations)"):
+        store = engine()
+    summary = build_demo(store, n_items=items, console=console, steps=steps)
     print_summary(summary)
+    console.print("demo: ready in " + ", ".join(f"{k} {v:.1f} s"
+                                                for k, v in steps.seconds.items()))
     if serve_ui:
+        console.print(f"demo: serving on http://{host}:{port}/login (Ctrl+C stops it)")
         serve(host=host, port=port)
 
 

@@ -15,6 +15,7 @@ from modops.analytics import METHODOLOGY_VERSION, Metric
 from modops.analytics.catalogue import direction
 from modops.analytics.significance import sample_size
 from modops.i18n import pair
+from modops.i18n.formats import short_time
 
 from .data import Incident, ProjectData, ReportData, Target
 from .i18n import RULES, SEVERITY, Lang, fmt, metric_name, pick, t, term, unit_kind
@@ -356,7 +357,8 @@ MAX_INCIDENT_SERIES = 4
 
 
 def kst(at: datetime | None) -> str:
-    return "—" if at is None else f"{at + KST:%m-%d %H:%M}"
+    """A stored time as the pages show it (``modops.i18n.formats``: KST, to the minute)."""
+    return short_time(at)
 
 
 def incident_name(i: Incident, lang: Lang, pd: ProjectData | None = None) -> str:

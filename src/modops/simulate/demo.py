@@ -21,6 +21,7 @@ from modops.projects import create_project, load_spec
 from modops.projects.summary import ProjectSummary, summarize
 from modops.queue import ingest_file
 from modops.settings import settings
+from modops.simulate.progress import Phases, phases
 from modops.simulate.world import WorldConfig, build_world, print_world
 from modops.store import session_scope, utcnow
 from modops.store.models import Project, User
@@ -78,7 +79,8 @@ def write_demo_items(path: Path, n_items: int, seed: int = 7) -> int:
 
 
 def build_demo(engine: Engine, n_items: int = 5000, console: Console | None = None, *,
-               world: bool = True, config: WorldConfig | None = None) -> ProjectSummary:
+               world: bool = True, config: WorldConfig | None = None,
+               steps: Phases | None = None) -> ProjectSummary:
     """Set up the demo and return the comment project's summary.
 
     By default this builds the 30-day demo world (``modops.simulate.world``): two projects,
@@ -88,9 +90,11 @@ def build_demo(engine: Engine, n_items: int = 5000, console: Console | None = No
     idempotent: a second run adds nothing.
     """
     console = console or Console()
+    steps = steps or phases(console)
     if world:
         cfg = config or WorldConfig.for_items(n_items)
-        summary = build_world(engine, cfg, console)
+        load_model(steps)
+        summary = build_world(engine, cfg, console, steps)
         if summary is not None:
             print_world(summary, console)
         _print_sign_ins(console)
@@ -109,6 +113,15 @@ def build_demo(engine: Engine, n_items: int = 5000, console: Console | None = No
     console.print(f"Demo items: {report.inserted:,} new, {report.skipped_existing:,} present.")
     _print_sign_ins(console)
     return summarize(engine, DEMO_PROJECT)
+
+
+def load_model(steps: Phases) -> None:
+    """Load the built-in Korean model once, as its own phase (it is memoized for the build
+    and the server process)."""
+    from modops.machine import get_scorer
+
+    with steps.phase("model", "built-in Korean model (load)"):
+        get_scorer(None)
 
 
 def _print_sign_ins(console: Console) -> None:

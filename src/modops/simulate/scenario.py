@@ -52,6 +52,8 @@ class WorldConfig:
     # would have left them; each evaluation costs a keyword scan, hence the coarser step
     alert_replay_days: int = 8
     alert_step_hours: float = 6.0
+    # the world opens with work for every role (``modops.simulate.opening``)
+    open_work: bool = True
 
     @classmethod
     def for_items(cls, n_items: int, **kw: Any) -> WorldConfig:

@@ -200,3 +200,25 @@ class Stream:
                     minutes=report_rng.expovariate(1.0 / REPORT_DELAY_MIN))
         console.print(f"  scored {len(self.items):,} items in {time.perf_counter() - t0:.1f} s")
 
+
+    def uncertain(self, n: int, tick: datetime, *, lo: float, hi: float) -> list[StreamItem]:
+        """``n`` more comments arriving at ``tick`` that the model is unsure about (its harm
+        score between the auto-clear and auto-action thresholds: they go to people), scored
+        and with their truth, from the pool after everything the stream already used."""
+        scorer = get_scorer(None)
+        rng = random.Random(self._seed * 7919 + 23)
+        out: list[StreamItem] = []
+        for _ in range(10):
+            if len(out) >= n:
+                break
+            batch = []
+            for pair in self._take(3 * n):
+                product = "short_video" if rng.random() < 0.2 else "comment"
+                batch.append(self._add(COMMENTS, product, pair, tick))
+            self.items = self.items[: -len(batch)]  # not part of the simulated stream
+            for item, s in zip(batch, scorer.score([item_text(i.row()) for i in batch]),
+                               strict=True):
+                if lo < s.harm < hi and len(out) < n:
+                    item.score, item.truth = s, truth_from_score(s, rng)
+                    out.append(item)
+        return out

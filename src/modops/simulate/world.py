@@ -65,6 +65,8 @@ from modops.simulate.agents import (
     answer,
     shifts,
 )
+from modops.simulate.opening import Opening, open_the_floor
+from modops.simulate.progress import Phases, phases
 from modops.simulate.scenario import (
     ATTRIBUTION,
     COMMENTS,
@@ -131,11 +133,15 @@ class _Sim:
         if gen == agent.gen:
             fn(t, agent)
 
-    def run(self) -> None:
+    def run(self, on_progress: Callable[[datetime], None] | None = None) -> None:
+        n = 0
         while self.heap:
             t, _seq, fn, args = heapq.heappop(self.heap)
             self.now = t
             fn(t, *args)
+            n += 1
+            if on_progress is not None and n % 256 == 0:
+                on_progress(t)
 
     # -- set-up
     def setup(self, gold: list[tuple[str, str]]) -> None:
@@ -404,12 +410,15 @@ class _Sim:
 
 # ----------------------------------------------------------------------------- public API
 def build_world(engine: Engine, config: WorldConfig | None = None,
-                console: Console | None = None) -> WorldSummary | None:
+                console: Console | None = None, steps: Phases | None = None) \
+        -> WorldSummary | None:
     """Build the demo world in ``engine`` (migrated), or return None if one is already there.
 
-    Takes about a minute for the default size on SQLite (see docs/demo.md for measurements).
+    Each phase prints a line and its time (``steps``, a bar on a terminal); see docs/demo.md
+    for measured build times.
     """
     console = console or Console()
+    steps = steps or phases(console)
     cfg = config or WorldConfig()
     if world_exists(engine):
         console.print("A demo world is already in this store: nothing added.")
@@ -419,31 +428,48 @@ def build_world(engine: Engine, config: WorldConfig | None = None,
     start = end - timedelta(days=cfg.days)
     console.print(f"Building the demo world: {cfg.days} days, {start:%Y-%m-%d %H:%M} → "
                   f"{end:%Y-%m-%d %H:%M} UTC, seed {cfg.seed}")
-    stream = Stream(cfg, start, end)
-    stream.score_and_plant(console)
-    gold = beep_gold(cfg.gold_items, cfg.seed)
-    create_world_projects(engine, cfg, start, end)
+    with steps.phase("stream", "content stream: real comments, scored by the built-in model"):
+        stream = Stream(cfg, start, end)
+        stream.score_and_plant(console)
+        gold = beep_gold(cfg.gold_items, cfg.seed)
+        create_world_projects(engine, cfg, start, end)
     sim = _Sim(engine, cfg, stream, start, end)
     with using(sim.runtime):
-        sim.setup(gold)
-        sim.run()
-    with session_scope(engine) as s:
-        lp = s.scalar(select(Project).where(Project.key == LIVE))
-        assert lp is not None
-        settings = dict(lp.settings or {})
-        settings[WORLD_MARKER] = {**settings[WORLD_MARKER], "building": False,
-                                  "items": len(stream.items) + len(gold)}
-        update_project(s, lp, {"settings": settings}, actor="demo")
+        with steps.phase("simulate", f"{cfg.days} simulated days through the real queue",
+                         total=cfg.days) as step:
+            sim.setup(gold)
+            sim.run(lambda t: step.update((t - start) / timedelta(days=1)))
+        if cfg.open_work:
+            with steps.phase("opening", "opening work for every role (kr-comments)"):
+                opened = open_the_floor(sim, Opening())
+            console.print(f"  {opened.fresh_items} fresh items; open tasks "
+                          f"{opened.open_counts}")
+    _mark_built(engine, len(stream.items) + len(gold))
     if cfg.alert_replay_days > 0:
-        from modops.notify.alerts import replay_alerts
-
-        since = max(start, end - timedelta(days=cfg.alert_replay_days))
-        for key in (COMMENTS, LIVE):
-            replay_alerts(engine, key, since, end, timedelta(hours=cfg.alert_step_hours))
+        with steps.phase("alerts", f"alert scheduler replayed over {cfg.alert_replay_days} "
+                                   "days"):
+            _replay(engine, cfg, start, end)
     summary = headline_numbers(engine, start, end, stream.spike_start, stream.spike_end)
     summary.queue_calls = dict(sim.calls)
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _mark_built(engine: Engine, items: int) -> None:
+    with session_scope(engine) as s:
+        lp = s.scalar(select(Project).where(Project.key == LIVE))
+        assert lp is not None
+        settings = dict(lp.settings or {})
+        settings[WORLD_MARKER] = {**settings[WORLD_MARKER], "building": False, "items": items}
+        update_project(s, lp, {"settings": settings}, actor="demo")
+
+
+def _replay(engine: Engine, cfg: WorldConfig, start: datetime, end: datetime) -> None:
+    from modops.notify.alerts import replay_alerts
+
+    since = max(start, end - timedelta(days=cfg.alert_replay_days))
+    for key in (COMMENTS, LIVE):
+        replay_alerts(engine, key, since, end, timedelta(hours=cfg.alert_step_hours))
 
 
 # items still waiting for a decision

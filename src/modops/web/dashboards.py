@@ -202,7 +202,7 @@ def alerts_page(key: str, request: Request, p: Principal = Depends(current),
         rows = [{"id": r.id, "rule": r.rule, "severity": r.severity, "subject": r.subject,
                  "message": r.message_ko if ctx["locale"] == "ko" else r.message_en,
                  "observed": r.observed, "expected": r.expected, "threshold": r.threshold,
-                 "first_seen_at": r.first_seen_at + KST, "last_seen_at": r.last_seen_at + KST,
+                 "first_seen_at": r.first_seen_at, "last_seen_at": r.last_seen_at,
                  "times_seen": r.times_seen, "resolved": r.resolved_at is not None}
                 for r in stored_alerts(s, project)]
     done = request.query_params.get("evaluated")

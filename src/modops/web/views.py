@@ -44,8 +44,10 @@ from modops.projects import (
     setting_errors,
     update_project,
 )
+from modops.settings import settings
 from modops.store import session_scope
 from modops.store.models import Appeal, Item, Team, User
+from modops.web import formats
 from modops.web.charts import throughput_svg
 from modops.web.console_forms import EDITABLE, error_keys, settings_changes
 from modops.web.i18n import LOCALES, pick_locale, translate
@@ -70,6 +72,7 @@ def reveal_controls(value: object) -> str:
 
 
 env.filters["reveal"] = reveal_controls
+formats.install(env)  # |dt |hm |int_ |num |pct |money: one way to show times and numbers
 env.globals["text_fields"] = TEXT_FIELDS  # the item's text, in the order every view shows it
 
 
@@ -126,8 +129,10 @@ def render(request: Request, template: str, principal: Principal | None, *,
            status_code: int = 200, **values: Any) -> HTMLResponse:
     locale = _locale(request, principal)
     msg = request.query_params.get("m")
+    tz = values.pop("tz", None) or formats.project_tz(values.get("project"),
+                                                      settings().timezone)
     html = env.get_template(template).render(
-        request=request, me=principal, locale=locale, Role=Role,
+        request=request, me=principal, locale=locale, Role=Role, tz=tz,
         product_name=lambda key: KNOWN_PRODUCTS.get(key, (key, key))[0 if locale == "ko" else 1],
         t=lambda key, **kw: translate(locale, key, **kw),
         csrf=principal.csrf_token if principal else "",
