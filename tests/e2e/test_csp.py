@@ -17,7 +17,8 @@ pytestmark = pytest.mark.e2e
 LISTEN = """
 window.__csp = [];
 document.addEventListener('securitypolicyviolation', e => window.__csp.push(
-  `${e.violatedDirective} ${e.blockedURI || 'inline'} at ${e.sourceFile || location.pathname}:${e.lineNumber}`));
+  `${e.violatedDirective} ${e.blockedURI || 'inline'} at `
+  + `${e.sourceFile || location.pathname}:${e.lineNumber}`));
 """
 # /docs is Swagger's page with its own (relaxed) policy; files and JSON are not pages
 NOT_PAGES = ("/docs", "/openapi.json", "/healthz")
