@@ -42,3 +42,16 @@ def test_templates_get_the_filters_with_the_renders_zone() -> None:
     at = datetime(2026, 3, 2, 23, 30)
     out = tpl.render(at=at, x=393.53, n=20681, c=24000, s=0.5, tz="Asia/Seoul", locale="ko")
     assert out == "2026-03-03 08:30 KST · 03-03 08:30 · 393.5 · 20,681 · ₩24,000 · 50.0%"
+
+
+def test_templates_show_times_and_numbers_through_the_filters() -> None:
+    """No template formats a time or a number by hand (``strftime``, a "UTC" suffix, two
+    decimals): the filters above are the one way, so every page reads the same."""
+    from pathlib import Path
+
+    templates = Path(__file__).resolve().parents[2] / "src" / "modops" / "web" / "templates"
+    bad = [f"{path.relative_to(templates)}: {pattern}"
+           for path in sorted(templates.rglob("*.html"))
+           for pattern in (".strftime(", '"{:,.2f}"', "}} UTC")
+           if pattern in path.read_text(encoding="utf-8")]
+    assert bad == []

@@ -33,6 +33,7 @@ from modops.api import policies
 from modops.api.auth import Principal, current, forget_tokens
 from modops.api.deps import engine_of
 from modops.domain import NotFound, Role, ValidationError
+from modops.i18n.formats import local_time
 from modops.store import session_scope
 from modops.store.audit import (
     AuditFilter,
@@ -54,8 +55,9 @@ NOTICES = {"role", "deactivated", "activated", "password", "sessions", "revoked"
 
 
 def kst(value: datetime | None) -> str:
-    """A stored (naive UTC) time as Korean time to the minute: what people compare."""
-    return "" if value is None else (value + KST).strftime("%Y-%m-%d %H:%M")
+    """A stored (naive UTC) time as Korean time to the minute: what people compare (the one
+    formatter, ``modops.i18n.formats``)."""
+    return "" if value is None else local_time(value, fmt="%Y-%m-%d %H:%M", with_zone=False)
 
 
 ZERO_DECIMAL = frozenset({"KRW", "JPY", "VND", "IDR", "CLP", "ISK", "HUF", "TWD"})

@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from modops.i18n import has
+from modops.i18n.formats import local_time
 
 # The settings a manager edits on the settings page (and sets when creating a project).
 EDITABLE = ("overlap_k", "gold_rate", "audit_rate", "sla_minutes", "lease_seconds",
@@ -20,10 +21,7 @@ KST = ZoneInfo("Asia/Seoul")
 
 def when(value: datetime | None) -> str:
     """A stored (naive UTC) time as the console shows it: KST, to the second."""
-    if value is None:
-        return ""
-    aware = value if value.tzinfo else value.replace(tzinfo=ZoneInfo("UTC"))
-    return aware.astimezone(KST).strftime("%Y-%m-%d %H:%M:%S KST")
+    return "" if value is None else local_time(value, fmt="%Y-%m-%d %H:%M:%S")
 
 
 def _number(name: str, value: str) -> Any:
