@@ -102,6 +102,16 @@ def test_backtest_counts_equal_a_hand_count_and_enabling_needs_one(
     assert 0 < bt["recall"]["low"] < 1 / 3 < bt["recall"]["high"] < 1
     assert {e["external_id"] for e in bt["examples"]["correct"]} == {"r-012", "r-015", "r-018"}
     assert sum(d["matched"] for d in bt["daily"]) == 3 and len(bt["daily"]) == 7
+    assert bt["method"] == "sql"
+    # the same rule through the engine (report_count has no SQL form) counts the same
+    engine_rule = REPORTED_RULE.replace("    - reported: true\n",
+                                        "    - reported: true\n    - report_count: {gte: 0}\n")
+    again = service.run_backtest(engine, key, text=engine_rule, days=7)
+    assert again["method"] == "engine"
+    assert {k: again[k] for k in ("items", "matched", "precision", "recall", "route_changes",
+                                  "daily", "examples")} == \
+        {k: bt[k] for k in ("items", "matched", "precision", "recall", "route_changes",
+                            "daily", "examples")}
     out = service.set_mode(engine, key, "reported-profanity", "live", actor="minji")
     assert out["backtest_id"] == bt["id"] and out["backtest"]["matched"] == 3
     audit = q(engine, "SELECT after FROM audit_log WHERE action = 'rule.mode'")

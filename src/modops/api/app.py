@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modops.api import errors
 from modops.api.limits import Limits
-from modops.api.routers import admin, analytics, audit, auth, media, ops, projects, work
+from modops.api.routers import admin, analytics, audit, auth, media, ops, projects, rules, work
 from modops.api.settings import Settings
 from modops.net.outbound import OutboundPolicy
 from modops.notify.webhooks import Dispatcher
@@ -168,7 +168,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     # traffic) come first. No two routers share a method and path, so the order changes nothing
     # else.
     for r in (work.router, auth.router, projects.router, admin.router, ops.router,
-              analytics.router, media.router, audit.router):
+              analytics.router, media.router, audit.router, rules.router):
         app.include_router(r, responses=ERROR_RESPONSES)
 
     from modops.web import (  # the UI is optional for API-only deployments

@@ -43,6 +43,8 @@ ACTION_ROLE: dict[str, Role] = {
     # The console (issue 20): own API tokens (admins: everyone's); the audit log.
     "token.own": Role.LABELER,
     "audit.read": Role.ADMIN,
+    # Rules over signals (issue 19): author, backtest, enable; thresholds and re-routing.
+    "rules.manage": Role.MANAGER,
 }
 
 

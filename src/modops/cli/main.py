@@ -13,6 +13,7 @@ from modops.cli import analytics as analytics_cli
 from modops.cli import audit as audit_cli
 from modops.cli import model as model_cli
 from modops.cli import ops as ops_cli
+from modops.cli import rules as rules_cli
 from modops.cli.common import (
     actor,
     byte_progress,
@@ -420,6 +421,7 @@ app.command("report")(report)
 ops_cli.register(app)  # backup, restore, purge, worker and the jobs sub-app
 analytics_cli.register(app)  # metrics, alerts, transparency
 audit_cli.register(app)  # the audit log
+rules_cli.register(app)  # signals, rules, backtests
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -26,7 +26,6 @@ them, and the counts are vector sums.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -39,14 +38,14 @@ from sqlalchemy import Connection
 
 from modops.quality.intervals import wilson_interval
 from modops.rules.engine import LIVE, Batch, RuleRef, RuleSet
-from modops.rules.signals import JsonPath, SignalType, get_signal
+from modops.rules.signals import SignalType, get_signal
 from modops.rules.spec import RuleSpec
+from modops.rules.sqlcompile import literal, render, to_sql
 from modops.store.db import driver
 
 HUMAN_SOURCES = ("labelers", "reviewer", "appeal", "import")
 EXAMPLES = 8
-_SAFE_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
-_BASE = ("id", "external_id", "route", "action", "labels", "days_ago")
+_BASE = ("id", "route", "positive", "days_ago")
 #: the columns of the core facts, for signals without an SQL form (read as facts)
 _FACT_COLUMNS = {"product": "p.key", "score": "i.machine_score",
                  "detail": "i.machine_scores", "views": "i.view_count",
@@ -55,33 +54,37 @@ _FACT_COLUMNS = {"product": "p.key", "score": "i.machine_score",
                  "metadata": "i.metadata", "language": "i.language", "route": "i.route"}
 
 
-def _render(spec: Any, pg: bool) -> str | None:
-    """A signal's SQL form in this dialect, or None (read it from facts)."""
-    if isinstance(spec, str):
-        return spec
-    if not isinstance(spec, JsonPath) or not all(_SAFE_KEY.match(k) for k in spec.path):
-        return None
+def _days_expr(now: datetime, pg: bool) -> str:
     if pg:
-        path = "{" + ",".join(spec.path) + "}"
-        cast = {"number": "::float8", "bool": "::boolean"}.get(spec.cast, "")
-        return f"({spec.column} #>> '{path}'){cast}"
-    path = "$" + "".join(f'."{k}"' for k in spec.path)
-    return f"json_extract({spec.column}, '{path}')"
+        return (f"floor(extract(epoch from (TIMESTAMP '{now:%Y-%m-%d %H:%M:%S}' - "
+                "d.decided_at)) / 86400)::int")
+    return f"CAST(julianday('{now:%Y-%m-%d %H:%M:%S}') - julianday(d.decided_at) AS INTEGER)"
 
 
-def _query(project_id: int, since: datetime, now: datetime, pg: bool,
-           extra: Sequence[str]) -> str:
-    days = (f"floor(extract(epoch from (TIMESTAMP '{now:%Y-%m-%d %H:%M:%S}' - d.decided_at)) "
-            "/ 86400)::int" if pg else
-            f"CAST(julianday('{now:%Y-%m-%d %H:%M:%S}') - julianday(d.decided_at) AS INTEGER)")
+def positive_sql(label: str | None) -> str:
+    """The human decision calls the item what the rule looks for (module docstring)."""
+    if label is None:
+        return "(d.action <> 'no_action')"
+    exact, child = literal(f'%"{label}"%'), literal(f'%"{label}.%')
+    return (f"(CAST(d.labels AS TEXT) LIKE {exact} OR CAST(d.labels AS TEXT) LIKE {child})")
+
+
+_FROM = ("FROM decisions d JOIN items i ON i.id = d.item_id "
+         "JOIN products p ON p.id = i.product_id ")
+
+
+def _where(project_id: int, since: datetime) -> str:
     sources = ", ".join(f"'{s}'" for s in HUMAN_SOURCES)
-    cols = ", ".join(["i.id", "i.external_id", "i.route", "d.action",
-                      "CAST(d.labels AS TEXT)", days, *extra])
-    return (f"SELECT {cols} FROM decisions d JOIN items i ON i.id = d.item_id "
-            "JOIN products p ON p.id = i.product_id "
-            f"WHERE d.project_id = {int(project_id)} AND d.current "
+    return (f"WHERE d.project_id = {int(project_id)} AND d.current "
             f"AND d.source IN ({sources}) AND d.decided_at >= '{since:%Y-%m-%d %H:%M:%S}' "
             "AND NOT i.is_gold")
+
+
+def _query(project_id: int, since: datetime, now: datetime, pg: bool, positive: str,
+           extra: Sequence[str]) -> str:
+    cols = ", ".join(["i.id", "i.route", f"CASE WHEN {positive} THEN 1 ELSE 0 END",
+                      _days_expr(now, pg), *extra])
+    return f"SELECT {cols} {_FROM}{_where(project_id, since)}"
 
 
 def _fetch(conn: Connection, statement: str) -> list[tuple[Any, ...]]:
@@ -108,31 +111,31 @@ def _objects(values: Sequence[Any]) -> NDArray[Any]:
 
 
 class DecidedItems:
-    """The decided items of the window, as columns."""
+    """The decided items of the window, as columns: id, recorded route, positive (for the
+    rule's label), days ago, and the rule's signals."""
 
     def __init__(self, conn: Connection, project_id: int, days: int, now: datetime,
-                 signals: Sequence[str]) -> None:
+                 signals: Sequence[str], label: str | None) -> None:
         pg = conn.dialect.name == "postgresql"
-        self.days = days
+        self.conn, self.project_id, self.days = conn, project_id, days
         sql_cols: dict[str, str] = {}
         fact_sigs: list[str] = []
         for name in signals:
-            rendered = _render(get_signal(name).sql, pg)
+            rendered = render(get_signal(name).sql, pg)
             if rendered is None:
                 fact_sigs.append(name)
             else:
                 sql_cols[name] = rendered
         fact_cols = list(_FACT_COLUMNS.items()) if fact_sigs else []
         extra = list(sql_cols.values()) + [c for _k, c in fact_cols]
-        rows = _fetch(conn, _query(project_id, now - timedelta(days=days), now, pg, extra))
+        rows = _fetch(conn, _query(project_id, now - timedelta(days=days), now, pg,
+                                   positive_sql(label), extra))
         columns = list(zip(*rows, strict=True)) if rows else [()] * (len(_BASE) + len(extra))
         self.n = len(rows)
         self.ids = np.array(columns[0], dtype=np.int64)
-        self.external_ids = _objects(columns[1])
-        self.route = _objects(columns[2])
-        self.action = _objects(columns[3])
-        self.labels = _objects(columns[4])
-        self.days_ago = np.array(columns[5], dtype=np.int64)
+        self.route = _objects(columns[1])
+        self.positive = np.array(columns[2], dtype=bool)
+        self.days_ago = np.array(columns[3], dtype=np.int64)
         pre: dict[str, NDArray[Any]] = {}
         for k, name in enumerate(sql_cols):
             col = columns[len(_BASE) + k]
@@ -141,11 +144,11 @@ class DecidedItems:
             pre[name] = _numeric(col) if numeric else _objects(col)
         facts = None
         if fact_sigs:
-            facts = self._facts(conn, columns[len(_BASE) + len(sql_cols):], now, fact_cols)
+            facts = self._facts(columns[len(_BASE) + len(sql_cols):], now, fact_cols)
         self.batch = Batch(facts, self.n)
         self.batch._cols.update(pre)
 
-    def _facts(self, conn: Connection, cols: Sequence[Sequence[Any]], now: datetime,
+    def _facts(self, cols: Sequence[Sequence[Any]], now: datetime,
                fact_cols: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
         names = [k for k, _c in fact_cols]
         out = []
@@ -156,13 +159,21 @@ class DecidedItems:
             out.append(f)
         return out
 
-    def positive(self, label: str | None) -> NDArray[np.bool_]:
-        """Items the human decision calls what the rule looks for (module docstring)."""
-        if label is None:
-            return np.array([a != "no_action" for a in self.action], dtype=bool)
-        exact, child = f'"{label}"', f'"{label}.'
-        return np.array([bool(s) and (exact in s or child in s) for s in self.labels],
-                        dtype=bool)
+    def examples(self, mask: NDArray[np.bool_], limit: int = EXAMPLES) -> list[dict[str, Any]]:
+        return examples_by_id(self.conn, [int(i) for i in self.ids[np.flatnonzero(mask)[:limit]]])
+
+
+def examples_by_id(conn: Connection, ids: Sequence[int]) -> list[dict[str, Any]]:
+    """What a person needs to judge an example: its ids, route and the human decision."""
+    if not ids:
+        return []
+    marks = ", ".join(str(int(i)) for i in ids)
+    rows = _fetch(conn, "SELECT i.id, i.external_id, i.route, d.action, "
+                        "CAST(d.labels AS TEXT) FROM items i JOIN decisions d ON "
+                        f"d.item_id = i.id AND d.current WHERE i.id IN ({marks})")
+    by_id = {r[0]: r for r in rows}
+    return [{"id": int(r[0]), "external_id": r[1], "route": r[2], "human_action": r[3],
+             "human_labels": _loads(r[4])} for r in (by_id[i] for i in ids if i in by_id)]
 
 
 def _rate(hits: int, n: int) -> dict[str, Any]:
@@ -172,21 +183,17 @@ def _rate(hits: int, n: int) -> dict[str, Any]:
     return {"value": hits / n, "low": float(lo), "high": float(hi), "n": n, "hits": hits}
 
 
-def _examples(data: DecidedItems, mask: NDArray[np.bool_], limit: int = EXAMPLES) \
-        -> list[dict[str, Any]]:
-    idx = np.flatnonzero(mask)[:limit]
-    return [{"id": int(data.ids[i]), "external_id": data.external_ids[i],
-             "route": data.route[i], "human_action": data.action[i],
-             "human_labels": data.labels[i]} for i in idx]
+def _daily_arrays(days: int, day_of: NDArray[np.int64], fired: NDArray[np.bool_],
+                  tp: NDArray[np.bool_]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    d = np.clip(day_of, 0, days - 1)
+    return (np.bincount(d[fired], minlength=days)[:days],
+            np.bincount(d[tp], minlength=days)[:days])
 
 
-def _daily(data: DecidedItems, fired: NDArray[np.bool_], tp: NDArray[np.bool_]) \
-        -> list[dict[str, int]]:
-    days = np.clip(data.days_ago, 0, data.days - 1) if data.n else data.days_ago
-    matched = np.bincount(days[fired], minlength=data.days)
-    correct = np.bincount(days[tp], minlength=data.days)
+def _daily(matched: NDArray[np.int64], correct: NDArray[np.int64]) -> list[dict[str, int]]:
+    """Oldest day first, for the chart."""
     return [{"days_ago": d, "matched": int(matched[d]), "correct": int(correct[d])}
-            for d in range(data.days - 1, -1, -1)]
+            for d in range(len(matched) - 1, -1, -1)]
 
 
 def _route_changes(spec: RuleSpec, data: DecidedItems, fired: NDArray[np.bool_]) \
@@ -199,29 +206,91 @@ def _route_changes(spec: RuleSpec, data: DecidedItems, fired: NDArray[np.bool_])
     return np.zeros(data.n, dtype=bool)
 
 
+def _route_change_sql(spec: RuleSpec) -> str:
+    kinds = {a.kind for a in spec.then}
+    if "auto_action" in kinds:
+        return "COALESCE(i.route <> 'auto_action', TRUE)"
+    if kinds & {"hold", "escalate", "route"}:
+        return "COALESCE(i.route IN ('auto_action', 'auto_clear'), FALSE)"
+    return "FALSE"
+
+
+def _label(spec: RuleSpec) -> str | None:
+    return next((a.label for a in spec.then if a.label), None)
+
+
+def _result(spec: RuleSpec, days: int, counts: Mapping[str, int],
+            matched_by_day: NDArray[np.int64], correct_by_day: NDArray[np.int64],
+            examples: dict[str, list[dict[str, Any]]], method: str,
+            started: float) -> dict[str, Any]:
+    label = _label(spec)
+    return {
+        "kind": "rule", "rule": spec.key, "days": days, "items": counts["items"],
+        "method": method,
+        "positive_definition": f"label {label}" if label else "enforcement action",
+        "matched": counts["matched"], "matched_per_day": counts["matched"] / days,
+        "precision": _rate(counts["hits"], counts["matched"]),
+        "recall": _rate(counts["hits"], counts["positives"]),
+        "route_changes": counts["changes"], "daily": _daily(matched_by_day, correct_by_day),
+        "examples": examples, "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
 def backtest_rule(conn: Connection, project_id: int, spec: RuleSpec, *, days: int,
                   now: datetime) -> dict[str, Any]:
-    """The rule's volume, precision, recall, route changes and examples (module docstring)."""
+    """The rule's volume, precision, recall, route changes and examples (module docstring):
+    one aggregate query when the condition compiles to SQL, else the engine over columns."""
     started = time.perf_counter()
-    data = DecidedItems(conn, project_id, days, now, spec.signals)
-    fired = RuleSet([RuleRef(spec, 1, LIVE)]).evaluate(data.batch).masks[0] \
+    pg = conn.dialect.name == "postgresql"
+    fired = to_sql(spec.when, pg)
+    if fired is not None:
+        return _backtest_sql(conn, project_id, spec, fired, days=days, now=now, pg=pg,
+                             started=started)
+    data = DecidedItems(conn, project_id, days, now, spec.signals, _label(spec))
+    mask = RuleSet([RuleRef(spec, 1, LIVE)]).evaluate(data.batch).masks[0] \
         if data.n else np.zeros(0, dtype=bool)
-    label = next((a.label for a in spec.then if a.label), None)
-    pos = data.positive(label)
-    tp = fired & pos
-    changes = _route_changes(spec, data, fired)
-    matched, hits, positives = int(fired.sum()), int(tp.sum()), int(pos.sum())
-    return {
-        "kind": "rule", "rule": spec.key, "days": days, "items": data.n,
-        "positive_definition": f"label {label}" if label else "enforcement action",
-        "matched": matched, "matched_per_day": matched / days,
-        "precision": _rate(hits, matched), "recall": _rate(hits, positives),
-        "route_changes": int(changes.sum()), "daily": _daily(data, fired, tp),
-        "examples": {"correct": _examples(data, tp), "wrong": _examples(data, fired & ~pos),
-                     "missed": _examples(data, pos & ~fired),
-                     "route_changed": _examples(data, changes)},
-        "seconds": round(time.perf_counter() - started, 3),
-    }
+    pos = data.positive
+    tp = fired_and_pos = mask & pos
+    changes = _route_changes(spec, data, mask)
+    counts = {"items": data.n, "matched": int(mask.sum()), "hits": int(tp.sum()),
+              "positives": int(pos.sum()), "changes": int(changes.sum())}
+    examples = {"correct": data.examples(fired_and_pos), "wrong": data.examples(mask & ~pos),
+                "missed": data.examples(pos & ~mask), "route_changed": data.examples(changes)}
+    return _result(spec, days, counts, *_daily_arrays(days, data.days_ago, mask, tp),
+                   examples, "engine", started)
+
+
+def _backtest_sql(conn: Connection, project_id: int, spec: RuleSpec, fired: str, *,
+                  days: int, now: datetime, pg: bool, started: float) -> dict[str, Any]:
+    pos, change = positive_sql(_label(spec)), _route_change_sql(spec)
+    where = _where(project_id, now - timedelta(days=days))
+    flags = (f"SELECT {_days_expr(now, pg)} AS day, CASE WHEN {fired} THEN 1 ELSE 0 END AS f, "
+             f"CASE WHEN {pos} THEN 1 ELSE 0 END AS p, CASE WHEN {change} THEN 1 ELSE 0 END "
+             f"AS c {_FROM}{where}")
+    rows = _fetch(conn, f"SELECT day, count(*), sum(f), sum(f * p), sum(p), sum(f * c) "
+                        f"FROM ({flags}) x GROUP BY day")
+    matched_by_day = np.zeros(days, dtype=np.int64)
+    correct_by_day = np.zeros(days, dtype=np.int64)
+    totals = np.zeros(5, dtype=np.int64)
+    for day, *values in rows:
+        d = min(max(int(day), 0), days - 1)
+        totals += np.array([int(v or 0) for v in values], dtype=np.int64)
+        matched_by_day[d] += int(values[1] or 0)
+        correct_by_day[d] += int(values[2] or 0)
+    counts = dict(zip(("items", "matched", "hits", "positives", "changes"),
+                      (int(t) for t in totals), strict=True))
+
+    def sample(condition: str) -> list[dict[str, Any]]:
+        ids = [r[0] for r in _fetch(conn, f"SELECT i.id {_FROM}{where} AND {condition} "
+                                          f"ORDER BY i.id LIMIT {EXAMPLES}")]
+        return examples_by_id(conn, ids)
+
+    examples = {"correct": sample(f"{fired} AND {pos}"),
+                "wrong": sample(f"{fired} AND NOT {pos}"),
+                "missed": sample(f"{pos} AND NOT {fired}"),
+                "route_changed": sample(f"{fired} AND {change}")}
+    return _result(spec, days, counts, matched_by_day, correct_by_day, examples, "sql",
+                   started)
 
 
 def _thresholds_routes(score: NDArray[np.float64], hi: float | None, lo: float | None) \
@@ -241,9 +310,9 @@ def backtest_thresholds(conn: Connection, project_id: int, *, auto_action: float
                         days: int, now: datetime) -> dict[str, Any]:
     """A threshold change replayed on the stored scores (module docstring)."""
     started = time.perf_counter()
-    data = DecidedItems(conn, project_id, days, now, ["score"])
+    data = DecidedItems(conn, project_id, days, now, ["score"], None)
     score = data.batch.column("score")
-    harmful = data.positive(None)
+    harmful = data.positive
     new = _thresholds_routes(score, auto_action, auto_clear)
     old = _thresholds_routes(score, current.get("auto_action"), current.get("auto_clear"))
     act, clear = new == "auto_action", new == "auto_clear"
@@ -258,9 +327,9 @@ def backtest_thresholds(conn: Connection, project_id: int, *, auto_action: float
         "auto_clear_precision": _rate(int((clear & ~harmful).sum()), int(clear.sum())),
         "recall": _rate(int((act & harmful).sum()), int(harmful.sum())),
         "matched": int(act.sum()), "route_changes": int(moved.sum()),
-        "daily": _daily(data, act, act & harmful),
-        "examples": {"route_changed": _examples(data, moved),
-                     "wrong": _examples(data, act & ~harmful),
-                     "missed": _examples(data, clear & harmful)},
+        "daily": _daily(*_daily_arrays(days, data.days_ago, act, act & harmful)),
+        "examples": {"route_changed": data.examples(moved),
+                     "wrong": data.examples(act & ~harmful),
+                     "missed": data.examples(clear & harmful)},
         "seconds": round(time.perf_counter() - started, 3),
     }
