@@ -32,12 +32,8 @@ TO_SPLIT = {
     # landed by issues 17 and 18 in the same session, not yet split
     "cli/model.py:thresholds",
     "media/views.py:item_media",
-    "machine/model.py:train",
-    "machine/retrain.py:retrain",
     "media/clusters.py:cluster_item_media",
     "media/clusters.py:cluster_texts",
-    "media/decode.py:load_video",
-    "media/pipeline.py:after_media",
     # issue 21, landed at its deadline; each is one query's rows turned into one result
     "accounts/service.py:update_team",
     "analytics/dsa.py:dsa_export",

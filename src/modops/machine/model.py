@@ -327,63 +327,57 @@ def _fit_temperature(y: np.ndarray, logits: np.ndarray) -> float:
     return best_t
 
 
-def train(
-    config: TrainConfig | None = None,
-    data: TrainingData | None = None,
-    log: Callable[[str], None] | None = None,
-) -> KoreanHarmModel:
-    """Train all heads. Deterministic for a given config + data (fixed seeds, sorted inputs)."""
+@dataclass
+class _Severity:
+    """The severity head as trained: weights (3, F), intercepts, calibration and its CV."""
+
+    w: np.ndarray
+    b: np.ndarray
+    temperature: float
+    offsets: np.ndarray
+    c: float
+    cv_macro_f1: float
+    n: int
+
+
+def _nb_ratio(xb: sp.csr_matrix, idx: np.ndarray, yy: np.ndarray) -> np.ndarray:
+    """NB log-count ratio (Wang & Manning 2012): scales features before the LR."""
+    p = np.asarray(xb[idx][yy[idx] == 1].sum(0)).ravel() + 1.0
+    q = np.asarray(xb[idx][yy[idx] == 0].sum(0)).ravel() + 1.0
+    return np.log((p / p.sum()) / (q / q.sum())).astype(np.float32)
+
+
+def _fit_nblr(xs: sp.csr_matrix, xb: sp.csr_matrix, ys: np.ndarray, idx: np.ndarray,
+              c: float) -> tuple[np.ndarray, np.ndarray]:
+    """One-vs-rest NB-LR; returns effective linear weights (3, F) and intercepts."""
     from sklearn.linear_model import LogisticRegression
+
+    wk = np.zeros((3, xs.shape[1]), dtype=np.float32)
+    bk = np.zeros(3)
+    for k in range(3):
+        yy = (ys == k).astype(int)
+        r = _nb_ratio(xb, idx, yy)
+        m = LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
+        m.fit(xs[idx].multiply(r).tocsr(), yy[idx])
+        wk[k] = m.coef_[0] * r  # NB scaling folds into the weights: still one matmul
+        bk[k] = m.intercept_[0]
+    return wk, bk
+
+
+def _train_severity(cfg: TrainConfig, xs: sp.csr_matrix, labels: list[str],
+                    say: Callable[[str], None], t0: float) -> _Severity:
+    """Severity: C by CV, then temperature and decision offsets on the out-of-fold scores."""
     from sklearn.model_selection import StratifiedKFold
 
-    cfg = config or TrainConfig()
-    say = log or (lambda _m: None)
-    data = data or base_training_data(cfg)
-    t0 = time.perf_counter()
-
-    all_text = (data.severity_texts + [t for t, _ in data.target_rows]
-                + [t for t, _ in data.profanity_rows] + data.unlabeled)
-    vec = HashedTfidf(cfg.views, n_bits=cfg.n_bits).fit(normalize_all(all_text))
-    say(f"features: {int((vec.idf_ > 0).sum()):,} active buckets ({time.perf_counter()-t0:.1f}s)")
-
-    def feats(texts: Sequence[str]) -> sp.csr_matrix:
-        return vec.transform(normalize_all(texts))
-
-    n_out = len(OUTPUTS)
-    w = np.zeros((n_out, vec.n_features), dtype=np.float32)
-    b = np.zeros(n_out)
-
-    # severity: CV for C, offsets and temperature
-    xs = feats(data.severity_texts)
-    ys = np.array([SEVERITY_LABELS.index(v) for v in data.severity_labels])
+    ys = np.array([SEVERITY_LABELS.index(v) for v in labels])
     skf = StratifiedKFold(n_splits=cfg.cv_folds, shuffle=True, random_state=cfg.seed)
     folds = list(skf.split(np.zeros(len(ys)), ys))
     xb = (xs > 0).astype(np.float32)
-
-    def nb_ratio(idx: np.ndarray, yy: np.ndarray) -> np.ndarray:
-        """NB log-count ratio (Wang & Manning 2012): scales features before the LR."""
-        p = np.asarray(xb[idx][yy[idx] == 1].sum(0)).ravel() + 1.0
-        q = np.asarray(xb[idx][yy[idx] == 0].sum(0)).ravel() + 1.0
-        return np.log((p / p.sum()) / (q / q.sum())).astype(np.float32)
-
-    def fit_nblr(idx: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
-        """One-vs-rest NB-LR; returns effective linear weights (3, F) and intercepts."""
-        wk = np.zeros((3, vec.n_features), dtype=np.float32)
-        bk = np.zeros(3)
-        for k in range(3):
-            yy = (ys == k).astype(int)
-            r = nb_ratio(idx, yy)
-            m = LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
-            m.fit(xs[idx].multiply(r).tocsr(), yy[idx])
-            wk[k] = m.coef_[0] * r  # NB scaling folds into the weights: still one matmul
-            bk[k] = m.intercept_[0]
-        return wk, bk
-
     best: tuple[float, float, np.ndarray] = (-1.0, 1.0, np.zeros((len(ys), 3)))
     for c in cfg.severity_c_grid:
         oof = np.zeros((len(ys), 3))
         for tr, va in folds:
-            wk, bk = fit_nblr(tr, c)
+            wk, bk = _fit_nblr(xs, xb, ys, tr, c)
             oof[va] = np.asarray(xs[va] @ wk.T) + bk
         f = _macro_f1(ys, oof.argmax(1), 3)
         say(f"severity C={c}: CV macro-F1 {f:.4f}")
@@ -398,19 +392,48 @@ def train(
     cv_f1_off = _macro_f1(ys, (logp + offsets).argmax(1), 3)
     if cv_f1_off < cv_f1:  # offsets only if they help out-of-fold
         offsets, cv_f1_off = np.zeros(3), cv_f1
-    w[:3], b[:3] = fit_nblr(np.arange(len(ys)), c_best)
+    w, b = _fit_nblr(xs, xb, ys, np.arange(len(ys)), c_best)
     say(f"severity: C={c_best} T={temperature:.2f} offsets={offsets.round(2).tolist()} "
         f"CV macro-F1 {cv_f1:.4f} → {cv_f1_off:.4f} ({time.perf_counter()-t0:.1f}s)")
+    return _Severity(w, b, temperature, offsets, c_best, cv_f1_off, len(ys))
 
-    # binary heads
-    thresholds: dict[str, float] = {}
+
+def _binary_heads(data: TrainingData) -> list[tuple[str, list[tuple[str, int]]]]:
     heads: list[tuple[str, list[tuple[str, int]]]] = []
     for t in TARGET_LABELS:
         heads.append((t, [(text, labels[t]) for text, labels in data.target_rows if t in labels]))
     heads.append((PROFANITY, data.profanity_rows))
     heads.append((NOT_HATE, data.kmhas_rows))
+    return heads
+
+
+def _head_threshold(cfg: TrainConfig, x: sp.csr_matrix, y: np.ndarray) -> float:
+    """The F1-optimal threshold of a binary head on its out-of-fold probabilities."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+
+    oof_p = np.zeros(len(y))
+    n_splits = min(3, int(np.bincount(y).min()))
+    if n_splits < 2:  # too few positives to cross-validate (tiny smoke runs)
+        oof_p[:] = y.mean()
+    else:
+        skf_b = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=cfg.seed)
+        for tr, va in skf_b.split(np.zeros(len(y)), y):
+            mb = LogisticRegression(C=cfg.head_c, max_iter=2000).fit(x[tr], y[tr])
+            oof_p[va] = mb.predict_proba(x[va])[:, 1]
+    return _best_f1_threshold(y, oof_p)
+
+
+def _train_binary_heads(cfg: TrainConfig, data: TrainingData,
+                        feats: Callable[[Sequence[str]], sp.csr_matrix], w: np.ndarray,
+                        b: np.ndarray) -> dict[str, float]:
+    """Targets, profanity and not_hate: one LR each into rows of ``w``/``b``; returns each
+    head's threshold. A head with one class only gets a fixed intercept (±6)."""
+    from sklearn.linear_model import LogisticRegression
+
+    thresholds: dict[str, float] = {}
     cache: dict[str, sp.csr_matrix] = {}
-    for name, rows in heads:
+    for name, rows in _binary_heads(data):
         k = OUTPUTS.index(name)
         y = np.array([v for _, v in rows])
         if len(rows) == 0 or y.min() == y.max():
@@ -421,61 +444,95 @@ def train(
         if key not in cache:
             cache[key] = feats([t for t, _ in rows])
         x = cache[key]
-        oof_p = np.zeros(len(y))
-        n_splits = min(3, int(np.bincount(y).min()))
-        if n_splits < 2:  # too few positives to cross-validate (tiny smoke runs)
-            oof_p[:] = y.mean()
-        else:
-            skf_b = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=cfg.seed)
-            for tr, va in skf_b.split(np.zeros(len(y)), y):
-                mb = LogisticRegression(C=cfg.head_c, max_iter=2000).fit(x[tr], y[tr])
-                oof_p[va] = mb.predict_proba(x[va])[:, 1]
-        thresholds[name] = _best_f1_threshold(y, oof_p)
+        thresholds[name] = _head_threshold(cfg, x, y)
         mb = LogisticRegression(C=cfg.head_c, max_iter=2000).fit(x, y)
         w[k] = mb.coef_[0]
         b[k] = mb.intercept_[0]
-    say(f"binary heads done ({time.perf_counter()-t0:.1f}s)")
+    return thresholds
 
-    # harm: the union of the three datasets, C by CV log-loss, then calibrated
-    harm_cal: dict[str, Any] = {"kind": "none"}
-    harm_meta: dict[str, Any] = {}
+
+def _harm_c_by_cv(cfg: TrainConfig, hx: sp.csr_matrix, hy: np.ndarray,
+                  say: Callable[[str], None]) -> tuple[float, float, np.ndarray]:
+    """(CV log-loss, C, out-of-fold logits) of the harm head's best C."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+
+    skf_h = StratifiedKFold(n_splits=3, shuffle=True, random_state=cfg.seed)
+    best_h: tuple[float, float, np.ndarray] = (np.inf, 1.0, np.zeros(len(hy)))
+    for c in cfg.harm_c_grid:
+        oof_z = np.zeros(len(hy))
+        for tr, va in skf_h.split(np.zeros(len(hy)), hy):
+            mh = LogisticRegression(C=c, max_iter=2000).fit(hx[tr], hy[tr])
+            oof_z[va] = mh.decision_function(hx[va])
+        p = 1.0 / (1.0 + np.exp(-oof_z))
+        ll = float(-np.mean(hy * np.log(p + 1e-12) + (1 - hy) * np.log(1 - p + 1e-12)))
+        say(f"harm C={c}: CV log-loss {ll:.4f}")
+        if ll < best_h[0]:
+            best_h = (ll, c, oof_z)
+    return best_h
+
+
+def _train_harm(cfg: TrainConfig, data: TrainingData,
+                feats: Callable[[Sequence[str]], sp.csr_matrix], w: np.ndarray, b: np.ndarray,
+                thresholds: dict[str, float], say: Callable[[str], None],
+                t0: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Harm: the union of the three datasets, C by CV log-loss, then calibrated; into its row
+    of ``w``/``b`` and ``thresholds``. Returns the calibration and what goes into the meta."""
+    from sklearn.linear_model import LogisticRegression
+
     k = OUTPUTS.index(HARM)
     hy = np.array([v for _, v in data.harm_rows], dtype=int)
-    if len(hy) and 0 < hy.sum() < len(hy) and int(np.bincount(hy).min()) >= 5:  # 5-fold calibration
-        hx = feats([t for t, _ in data.harm_rows])
-        skf_h = StratifiedKFold(n_splits=3, shuffle=True, random_state=cfg.seed)
-        best_h: tuple[float, float, np.ndarray] = (np.inf, 1.0, np.zeros(len(hy)))
-        for c in cfg.harm_c_grid:
-            oof_z = np.zeros(len(hy))
-            for tr, va in skf_h.split(np.zeros(len(hy)), hy):
-                mh = LogisticRegression(C=c, max_iter=2000).fit(hx[tr], hy[tr])
-                oof_z[va] = mh.decision_function(hx[va])
-            p = 1.0 / (1.0 + np.exp(-oof_z))
-            ll = float(-np.mean(hy * np.log(p + 1e-12) + (1 - hy) * np.log(1 - p + 1e-12)))
-            say(f"harm C={c}: CV log-loss {ll:.4f}")
-            if ll < best_h[0]:
-                best_h = (ll, c, oof_z)
-        harm_ll, harm_c, oof_z = best_h
-        harm_cal, brier = fit_calibration(oof_z, hy, cfg.seed)
-        thresholds[HARM] = _best_f1_threshold(hy, calibrate(harm_cal, oof_z))
-        mh = LogisticRegression(C=harm_c, max_iter=2000).fit(hx, hy)
-        w[k], b[k] = mh.coef_[0], mh.intercept_[0]
-        harm_meta = {"harm_c": harm_c, "harm_cv_log_loss": harm_ll, "harm_cv_brier": brier,
-                     "harm_calibration_kind": harm_cal["kind"], "n_harm": len(hy)}
-        say(f"harm: C={harm_c}, calibration {harm_cal['kind']} (CV Brier {brier}) "
-            f"({time.perf_counter()-t0:.1f}s)")
-    else:
-        b[k] = -6.0 if not len(hy) or hy.max() == 0 else 6.0
+    if not (len(hy) and 0 < hy.sum() < len(hy) and int(np.bincount(hy).min()) >= 5):
+        b[k] = -6.0 if not len(hy) or hy.max() == 0 else 6.0  # 5-fold calibration impossible
+        return {"kind": "none"}, {}
+    hx = feats([t for t, _ in data.harm_rows])
+    harm_ll, harm_c, oof_z = _harm_c_by_cv(cfg, hx, hy, say)
+    harm_cal, brier = fit_calibration(oof_z, hy, cfg.seed)
+    thresholds[HARM] = _best_f1_threshold(hy, calibrate(harm_cal, oof_z))
+    mh = LogisticRegression(C=harm_c, max_iter=2000).fit(hx, hy)
+    w[k], b[k] = mh.coef_[0], mh.intercept_[0]
+    say(f"harm: C={harm_c}, calibration {harm_cal['kind']} (CV Brier {brier}) "
+        f"({time.perf_counter()-t0:.1f}s)")
+    return harm_cal, {"harm_c": harm_c, "harm_cv_log_loss": harm_ll, "harm_cv_brier": brier,
+                      "harm_calibration_kind": harm_cal["kind"], "n_harm": len(hy)}
+
+
+def train(
+    config: TrainConfig | None = None,
+    data: TrainingData | None = None,
+    log: Callable[[str], None] | None = None,
+) -> KoreanHarmModel:
+    """Train all heads. Deterministic for a given config + data (fixed seeds, sorted inputs)."""
+    cfg = config or TrainConfig()
+    say = log or (lambda _m: None)
+    data = data or base_training_data(cfg)
+    t0 = time.perf_counter()
+
+    all_text = (data.severity_texts + [t for t, _ in data.target_rows]
+                + [t for t, _ in data.profanity_rows] + data.unlabeled)
+    vec = HashedTfidf(cfg.views, n_bits=cfg.n_bits).fit(normalize_all(all_text))
+    say(f"features: {int((vec.idf_ > 0).sum()):,} active buckets ({time.perf_counter()-t0:.1f}s)")
+
+    def feats(texts: Sequence[str]) -> sp.csr_matrix:
+        return vec.transform(normalize_all(texts))
+
+    w = np.zeros((len(OUTPUTS), vec.n_features), dtype=np.float32)
+    b = np.zeros(len(OUTPUTS))
+    sev = _train_severity(cfg, feats(data.severity_texts), data.severity_labels, say, t0)
+    w[:3], b[:3] = sev.w, sev.b
+    thresholds = _train_binary_heads(cfg, data, feats, w, b)
+    say(f"binary heads done ({time.perf_counter()-t0:.1f}s)")
+    harm_cal, harm_meta = _train_harm(cfg, data, feats, w, b, thresholds, say, t0)
 
     columns = np.flatnonzero(vec.idf_ > 0)
     model = KoreanHarmModel(
         vectorizer=vec, coef=w[:, columns], columns=columns, intercept=b,
-        temperature=temperature, severity_offsets=offsets, thresholds=thresholds,
+        temperature=sev.temperature, severity_offsets=sev.offsets, thresholds=thresholds,
         harm_calibration=harm_cal,
-        meta={**harm_meta, "config": cfg.to_dict(), "severity_c": c_best,
-              "cv_macro_f1": cv_f1_off,
+        meta={**harm_meta, "config": cfg.to_dict(), "severity_c": sev.c,
+              "cv_macro_f1": sev.cv_macro_f1,
               "train_seconds": round(time.perf_counter() - t0, 1),
-              "n_severity": len(ys), "n_extra": len(data.severity_texts) - 0},
+              "n_severity": sev.n, "n_extra": len(data.severity_texts) - 0},
     )
     model.model_version = version_of(model)
     return model

@@ -42,6 +42,24 @@ def _macro_f1(model: KoreanHarmModel, texts: list[str], labels: list[str]) -> fl
     return float(np.mean(f)) if f else float("nan")
 
 
+def _split_holdout(extra: Sequence[tuple[str, str]], share: float, seed: int
+                   ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(to train on, held out): a seeded ``share`` of the pairs with a severity label."""
+    pairs = [(t, lab) for t, lab in extra if lab in SEVERITY_LABELS]
+    rng = np.random.default_rng(seed)
+    mask = rng.random(len(pairs)) < share if pairs else np.zeros(0, bool)
+    hold = [p for p, m in zip(pairs, mask, strict=True) if m]
+    fit = [p for p, m in zip(pairs, mask, strict=True) if not m]
+    return fit, hold
+
+
+def _active_model(reg: Registry) -> KoreanHarmModel | None:
+    try:
+        return reg.load()
+    except (FileNotFoundError, KeyError):
+        return None
+
+
 def retrain(
     extra: Sequence[tuple[str, str]],
     *,
@@ -57,26 +75,19 @@ def retrain(
     """
     reg = registry or Registry()
     cfg = config or TrainConfig()
-    pairs = [(t, lab) for t, lab in extra if lab in SEVERITY_LABELS]
-    rng = np.random.default_rng(cfg.seed)
-    mask = rng.random(len(pairs)) < holdout_share if pairs else np.zeros(0, bool)
-    hold = [p for p, m in zip(pairs, mask, strict=True) if m]
-    fit = [p for p, m in zip(pairs, mask, strict=True) if not m]
+    fit, hold = _split_holdout(extra, holdout_share, cfg.seed)
     data = base_training_data(cfg)
     data.severity_texts += [t for t, _ in fit]
     data.severity_labels += [lab for _, lab in fit]
     data.harm_rows += [(t, int(lab != "none")) for t, lab in fit]
-    try:
-        old = reg.load()
-    except (FileNotFoundError, KeyError):
-        old = None
+    old = _active_model(reg)
     new = train(cfg, data, log=log)
     ht, hl = [t for t, _ in hold], [lab for _, lab in hold]
     old_f1 = _macro_f1(old, ht, hl) if old is not None else None
     new_f1 = _macro_f1(new, ht, hl)
-    reg.register(new, {"parent": old.model_version if old else None, "n_extra_train": len(fit),
+    old_version = old.model_version if old is not None else None
+    reg.register(new, {"parent": old_version, "n_extra_train": len(fit),
                        "n_holdout": len(hold), "holdout_macro_f1": new_f1,
                        "parent_holdout_macro_f1": old_f1,
                        "cv_macro_f1": new.meta.get("cv_macro_f1")})
-    return RetrainResult(old.model_version if old else None, new.model_version, old_f1, new_f1,
-                         len(fit), len(hold))
+    return RetrainResult(old_version, new.model_version, old_f1, new_f1, len(fit), len(hold))

@@ -11,6 +11,7 @@ import io
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -113,60 +114,81 @@ def load_video(path: Path, mime: str, settings: MediaSettings) -> Probe:
         raise MediaRejected(f"the video cannot be opened (truncated or corrupt): {exc}") \
             from None
     with container:
-        if not container.streams.video:
-            raise MediaRejected("the file has no video stream")
-        stream = container.streams.video[0]
-        codec = stream.codec_context.name if stream.codec_context else None
-        if codec not in VIDEO_CODECS:
-            raise MediaRejected(f"unsupported video codec {codec or 'unknown'!r}: accepted are "
-                                f"{', '.join(sorted(VIDEO_CODECS))}")
-        duration = None
-        if stream.duration is not None and stream.time_base is not None:
-            duration = float(stream.duration * stream.time_base)
-        elif container.duration is not None:
-            duration = container.duration / 1_000_000
-        if duration is not None and duration > settings.max_duration_s:
-            raise MediaRejected(f"the video is {duration:.0f} s long, over the limit of "
-                                f"{settings.max_duration_s:.0f} s")
+        stream, codec, duration = _checked_stream(container, settings)
         w, h = stream.codec_context.width, stream.codec_context.height
         if w * h > settings.max_pixels:
             raise MediaRejected(f"the video claims {w:,} x {h:,} pixels, over the limit")
         stream.thread_type = "AUTO"
-        frames: list[Frame] = []
-        next_t, prev_small, last_t = 0.0, None, 0.0
-        try:
-            for frame in container.decode(stream):
-                t = float(frame.time) if frame.time is not None else last_t
-                last_t = t
-                if t > settings.max_duration_s:  # a header that lied about its duration
-                    raise MediaRejected(f"the video runs past {settings.max_duration_s:.0f} s")
-                small = frame.reformat(width=32, height=32, format="gray").to_ndarray() / 255.0
-                scene = prev_small is not None and \
-                    float(np.abs(small - prev_small).mean()) > SCENE_CHANGE
-                prev_small = small
-                if t + 1e-6 >= next_t or scene:
-                    scale = min(1.0, ANALYSIS_SIDE / max(w, h))
-                    rgb = frame.reformat(width=max(1, round(w * scale)),
-                                         height=max(1, round(h * scale)),
-                                         format="rgb24").to_ndarray()
-                    frames.append(Frame(t, rgb, scene=scene))
-                    if t + 1e-6 >= next_t:
-                        next_t = np.floor(t) + 1.0
-        except MediaRejected:
-            raise
-        except (av.FFmpegError, OSError, ValueError) as exc:
-            if not frames:
-                raise MediaRejected(f"the video cannot be decoded (corrupt, or a codec this "
-                                    f"server does not have: {codec}): {exc}") from None
-            # a truncated tail: keep what decoded, as players do
-        if not frames:
-            raise MediaRejected(f"no frame of the video could be decoded (codec {codec})")
+        frames, last_t = _keyframes(container, stream, codec, settings)
         if duration is None:
             duration = last_t
     if len(frames) > settings.max_keyframes:
         keep = np.linspace(0, len(frames) - 1, settings.max_keyframes).round().astype(int)
         frames = [frames[i] for i in sorted(set(keep.tolist()))]
     return Probe("video", mime, w, h, duration_s=duration, codec=codec, frames=frames)
+
+
+def _checked_stream(container: Any, settings: MediaSettings
+                    ) -> tuple[Any, str | None, float | None]:
+    """The first video stream, its codec (one of ``VIDEO_CODECS``) and its duration if the
+    header states one (under ``max_duration_s``)."""
+    if not container.streams.video:
+        raise MediaRejected("the file has no video stream")
+    stream = container.streams.video[0]
+    codec = stream.codec_context.name if stream.codec_context else None
+    if codec not in VIDEO_CODECS:
+        raise MediaRejected(f"unsupported video codec {codec or 'unknown'!r}: accepted are "
+                            f"{', '.join(sorted(VIDEO_CODECS))}")
+    duration = None
+    if stream.duration is not None and stream.time_base is not None:
+        duration = float(stream.duration * stream.time_base)
+    elif container.duration is not None:
+        duration = container.duration / 1_000_000
+    if duration is not None and duration > settings.max_duration_s:
+        raise MediaRejected(f"the video is {duration:.0f} s long, over the limit of "
+                            f"{settings.max_duration_s:.0f} s")
+    return stream, codec, duration
+
+
+def _keyframes(container: Any, stream: Any, codec: str | None, settings: MediaSettings
+               ) -> tuple[list[Frame], float]:
+    """Decode the stream: a frame every second and the first of each new shot, and the time
+    of the last frame decoded. A truncated tail keeps what decoded, as players do."""
+    import av
+
+    w, h = stream.codec_context.width, stream.codec_context.height
+    frames: list[Frame] = []
+    next_t, prev_small, last_t = 0.0, None, 0.0
+    try:
+        for frame in container.decode(stream):
+            t = float(frame.time) if frame.time is not None else last_t
+            last_t = t
+            if t > settings.max_duration_s:  # a header that lied about its duration
+                raise MediaRejected(f"the video runs past {settings.max_duration_s:.0f} s")
+            small = frame.reformat(width=32, height=32, format="gray").to_ndarray() / 255.0
+            scene = prev_small is not None and \
+                float(np.abs(small - prev_small).mean()) > SCENE_CHANGE
+            prev_small = small
+            if t + 1e-6 >= next_t or scene:
+                frames.append(Frame(t, _analysis_rgb(frame, w, h), scene=scene))
+                if t + 1e-6 >= next_t:
+                    next_t = np.floor(t) + 1.0
+    except MediaRejected:
+        raise
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        if not frames:
+            raise MediaRejected(f"the video cannot be decoded (corrupt, or a codec this "
+                                f"server does not have: {codec}): {exc}") from None
+    if not frames:
+        raise MediaRejected(f"no frame of the video could be decoded (codec {codec})")
+    return frames, last_t
+
+
+def _analysis_rgb(frame: Any, w: int, h: int) -> np.ndarray:
+    """The frame as RGB at most ``ANALYSIS_SIDE`` on its long side."""
+    scale = min(1.0, ANALYSIS_SIDE / max(w, h))
+    return frame.reformat(width=max(1, round(w * scale)), height=max(1, round(h * scale)),
+                          format="rgb24").to_ndarray()
 
 
 def probe_file(path: Path, head: bytes, settings: MediaSettings) -> Probe:

@@ -362,6 +362,24 @@ def after_media(engine: Engine, item_id: int) -> dict[str, Any]:
     from modops.media.banks import matcher
     from modops.media.clusters import cluster_item_media
 
+    media, project_id = _ready_media(engine, item_id)
+    if not media:
+        return {"matches": 0}
+    ocr_text = "\n".join(m.ocr_text for m in media if m.ocr_text) or None
+    bank = matcher(engine)
+    matches = [(m.id, hit) for m in media for hit in _file_matches(bank, m)]
+    acted = _record_matches(engine, project_id, item_id, ocr_text, matches)
+    # a bank acts on an item once: processing again (or another file of the item matching
+    # the same bank) records the evidence anew but does not boost or decide twice
+    routed = _route_matches(engine, project_id, item_id,
+                            [h for _m, h in matches if h.bank_id not in acted])
+    rescored = _rescore_with_ocr(engine, project_id, item_id) if ocr_text else None
+    cluster_item_media(engine, project_id, item_id)
+    return {"matches": len(matches), "routed": routed, "rescored": rescored}
+
+
+def _ready_media(engine: Engine, item_id: int) -> tuple[list[MediaObject], int]:
+    """The item's processed media files in position order, and its project (0: none)."""
     with session_scope(engine, immediate=True) as s:
         rows = s.execute(select(MediaObject, ItemMedia.project_id).join(
             ItemMedia, ItemMedia.media_id == MediaObject.id).where(
@@ -369,24 +387,29 @@ def after_media(engine: Engine, item_id: int) -> dict[str, Any]:
             .order_by(ItemMedia.position)).all()
         media = [r[0] for r in rows]
         s.expunge_all()
-    if not media:
-        return {"matches": 0}
-    project_id = int(rows[0][1])
-    ocr_text = "\n".join(m.ocr_text for m in media if m.ocr_text) or None
-    bank = matcher(engine)
-    matches: list[tuple[int, Any]] = []
-    for m in media:
-        found = bank.match_exact("md5", m.md5) + bank.match_exact("sha256", m.sha256)
-        frames = [(k["pdq"], int(k["quality"]), {"t": k["t"]})
-                  for k in (m.keyframes or []) if "pdq" in k]
-        found += bank.match_pdq(frames)
-        if m.vpdq:
-            found += bank.match_vpdq(m.vpdq)
-        best: dict[int, Any] = {}
-        for hit in found:  # one match per bank and file: the closest
-            if hit.bank_id not in best or hit.distance < best[hit.bank_id].distance:
-                best[hit.bank_id] = hit
-        matches.extend((m.id, hit) for hit in best.values())
+    return media, int(rows[0][1]) if rows else 0
+
+
+def _file_matches(bank: Any, m: MediaObject) -> list[Any]:
+    """One file's bank matches (MD5, SHA-256, PDQ of its keyframes, vPDQ): one per bank, the
+    closest."""
+    found = bank.match_exact("md5", m.md5) + bank.match_exact("sha256", m.sha256)
+    frames = [(k["pdq"], int(k["quality"]), {"t": k["t"]})
+              for k in (m.keyframes or []) if "pdq" in k]
+    found += bank.match_pdq(frames)
+    if m.vpdq:
+        found += bank.match_vpdq(m.vpdq)
+    best: dict[int, Any] = {}
+    for hit in found:
+        if hit.bank_id not in best or hit.distance < best[hit.bank_id].distance:
+            best[hit.bank_id] = hit
+    return list(best.values())
+
+
+def _record_matches(engine: Engine, project_id: int, item_id: int, ocr_text: str | None,
+                    matches: list[tuple[int, Any]]) -> set[int]:
+    """Store the item's OCR text and replace its match evidence; returns the banks that had
+    matched it before (they have acted on it already)."""
     now = utcnow()
     with session_scope(engine, immediate=True) as s:
         acted = set(s.scalars(select(MediaMatch.bank_id).where(MediaMatch.item_id == item_id)))
@@ -400,13 +423,7 @@ def after_media(engine: Engine, item_id: int) -> dict[str, Any]:
                              detail={**hit.detail, "bank": hit.bank_name,
                                      "policy_label": hit.policy_label, "action": hit.action},
                              matched_at=now))
-    # a bank acts on an item once: processing again (or another file of the item matching
-    # the same bank) records the evidence anew but does not boost or decide twice
-    routed = _route_matches(engine, project_id, item_id,
-                            [h for _m, h in matches if h.bank_id not in acted])
-    rescored = _rescore_with_ocr(engine, project_id, item_id) if ocr_text else None
-    cluster_item_media(engine, project_id, item_id)
-    return {"matches": len(matches), "routed": routed, "rescored": rescored}
+    return acted
 
 
 def _route_matches(engine: Engine, project_id: int, item_id: int, hits: list[Any]) -> str | None:
