@@ -59,3 +59,20 @@ def test_policy_thresholds_by_target_precision_with_a_label_floor() -> None:
     assert strict.threshold is None
     assert policy_positive("illegal_goods", ["illegal_goods.gambling"])
     assert not policy_positive("illegal_goods", ["none"])
+
+
+def test_validation_file_rows_and_policy_labels() -> None:
+    """What ``modops model thresholds --validation FILE`` reads: labels comma-separated,
+    none/0/false/no/empty mean no violation; a policy decides its own label, else its
+    parent's, else none."""
+    from modops.machine.routing_choice import label_for, labels_of_rows
+
+    rows = [{"text": "a", "label": "hate, profanity"}, {"text": None, "label": "None"},
+            {"text": "c", "label": " 0 ,"}, {"text": "d"}, {"text": "e", "label": "no,spam"}]
+    texts, human = labels_of_rows(rows, "text", "label")
+    assert texts == ["a", "", "c", "d", "e"]
+    assert human == [["hate", "profanity"], [], [], [], ["spam"]]
+    rules = {"hate": "remove", "illegal_goods": "remove"}
+    assert label_for(rules, "hate") == "hate"
+    assert label_for(rules, "illegal_goods.gambling") == "illegal_goods"
+    assert label_for(rules, "profanity") is None

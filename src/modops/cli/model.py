@@ -154,58 +154,31 @@ def thresholds(
     Policies without enough in-domain labels are never auto-actioned. Without them, the
     auto-clear threshold comes from BEEP! dev (out of domain), at the stated recall target.
     """
-    from modops.machine.data import read_beep
     from modops.machine.registry import Registry
-    from modops.machine.thresholds import choose_policy_thresholds, choose_thresholds
+    from modops.machine.routing_choice import choose_routing, labels_of_rows
 
     model = Registry().load()
     rules = _project_rules(project)
     if validation is None:
         rows = _project_labels(project)
-        texts = [r.text for r in rows]
-        human = [list(r.labels) for r in rows]
+        texts, human = [r.text for r in rows], [list(r.labels) for r in rows]
         source = f"{len(rows):,} final human labels of project {project}"
     else:
         file_rows = list(_read_rows(validation))
-        texts = [str(r.get(text_column) or "") for r in file_rows]
-        human = [[x.strip() for x in str(r.get(label_column) or "").split(",")
-                  if x.strip() and x.strip().lower() not in ("none", "0", "false", "no")]
-                 for r in file_rows]
+        texts, human = labels_of_rows(file_rows, text_column, label_column)
         source = f"{len(file_rows):,} labeled rows of {validation.name}"
-    scores = model.score(texts) if texts else []
-    policies = sorted({p for s in scores for p in s.policies} | set(_POLICY_ORDER))
-    label_of = {p: _label_for(rules, p) for p in policies}
-    chosen = choose_policy_thresholds([s.policies for s in scores], human, label_of, source,
-                                      auto_action_precision, min_labels)
-    harmful = [any(rules.get(h, "no_action") != "no_action" for h in hs) for hs in human]
-    if len(texts) >= min_labels and any(harmful):
-        th = choose_thresholds([s.harm for s in scores], harmful, auto_action_precision,
-                               auto_clear_recall, model_version=model.model_version)
-        clear_source = source
-    else:  # auto-clear only, at the stated recall target, on out-of-domain data
-        beep = read_beep("dev")
-        th = choose_thresholds([s.harm for s in model.score([r.text for r in beep])],
-                               [r.hate != "none" for r in beep], 2.0, auto_clear_recall,
-                               model_version=model.model_version)
-        clear_source = f"BEEP! dev (out of domain: the project has {len(texts)} labels)"
-    console.print(_policy_table(project, model.model_version, chosen, auto_action_precision))
+    choice = choose_routing(model, rules, texts, human, source, auto_action_precision,
+                            auto_clear_recall, min_labels)
+    th = choice.harm
+    console.print(_policy_table(project, model.model_version, choice.policies,
+                                auto_action_precision))
     high = None if th.high == float("inf") else th.high
     console.print(f"harm: auto-action ≥ {'never' if high is None else f'{high:.4f}'}, "
                   f"auto-clear < {th.low:.4f} (recall {th.achieved_recall:.3f} kept above it; "
-                  f"validation: {clear_source})")
+                  f"validation: {choice.clear_source})")
     if not dry_run:
-        store_thresholds(project, th, {c.policy: c.to_setting() for c in chosen})
+        store_thresholds(project, th, {c.policy: c.to_setting() for c in choice.policies})
         console.print(f"stored on project {project}")
-
-
-_POLICY_ORDER = ("hate", "harassment", "profanity")
-
-
-def _label_for(rules: dict[str, str], policy: str) -> str | None:
-    if policy in rules:
-        return policy
-    parent = policy.split(".", 1)[0]
-    return parent if parent in rules else None
 
 
 def _policy_table(project: str, version: str, chosen: list[Any], target: float) -> Table:
