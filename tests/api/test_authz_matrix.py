@@ -248,6 +248,12 @@ MATRIX: list[tuple[str, str, Any, tuple[Any, ...]]] = [
     ("GET", "/manage/kr-web/jobs/{cross_job}/file/html", None,
      (303, 403, 403, 404, 200, 403, 404)),
     ("GET", "/manage/kr-web/jobs/999999", None, (303, 403, 403, 404, 404, 403, 404)),
+    # Rules (issue 19): authoring, backtest, enable — managers of the project.
+    ("GET", "/manage/kr-web/rules", None, (303, 403, 403, 200, 200, 403, 404)),
+    ("POST", "/manage/kr-web/rules", None, (303, 403, 403, 422, 422, 403, 404)),
+    ("GET", "/manage/kr-web/rules/nope", None, (303, 403, 403, 404, 404, 403, 404)),
+    ("POST", "/manage/kr-web/rules/nope/backtest", None, (303, 403, 403, 404, 404, 403, 404)),
+    ("POST", "/manage/kr-web/rules/nope/mode", None, (303, 403, 403, 404, 404, 403, 404)),
     ("GET", "/login", None, (200, 200, 200, 200, 200, 200, 200)),
     ("GET", "/healthz", None, (200, 200, 200, 200, 200, 200, 200)),
     ("GET", "/docs", None, (200, 200, 200, 200, 200, 200, 200)),

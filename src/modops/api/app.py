@@ -175,6 +175,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         console_admin,
         console_data,
         console_projects,
+        console_rules,
         dashboards,
         views,
     )
@@ -182,6 +183,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     # the console's pages first: /manage/new is not the dashboard of a project named "new"
     app.include_router(console_projects.router)
     app.include_router(console_data.router)
+    app.include_router(console_rules.router)
     app.include_router(views.router)
     app.include_router(dashboards.router)
     app.include_router(console_admin.router)

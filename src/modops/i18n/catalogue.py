@@ -14,6 +14,7 @@ test ``tests/i18n/test_catalogue.py`` refuses the variants it names.
 from __future__ import annotations
 
 from .catalogue_console import CONSOLE_TEXT
+from .catalogue_rules import RULES_TEXT
 
 # key -> (Korean, English)
 TEXT: dict[str, tuple[str, str]] = {
@@ -768,3 +769,4 @@ GLOSSARY: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 # The admin and oversight console's entries (issue 20) are kept in their own table; they are
 # part of this catalogue all the same (a key may not be in both).
 TEXT.update({k: v for k, v in CONSOLE_TEXT.items() if k not in TEXT})
+TEXT.update({k: v for k, v in RULES_TEXT.items() if k not in TEXT})

@@ -1,0 +1,56 @@
+"""The catalogue's entries for rules over signals (issue 19): authoring, backtests, enabling.
+Part of the one catalogue: ``catalogue.TEXT`` merges this table."""
+
+from __future__ import annotations
+
+# key -> (Korean, English)
+RULES_TEXT: dict[str, tuple[str, str]] = {
+    "rules.title": ("자동화 규칙", "Rules"),
+    "rules.hint": ("새 규칙과 바뀐 규칙은 섀도 모드로 저장됩니다: 평가·기록만 하고 아무것도 "
+                   "처리하지 않습니다. 백테스트를 돌려 본 뒤 켜세요.",
+                   "New and changed rules are saved in shadow mode: evaluated and logged, "
+                   "acting on nothing. Run a backtest, then enable."),
+    "rules.new": ("규칙 작성 (YAML)", "Author a rule (YAML)"),
+    "rules.save": ("저장 (섀도 모드)", "Save (shadow mode)"),
+    "rules.refused": ("규칙 파일을 받지 않았습니다. 아무것도 바뀌지 않았습니다.",
+                      "Rule file refused; nothing changed."),
+    "rules.none": ("아직 규칙이 없습니다.", "No rules yet."),
+    "rules.col.id": ("규칙", "Rule"),
+    "rules.col.version": ("버전", "Version"),
+    "rules.col.mode": ("모드", "Mode"),
+    "rules.col.owner": ("담당자", "Owner"),
+    "rules.col.priority": ("우선순위", "Priority"),
+    "rules.mode.shadow": ("섀도", "Shadow"),
+    "rules.mode.live": ("적용 중", "Live"),
+    "rules.mode.disabled": ("꺼짐", "Disabled"),
+    "rules.backtest": ("백테스트", "Backtest"),
+    "rules.days": ("기간 (일)", "Window (days)"),
+    "rules.run_backtest": ("백테스트 실행", "Run backtest"),
+    "rules.enable": ("켜기", "Enable"),
+    "rules.override": ("백테스트 없이 켜는 이유 (관리자)",
+                       "Reason to enable without a backtest (admin)"),
+    "rules.disable": ("끄기", "Disable"),
+    "rules.to_shadow": ("섀도로 되돌리기", "Back to shadow"),
+    "rules.items": ("사람이 결정한 항목", "Items decided by people"),
+    "rules.matched": ("일치", "Matched"),
+    "rules.correct": ("정답과 일치", "Agreed with people"),
+    "rules.precision": ("정밀도", "Precision"),
+    "rules.recall": ("재현율", "Recall"),
+    "rules.route_changes": ("경로가 바뀌는 항목", "Route changes"),
+    "rules.chart_title": ("일별 일치 건수", "Matches per day"),
+    "rules.chart_x": ("결정일", "Decision day"),
+    "rules.chart_y": ("항목 수", "Items"),
+    "rules.examples": ("예시", "Examples"),
+    "rules.ex.correct": ("맞게 일치", "Correct matches"),
+    "rules.ex.wrong": ("잘못 일치", "Wrong matches"),
+    "rules.ex.missed": ("놓친 항목", "Missed"),
+    "rules.ex.route_changed": ("경로가 바뀌는 항목", "Route would change"),
+    "rules.no_backtest": ("이 버전의 백테스트가 아직 없습니다.",
+                          "No backtest of this version yet."),
+    "rules.enabled_on": ("켤 때 근거: 백테스트 #{id}", "Enabled on backtest #{id}"),
+    "rules.overridden": ("백테스트 없이 켬: {reason}", "Enabled without a backtest: {reason}"),
+    "rules.versions": ("버전 기록", "Versions"),
+    "rules.source": ("규칙 원문", "Rule text"),
+    "rules.signals": ("신호 목록", "Signals"),
+    "rules.error": ("요청을 처리하지 못했습니다: {message}", "Could not do that: {message}"),
+}
