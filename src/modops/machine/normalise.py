@@ -126,10 +126,11 @@ def _parse(jamo: str, i: int) -> tuple[list[str], int]:
     a consonant before a vowel starts a syllable, compound vowels ``ㅗㅏ`` → ``ㅘ`` and finals
     ``ㄹㄱ`` → ``ㄺ`` combine); returns them and where they stop.
 
-    ``_final`` is one call per syllable. Measured when it was split out (issue 22, 2 loaded
-    cores, min of 15 alternating runs): ``_parse`` alone over the 83k jamo runs of 10k shipped
-    comments spelled in jamo +15 %; ``normalise_many`` over the 10k comments themselves
-    -5 %…+4 %, within the noise: only jamo runs and 3+ letter Latin runs reach this loop."""
+    ``_final`` is one call per syllable. Measured when it was split out (issue 22; main and
+    split loaded side by side, min of 21 alternating runs, quiet host): ``_parse`` alone over
+    the 83k jamo runs of 10k shipped comments spelled in jamo +3.3 %; ``normalise_many`` over
+    those 10k comments -1.2 % (noise), over them spelled in jamo +1.9 %. Only jamo runs and
+    3+ letter Latin runs reach this loop."""
     out: list[str] = []
     n = len(jamo)
     while i < n:

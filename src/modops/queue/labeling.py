@@ -144,6 +144,10 @@ def submit(engine: Engine, task_id: int, user: UserRef, labels: list[str], *,
     A lease that ran out is still honoured while nobody else has taken the slot. With
     ``project_id`` a task of another project is refused as not found.
     """
+    # Measured (issue 22): one answer takes 3.6 ms (277 pairs/s, bench/results/dispense.json,
+    # PostgreSQL, 1 labeler); a helper call costs 55 ns (timeit, 1M calls): splitting would cost
+    # < 0.01 %. Speed is no reason to keep this in one piece: it should be split (left to the
+    # queue's owner this session; issue 22).
     now = now or runtime.current().clock()
     if note is not None and len(note) > MAX_NOTE_CHARS:
         raise ValidationError(f"a note may have at most {MAX_NOTE_CHARS} characters")
