@@ -14,6 +14,7 @@ _subscribers: list[Handler] = []
 DECISION = "decision"
 APPEAL_OPENED = "appeal.opened"
 APPEAL_RESOLVED = "appeal.resolved"
+ACCOUNT_ENFORCEMENT = "account.enforcement"  # warn / restrict / suspend / ban / lift an account
 PROJECT_CHANGED = "project.changed"
 USER_CHANGED = "user.changed"
 

@@ -31,7 +31,8 @@ from modops.store.db import store_key, utcnow
 from modops.store.models import Project
 from modops.store.models_web import Webhook, WebhookDelivery
 
-WEBHOOK_EVENTS = (events.DECISION, events.APPEAL_OPENED, events.APPEAL_RESOLVED, "alert")
+WEBHOOK_EVENTS = (events.DECISION, events.APPEAL_OPENED, events.APPEAL_RESOLVED, "alert",
+                  events.ACCOUNT_ENFORCEMENT)
 HOOKS_TTL_S = 2.0  # another process's new webhook is seen within this; this process's at once
 _PENDING = "modops.outbox"
 
