@@ -200,6 +200,15 @@ MATRIX: list[tuple[str, str, Any, tuple[Any, ...]]] = [
     ("GET", "/label/kr-web", None, (303, 200, 200, 200, 200, 404, 404)),
     ("GET", "/label/busan-only", None, (303, 404, 404, 404, 200, 200, 200)),
     ("GET", "/review/kr-web", None, (303, 403, 200, 200, 200, 403, 404)),
+    # The labeler's and reviewer's screens (issue 20): start, leave, a past answer, a chosen
+    # review task, an appeal opened from the UI.
+    ("POST", "/label/kr-web/start", None, (303, 303, 303, 303, 303, 404, 404)),
+    ("GET", "/label/kr-web/tasks/{lab1_task}", None, (303, 303, 303, 303, 303, 303, 303)),
+    ("POST", "/label/kr-web/tasks/{lab2_task}/leave", None, (303, 204, 204, 204, 204, 404, 404)),
+    ("GET", "/label/kr-web/answers/{lab1_ann}", None, (303, 200, 404, 404, 404, 404, 404)),
+    ("POST", "/label/kr-web/answers/{lab1_ann}", None, (303, 422, 404, 404, 404, 404, 404)),
+    ("GET", "/review/kr-web/tasks/{lab2_task}", None, (303, 403, 303, 303, 303, 403, 404)),
+    ("POST", "/review/kr-web/appeals", None, (303, 403, 422, 422, 422, 403, 404)),
     ("GET", "/review/kr-web/appeals", None, (303, 403, 200, 200, 200, 403, 404)),
     ("GET", "/manage", None, (303, 403, 200, 200, 200, 403, 200)),
     ("GET", "/manage/kr-web", None, (303, 403, 200, 200, 200, 403, 404)),

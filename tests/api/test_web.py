@@ -56,6 +56,11 @@ def test_forms_reject_missing_csrf(app_client: TestClient, world) -> None:
 def test_labeling_form_round_trip(app_client: TestClient, world) -> None:
     csrf = _sign_in(app_client, "lab1", "/label/kr-web")
     page = app_client.get("/label/kr-web")
+    assert 'data-task-id="' not in page.text  # opening the page leases nothing
+    started = app_client.post("/label/kr-web/start", data={"csrf_token": csrf},
+                              follow_redirects=False)
+    assert started.status_code == 303 and started.headers["location"] == "/label/kr-web"
+    page = app_client.get("/label/kr-web")
     task_id = re.search(r'data-task-id="(\d+)"', page.text).group(1)
     r = app_client.post(f"/label/kr-web/tasks/{task_id}",
                         data={"labels": "profanity", "action": "submit", "csrf_token": csrf},

@@ -127,6 +127,13 @@ def sign_in(pg: Page, live: Live, username: str, path: str = "/") -> None:
     pg.wait_for_url(f"{live.url}{path}")
 
 
+def start_labeling(pg: Page) -> None:
+    """Opening the labeling page leases nothing: the labeler starts (Enter), then works."""
+    pg.locator("#start-btn").wait_for()
+    pg.keyboard.press("Enter")
+    pg.locator("#work").wait_for()
+
+
 _screenshots: list[Path] = []  # set once per session by the fixture below
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from modops.media.pipeline import attach_blob_chunks, process_media
 from modops.store import session_scope
 from modops.store.models import AuditLog, Item, Project
-from tests.e2e.conftest import Live, shot, sign_in
+from tests.e2e.conftest import Live, shot, sign_in, start_labeling
 from tests.media.media_files import clip
 
 pytestmark = pytest.mark.e2e
@@ -47,6 +47,7 @@ def test_media_is_blurred_until_unblurred_and_the_keys_drive_the_video(
     pg, watch = page
     pg.set_default_timeout(30_000)  # decoding video on a busy machine
     sign_in(pg, live, "lab1", f"/label/{live.world.project}")
+    start_labeling(pg)
     video = pg.locator("#media-panel video")
     video.wait_for(state="visible")
     video_js = "document.querySelector('#media-panel video')"

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from modops import queue as q
 from modops.store import session_scope, utcnow
 from modops.store.models import Annotation, AuditLog, Decision, Item, Project, Task
-from tests.e2e.conftest import Live, shot, sign_in
+from tests.e2e.conftest import Live, shot, sign_in, start_labeling
 
 pytestmark = pytest.mark.e2e
 
@@ -20,6 +20,7 @@ pytestmark = pytest.mark.e2e
 def test_labeler_labels_five_tasks_with_the_keyboard_only(live: Live, page) -> None:
     pg, watch = page
     sign_in(pg, live, "lab1", "/label/kr-web")
+    start_labeling(pg)
     expect(pg.locator("#lease-timer")).to_have_text(re.compile(r"^\d+:\d\d$"))
     keys = ["3", "0", "2", "0", "q"]  # profanity, none, harassment, none, hate.gender
     seen: list[str] = []
@@ -172,19 +173,21 @@ def test_api_docs_render_offline_under_the_csp(live: Live, page) -> None:
 
 
 def test_skip_and_flag_from_the_keyboard(live: Live, page) -> None:
-    """Shift+S skips (never served again), Shift+F flags with the typed note ("/" to focus)."""
+    """"." skips (never served again), ";" flags with the typed note ("/" to focus): commands
+    are never letters, so they cannot collide with label keys (s is 마약, f is 사기)."""
     from modops.store.models import Skip
 
     pg, watch = page
     sign_in(pg, live, "lab1", "/label/kr-web")
+    start_labeling(pg)
     first = pg.locator("#work").get_attribute("data-task-id")
-    pg.keyboard.press("Shift+S")
+    pg.keyboard.press(".")
     expect(pg.locator("#work")).not_to_have_attribute("data-task-id", first or "")
     second = pg.locator("#work").get_attribute("data-task-id")
     pg.keyboard.press("/")
     pg.keyboard.type("맥락이 더 필요함")
     pg.keyboard.press("Escape")
-    pg.keyboard.press("Shift+F")
+    pg.keyboard.press(";")
     expect(pg.locator("#work")).not_to_have_attribute("data-task-id", second or "")
     with session_scope(live.engine) as s:
         assert s.scalar(select(func.count()).select_from(Skip).where(

@@ -176,6 +176,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         console_data,
         console_projects,
         console_rules,
+        console_work,
         dashboards,
         views,
     )
@@ -185,6 +186,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     app.include_router(console_data.router)
     app.include_router(console_rules.router)
     app.include_router(views.router)
+    app.include_router(console_work.router)
     app.include_router(dashboards.router)
     app.include_router(console_admin.router)
     errors.install(app, render_page=views.render_error)

@@ -29,6 +29,7 @@ ACTION_ROLE: dict[str, Role] = {
     "project.read": Role.LABELER,  # taxonomy, name: what a labeler needs to label
     "task.work": Role.LABELER,  # next / submit / skip / flag
     "review.work": Role.REVIEWER,  # escalations, decide, appeal queue
+    "appeal.open": Role.REVIEWER,  # open an appeal from the reviewer's screen
     "item.read": Role.REVIEWER,
     "project.stats": Role.REVIEWER,
     "project.analytics": Role.MANAGER,  # dashboards, metrics API, alerts, transparency export

@@ -37,11 +37,13 @@ class LabelerStats:
         return self.gold_correct / self.gold_answered if self.gold_answered else None
 
 
-def labeler_stats(session: Session, user_id: int, now: datetime | None = None) -> LabelerStats:
+def labeler_stats(session: Session, user_id: int, now: datetime | None = None, *,
+                  include_today: bool = False) -> LabelerStats:
     """Own answers since 00:00 KST, and own gold accuracy over the 30 days before today.
 
     Gold answers of today are left out: a total that moved right after an answer would tell
-    the labeler that the task was gold (and whether they got it right).
+    the labeler that the task was gold (and whether they got it right), unless the project
+    chose immediate gold feedback (``include_today``).
     """
     now = now or utcnow()
     midnight = start_of_day_kst(now)
@@ -52,7 +54,8 @@ def labeler_stats(session: Session, user_id: int, now: datetime | None = None) -
         "SELECT count(*), coalesce(sum(CASE WHEN correct THEN 1 ELSE 0 END), 0) "
         "FROM annotations WHERE labeler_id = :u AND correct IS NOT NULL AND submitted_at >= :t "
         "AND submitted_at < :m"),
-        {"u": user_id, "t": midnight - timedelta(days=30), "m": midnight}).one()
+        {"u": user_id, "t": midnight - timedelta(days=30),
+         "m": now + timedelta(seconds=1) if include_today else midnight}).one()
     return LabelerStats(int(today), int(answered), int(correct))
 
 

@@ -107,9 +107,29 @@ def _sla_by_product(value: Any) -> dict[str, int]:
             for k, v in value.items()}
 
 
+def _gold_feedback(v: Any) -> str:
+    """When labelers see their gold accuracy: ``batched`` (totals over earlier days, the
+    default: nothing moves right after a gold answer) or ``immediate`` (today's included)."""
+    if v not in ("immediate", "batched"):
+        raise ValidationError("gold_feedback must be 'immediate' or 'batched'")
+    return str(v)
+
+
+def _time_zone(v: Any) -> str:
+    """The zone the project's pages show times in (IANA name; Asia/Seoul by default)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(str(v))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"timezone: unknown time zone {v!r}") from None
+    return str(v)
+
+
 # Keys inside the free-form ``settings`` mapping that code reads as more than a hint.
 _NESTED_SETTINGS = {"retention_days": retention_setting, "pii_mask": _pii_mask,
-                    "sla_by_product": _sla_by_product}
+                    "sla_by_product": _sla_by_product, "gold_feedback": _gold_feedback,
+                    "timezone": _time_zone}
 
 
 def _settings(v: Any) -> dict[str, Any]:

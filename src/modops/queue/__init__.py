@@ -18,10 +18,10 @@ from modops._lazy import lazy_exports
 # items in state ``new``.
 
 if TYPE_CHECKING:
-    from modops.queue.dispense import expire_leases, next_review, next_task
+    from modops.queue.dispense import expire_leases, held_task, next_review, next_task
     from modops.queue.gold import make_gold
     from modops.queue.ingest import ingest_file
-    from modops.queue.labeling import flag, skip, submit, submit_and_next
+    from modops.queue.labeling import flag, leave, skip, submit, submit_and_next
     from modops.queue.planning import RoutingSummary
     from modops.queue.review import decide, hand_back, open_appeal
     from modops.queue.routing import route_items, route_pending
@@ -35,9 +35,9 @@ if TYPE_CHECKING:
     )
 
 _HOMES = {
-    "modops.queue.dispense": ("expire_leases", "next_review", "next_task"),
+    "modops.queue.dispense": ("expire_leases", "held_task", "next_review", "next_task"),
     "modops.queue.gold": ("make_gold",),
-    "modops.queue.labeling": ("flag", "skip", "submit", "submit_and_next"),
+    "modops.queue.labeling": ("flag", "leave", "skip", "submit", "submit_and_next"),
     "modops.queue.review": ("decide", "hand_back", "open_appeal"),
     "modops.queue.ingest": ("ingest_file",),
     "modops.queue.planning": ("RoutingSummary",),
@@ -64,7 +64,9 @@ __all__ = [
     "expire_leases",
     "flag",
     "hand_back",
+    "held_task",
     "ingest_file",
+    "leave",
     "make_gold",
     "next_review",
     "next_task",

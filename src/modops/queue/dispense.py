@@ -301,13 +301,30 @@ def next_task(engine: Engine, project_key: str, user: UserRef, *,
     return None
 
 
+def held_task(engine: Engine, project_key: str, user: UserRef, *,
+              now: datetime | None = None) -> TaskView | None:
+    """The label task this labeler already holds here, or None. Leases nothing: opening the
+    labeling page shows work in hand; new work is leased only when the labeler starts
+    (``next_task``)."""
+    now = now or runtime.current().clock()
+    project = cached_project(engine, project_key)
+    actor = read_actor(engine, user)
+    _eligible(project, actor)
+    with engine.connect() as conn:
+        task_id = _current_lease(conn, project.id, actor.id,
+                                 (TaskKind.LABEL.value, TaskKind.GOLD.value), now)
+        return None if task_id is None else _task_view(conn, task_id, project)
+
+
 def next_review(engine: Engine, project_key: str, reviewer: UserRef, *,
-                now: datetime | None = None, kinds: tuple[str, ...] = REVIEW_KINDS) \
-        -> ReviewView | None:
+                now: datetime | None = None, kinds: tuple[str, ...] = REVIEW_KINDS,
+                task_id: int | None = None) -> ReviewView | None:
     """Lease the next escalation, appeal or audit for a reviewer, with every label side by side.
 
     Escalations come first (they hold an item's SLA), then appeals, then audits. A reviewer is
-    never served an appeal against a decision they made themselves.
+    never served an appeal against a decision they made themselves. With ``task_id`` that one
+    task (a row the reviewer clicked), if it is still open or already theirs; any other task in
+    their hands goes back to the queue.
     """
     now = now or runtime.current().clock()
     _maybe_sweep(engine, now)
@@ -316,24 +333,38 @@ def next_review(engine: Engine, project_key: str, reviewer: UserRef, *,
     if not actor.role.at_least(Role.REVIEWER):
         raise PermissionDenied("only reviewers, managers and admins review")
     with write_tx(engine) as (conn, _):
-        task_id = _current_lease(conn, project.id, actor.id, kinds, now)
-        if task_id is None:
-            kind_list = ", ".join(f"'{k}'" for k in kinds)
-            lock = " FOR UPDATE OF t SKIP LOCKED" if is_pg(conn) else ""
-            task_id = conn.execute(sql(
-                "SELECT t.id FROM tasks t WHERE t.project_id = :p "
-                f"AND t.state = '{TaskState.OPEN}' "
-                f"AND t.kind IN ({kind_list}) "
-                "AND NOT (t.kind = 'appeal' AND EXISTS (SELECT 1 FROM decisions d "
-                "WHERE d.item_id = t.item_id AND d.current = :true AND d.decided_by_id = :u)) "
-                "ORDER BY CASE t.kind WHEN 'review' THEN 0 WHEN 'appeal' THEN 1 ELSE 2 END, "
-                f"t.priority DESC, t.id LIMIT 1{lock}"),
-                {"p": project.id, "u": actor.id, "true": True}).scalar()
-            if task_id is None:
-                return None
-            _lease(conn, task_id, actor, now, project.lease_seconds)
+        held = _current_lease(conn, project.id, actor.id, kinds, now)
+        if task_id is not None and held not in (None, task_id):
+            release(conn, held)
+            held = None
+        if task_id is not None and held is None:
+            held = conn.execute(sql(
+                f"SELECT id FROM tasks WHERE id = :t AND assignee_id = :u AND state = "
+                f"'{TaskState.LEASED}' AND project_id = :p"),
+                {"t": task_id, "u": actor.id, "p": project.id}).scalar()
+        chosen = held if held is not None else _pick_review(conn, project, actor, kinds, task_id)
+        if chosen is None:
+            return None
+        if held is None:
+            _lease(conn, chosen, actor, now, project.lease_seconds)
     with engine.connect() as conn:
-        return review_view(conn, task_id, project)
+        return review_view(conn, chosen, project)
+
+
+def _pick_review(conn: Connection, project: ProjectConfig, actor: Actor,
+                 kinds: tuple[str, ...], task_id: int | None) -> int | None:
+    """The next open review task (escalations, appeals, audits), or the chosen one if open."""
+    kind_list = ", ".join(f"'{k}'" for k in kinds)
+    lock = " FOR UPDATE OF t SKIP LOCKED" if is_pg(conn) else ""
+    only = "AND t.id = :chosen " if task_id is not None else ""
+    return conn.execute(sql(
+        "SELECT t.id FROM tasks t WHERE t.project_id = :p "
+        f"AND t.state = '{TaskState.OPEN}' AND t.kind IN ({kind_list}) {only}"
+        "AND NOT (t.kind = 'appeal' AND EXISTS (SELECT 1 FROM decisions d "
+        "WHERE d.item_id = t.item_id AND d.current = :true AND d.decided_by_id = :u)) "
+        "ORDER BY CASE t.kind WHEN 'review' THEN 0 WHEN 'appeal' THEN 1 ELSE 2 END, "
+        f"t.priority DESC, t.id LIMIT 1{lock}"),
+        {"p": project.id, "u": actor.id, "true": True, "chosen": task_id}).scalar()
 
 
 def review_view(conn: Connection, task_id: int, project: ProjectConfig) -> ReviewView:
@@ -349,10 +380,7 @@ def review_view(conn: Connection, task_id: int, project: ProjectConfig) -> Revie
             annotation_id=row[0], labeler=row[1], labels=loads(row[2]),
             note=mask_pii(row[3], kinds),
             flagged=bool(row[4]), submitted_at=_dt(row[5]), handle_ms=row[6]))
-    current = conn.execute(sql(
-        "SELECT labels FROM decisions WHERE item_id = :i AND current = :true "
-        "ORDER BY id DESC LIMIT 1"), {"i": view.item.id, "true": True}).scalar()
-    view.current_labels = loads(current) if current is not None else None
+    _decision_context(conn, view)
     if view.kind == TaskKind.APPEAL.value:
         view.reason = mask_pii(conn.execute(sql(
             "SELECT reason FROM appeals WHERE item_id = :i AND state = 'open' "
@@ -363,6 +391,31 @@ def review_view(conn: Connection, task_id: int, project: ProjectConfig) -> Revie
         flagged = any(a.flagged for a in view.annotations)
         view.reason = "flagged by a labeler" if flagged else "labelers disagree"
     return view
+
+
+def _decision_context(conn: Connection, view: ReviewView) -> None:
+    """The decision under review and the machine's part in it: score, model version, route."""
+    current = conn.execute(sql(
+        "SELECT d.labels, d.source, d.decided_at, d.basis, u.username FROM decisions d "
+        "LEFT JOIN users u ON u.id = d.decided_by_id WHERE d.item_id = :i "
+        "AND d.current = :true ORDER BY d.id DESC LIMIT 1"),
+        {"i": view.item.id, "true": True}).first()
+    view.current_labels = loads(current.labels) if current is not None else None
+    if current is not None:
+        view.decision = {"source": current.source, "decided_at": _dt(current.decided_at),
+                         "by": current.username, "basis": loads(current.basis) or {}}
+    machine = conn.execute(sql(
+        "SELECT i.machine_score, i.model_version, r.route, r.reason, r.score, "
+        "r.model_version AS routed_version, r.auto_action_threshold, r.auto_clear_threshold "
+        "FROM items i LEFT JOIN routing_decisions r ON r.item_id = i.id WHERE i.id = :i "
+        "ORDER BY r.id DESC LIMIT 1"), {"i": view.item.id}).first()
+    if machine is not None and (machine.route is not None or machine.machine_score is not None):
+        view.routing = {
+            "score": machine.score if machine.score is not None else machine.machine_score,
+            "model_version": machine.routed_version or machine.model_version,
+            "route": machine.route, "reason": machine.reason,
+            "auto_action_threshold": machine.auto_action_threshold,
+            "auto_clear_threshold": machine.auto_clear_threshold}
 
 
 def release(conn: Connection, task_id: int) -> None:

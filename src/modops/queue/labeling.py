@@ -249,3 +249,30 @@ def flag(engine: Engine, task_id: int, user: UserRef, *, note: str | None = None
             escalate(conn, project, task.item_id, now, reason="flagged by a labeler")
             state = "escalated"
         return SubmitResult(annotation_id=annotation_id, item_state=state, escalated=True)
+
+
+def leave(engine: Engine, task_id: int, user: UserRef, *, now: datetime | None = None) -> bool:
+    """The labeler left the page without answering: the slot goes back to the queue at once
+    (a gold task, made for this labeler, is cancelled), instead of waiting for the lease to run
+    out. Nothing is recorded against the labeler (unlike ``skip``, the item may come back).
+
+    Idempotent: a task that is no longer leased to this user (answered, expired and taken by
+    someone else, already left) is left alone and ``False`` returned.
+    """
+    now = now or runtime.current().clock()
+    with write_tx(engine) as (conn, _):
+        actor = load_actor(conn, user)
+        rows = fetch(conn, f"SELECT {_TASK_COLUMNS} FROM tasks t WHERE t.id = :t"
+                     + (" FOR UPDATE" if is_pg(conn) else ""), {"t": task_id})
+        task = rows[0] if rows else None
+        if task is None or task.assignee_id != actor.id or \
+                task.state != TaskState.LEASED.value:
+            return False
+        if task.kind == TaskKind.GOLD.value:
+            expect_one(conn.execute(sql(_CANCEL_GOLD), {"now": now, "t": task_id}).rowcount,
+                       f"task {task_id}", TaskState.CANCELLED)
+        elif task.kind == TaskKind.LABEL.value:
+            release(conn, task_id)
+        else:
+            return False
+    return True

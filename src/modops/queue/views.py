@@ -61,6 +61,10 @@ class ReviewView(TaskView):
     annotations: list[AnnotationView] = field(default_factory=list)
     current_labels: list[str] | None = None  # audits and appeals: the decision under review
     reason: str | None = None  # why it is here: disagreement, flag, audit sample, appeal text
+    #: the machine's part: score, model version, route and the routing reason (or None)
+    routing: dict[str, Any] | None = None
+    #: the decision under review (audits, appeals): source, when, by whom, its basis
+    decision: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)

@@ -19,7 +19,6 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
-from modops import queue as q
 from modops.accounts import add_user, end_session, list_users
 from modops.api import policies
 from modops.api.auth import (
@@ -33,10 +32,9 @@ from modops.api.auth import (
 from modops.api.auth import resolve as resolve_principal
 from modops.api.deps import engine_of, settings_of
 from modops.api.errors import NotAuthenticated, TooManyAttempts
-from modops.api.readmodels import dashboard, labeler_stats
-from modops.domain import ModOpsError, ProjectStatus, Role, ValidationError
+from modops.api.readmodels import dashboard
+from modops.domain import ModOpsError, ProjectStatus, Role
 from modops.domain.fields import TEXT_FIELDS
-from modops.privacy import mask_pii, project_kinds
 from modops.projects import (
     KNOWN_PRODUCTS,
     get_project,
@@ -46,7 +44,7 @@ from modops.projects import (
 )
 from modops.settings import settings
 from modops.store import session_scope
-from modops.store.models import Appeal, Item, Team, User
+from modops.store.models import Team, User
 from modops.web import formats
 from modops.web.charts import throughput_svg
 from modops.web.console_forms import EDITABLE, error_keys, settings_changes
@@ -115,7 +113,8 @@ def highlight_matches(value: object, why: list[dict[str, Any]] | None) -> Markup
 
 env.filters["highlight"] = highlight_matches
 
-MESSAGES_OK = {"saved", "decided", "skipped", "flagged", "nochange", "added"}
+MESSAGES_OK = {"saved", "decided", "skipped", "flagged", "nochange", "added", "edited",
+               "opened", "empty", "taken"}
 
 
 def _locale(request: Request, principal: Principal | None) -> str:
@@ -224,13 +223,6 @@ def home(request: Request, p: Principal = Depends(current)) -> Response:
 
 # --- labeling --------------------------------------------------------------------------------
 
-def _label_rows(project: Any, locale: str) -> list[dict[str, Any]]:
-    return [{"key": lab.key, "name": lab.name_ko if locale == "ko" else lab.name_en,
-             "other": lab.name_en if locale == "ko" else lab.name_ko,
-             "shortcut": lab.shortcut, "child": lab.parent_key is not None,
-             "action": lab.action} for lab in project.taxonomy.labels]
-
-
 def _safe_media(url: str | None) -> dict[str, Any] | None:
     if not url:
         return None
@@ -250,98 +242,7 @@ def _seconds_left(view: Any) -> int:
     return max(0, int((view.lease_expires_at - utcnow()).total_seconds()))
 
 
-@router.get("/label/{key}")
-def label_page(key: str, request: Request, p: Principal = Depends(current)) -> Response:
-    engine = engine_of(request)
-    with session_scope(engine) as s:
-        project = policies.project(s, p, key, "task.work")
-        labels = _label_rows(project, _locale(request, p))
-        multi = project.taxonomy.multi_label
-        name = project.name
-        stats = labeler_stats(s, p.id)
-    view = q.next_task(engine, key, p.id)
-    return render(request, "label.html", p, key=key, project_name=name, labels=labels,
-                  multi=multi, task=view, stats=stats,
-                  media=_safe_media(view.item.media_url) if view else None,
-                  metadata=_pretty(view.item.metadata) if view else None,
-                  seconds_left=_seconds_left(view) if view else 0)
-
-
-@router.post("/label/{key}/tasks/{task_id}")
-def label_act(key: str, task_id: int, request: Request, p: Principal = Depends(current),
-              action: str = Form("submit"), labels: list[str] = Form(default_factory=list),
-              note: str = Form("")) -> Response:
-    engine = engine_of(request)
-    with session_scope(engine) as s:
-        policies.project(s, p, key, "task.work")
-        policies.task(s, p, task_id, act=True)
-    note_value = note.strip() or None
-    if action == "skip":
-        q.skip(engine, task_id, p.id, reason=note_value)
-        return _see_other(f"/label/{key}?m=skipped")
-    if action == "flag":
-        q.flag(engine, task_id, p.id, note=note_value)
-        return _see_other(f"/label/{key}?m=flagged")
-    if action != "submit":
-        raise ValidationError(f"unknown action {action!r}")
-    q.submit(engine, task_id, p.id, labels, note=note_value)
-    return _see_other(f"/label/{key}?m=saved")
-
-
-# --- review ----------------------------------------------------------------------------------
-
-@router.get("/review/{key}")
-def review_page(key: str, request: Request, p: Principal = Depends(current),
-                kind: str | None = None) -> Response:
-    engine = engine_of(request)
-    with session_scope(engine) as s:
-        project = policies.project(s, p, key, "review.work")
-        labels = _label_rows(project, _locale(request, p))
-        names = {x["key"]: x["name"] for x in labels}
-        multi = project.taxonomy.multi_label
-        name = project.name
-    kinds = (kind,) if kind in ("review", "appeal", "audit") else ("review", "appeal", "audit")
-    view = q.next_review(engine, key, p.id, kinds=kinds)
-    return render(request, "review.html", p, key=key, project_name=name, labels=labels,
-                  names=names, multi=multi, task=view, kind=kind,
-                  media=_safe_media(view.item.media_url) if view else None,
-                  metadata=_pretty(view.item.metadata) if view else None,
-                  seconds_left=_seconds_left(view) if view else 0)
-
-
-@router.post("/review/{key}/tasks/{task_id}")
-def review_act(key: str, task_id: int, request: Request, p: Principal = Depends(current),
-               action: str = Form("decide"), labels: list[str] = Form(default_factory=list),
-               note: str = Form(""), kind: str = Form("")) -> Response:
-    engine = engine_of(request)
-    with session_scope(engine) as s:
-        policies.project(s, p, key, "review.work")
-        policies.task(s, p, task_id, act=True)
-    back = f"/review/{key}" + (f"?kind={quote(kind)}&" if kind else "?")
-    if action == "hand_back":
-        q.hand_back(engine, task_id, p.id)
-        return _see_other(f"/review/{key}")
-    q.decide(engine, task_id, p.id, labels, note=note.strip() or None)
-    return _see_other(back + "m=decided")
-
-
-@router.get("/review/{key}/appeals")
-def appeals_page(key: str, request: Request, p: Principal = Depends(current)) -> Response:
-    with session_scope(engine_of(request)) as s:
-        project = policies.project(s, p, key, "review.work")
-        rows = s.execute(
-            select(Appeal, Item.external_id, Item.comment, Item.title, Item.text)
-            .join(Item, Item.id == Appeal.item_id)
-            .where(Appeal.project_id == project.id, Appeal.state == "open")
-            .order_by(Appeal.opened_at).limit(200)).all()
-        kinds = project_kinds(project.settings)  # the preview is item text: masked like it
-        appeals = [{"id": a.id, "external_id": ext,
-                    "preview": (mask_pii(c or t or x or "", kinds) or "")[:140],
-                    "opened_by": a.opened_by, "reason": mask_pii(a.reason, kinds),
-                    "opened_at": a.opened_at}
-                   for a, ext, c, t, x in rows]
-        name = project.name
-    return render(request, "appeals.html", p, key=key, project_name=name, appeals=appeals)
+# The labeler's and reviewer's screens: modops.web.console_work.
 
 
 # --- manager screens -------------------------------------------------------------------------
