@@ -54,8 +54,8 @@ def signals_cmd() -> None:
 
 
 @rules_app.command("validate")
-@_file_errors
 @user_errors
+@_file_errors
 def validate(file: Annotated[Path, typer.Argument(help="Rule file (YAML)")],
              project: Annotated[str | None, typer.Option(
                  help="Also check labels against this project's taxonomy")] = None) -> None:
@@ -70,8 +70,8 @@ def validate(file: Annotated[Path, typer.Argument(help="Rule file (YAML)")],
 
 
 @rules_app.command("load")
-@_file_errors
 @user_errors
+@_file_errors
 def load(project: Annotated[str, typer.Argument(help="Project key")],
          file: Annotated[Path, typer.Argument(help="Rule file (YAML)")]) -> None:
     """Store a file's rules: new and changed rules become new versions in shadow mode."""
@@ -108,8 +108,8 @@ def _print_backtest(bt: dict[str, Any]) -> None:
 
 
 @rules_app.command("backtest")
-@_file_errors
 @user_errors
+@_file_errors
 def backtest(project: Annotated[str, typer.Argument(help="Project key")],
              rule: Annotated[str | None, typer.Argument(help="Stored rule id")] = None,
              file: Annotated[Path | None, typer.Option(help="Backtest a draft rule file "
