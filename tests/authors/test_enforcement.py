@@ -126,3 +126,39 @@ def test_account_webhooks_signed_retried_not_duplicated(engine: Engine, project:
         assert apply_strikes(engine, project, now=NOW).enforcements == []
     finally:
         receiver.close()
+
+
+def test_transparency_counts_account_suspensions(engine: Engine, project: str) -> None:
+    """Issue 21's DSA summary counts suspensions and bans from the records (not overturned)."""
+    from modops.analytics import Filters
+    from modops.analytics.dsa import dsa_export
+    from modops.analytics.period import Period
+
+    with session_scope(engine) as s:
+        proj = get_project(s, project)
+        update_project(s, proj, {"settings": {**(proj.settings or {}), "strikes": {
+            "ladder": [[1, "suspend"]]}}}, actor="test")
+    for who in ("a1", "a2", "a3"):
+        _removed(engine, project, who, ["spam"], days_ago=0.2)
+    assert len(apply_strikes(engine, project, now=NOW).enforcements) == 3
+    with session_scope(engine) as s:
+        first = s.scalar(select(Enforcement.id).order_by(Enforcement.id))
+        appeal_enforcement(s, first, "오해입니다", now=NOW)
+    with session_scope(engine) as s:
+        resolve_enforcement_appeal(s, first, True, actor="reviewer", now=NOW)
+    out = dsa_export(engine, Period.parse("2026-11-20"), Filters(project=project))
+    assert out["summary"]["account_suspensions"] == 2
+
+
+def test_account_signals_feed_rules(engine: Engine, project: str) -> None:
+    from modops.rules import get_signal, load_facts
+
+    _removed(engine, project, "repeat", ["harassment"], days_ago=1, n=3)
+    apply_strikes(engine, project, now=NOW)
+    with session_scope(engine) as s:
+        ids = list(s.scalars(select(Item.id).where(Item.author_id == "repeat")))
+        facts = load_facts(s.connection(), ["author"], ids)["author"][ids[0]]
+    f = {"author": facts}
+    assert get_signal("repeat_offender").extract(f) is True
+    assert get_signal("strikes.harassment").extract(f) == 3
+    assert get_signal("account_status").extract(f) == "restricted"

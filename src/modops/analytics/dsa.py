@@ -10,8 +10,8 @@ by the Korea Communications Standards Commission's (KCSC, 방송통신심의위�
   the territorial scope and the dates.
 * **Summary** — notices received (items with a first user report in the period), complaints
   (appeals opened, decided, overturned), decisions by automation, median time to action from
-  a notice and from posting. ModOps moderates content, not accounts, so account suspensions
-  are reported as not recorded rather than as zero.
+  a notice and from posting, and account suspensions (suspensions and bans of accounts
+  recorded by ``modops.authors`` in the period, overturned ones excepted).
 * **KCSC summary** — decisions per KCSC category. The label → category map is ModOps'
   default reading of the 정보통신에 관한 심의규정 headings, to be checked with counsel;
   a project overrides it with ``settings.analytics.kcsc`` ({label or parent: category}).
@@ -126,6 +126,7 @@ def dsa_export(engine: Engine, period: Period | str, filters: Filters | None = N
                    SUM(CASE WHEN ap.state = 'overturned' THEN 1 ELSE 0 END)
             FROM appeals ap WHERE ap.opened_at >= :start AND ap.opened_at < :end
               AND {sc.appeals('ap')}""", params).one()
+        suspensions = _account_suspensions(conn, sc, params)
         conn.rollback()
     statements = []
     kcsc: dict[tuple[str, str], int] = {}
@@ -182,13 +183,24 @@ def dsa_export(engine: Engine, period: Period | str, filters: Filters | None = N
         "complaints_received": int(appeals[0] or 0),
         "complaints_decided": int(appeals[1] or 0),
         "complaints_overturned": int(appeals[2] or 0),
-        "account_suspensions": None,
-        "account_suspensions_note": "ModOps moderates content, not accounts: not recorded",
+        "account_suspensions": suspensions,
+        "account_suspensions_note": ("suspensions and bans of accounts taken in the period, "
+                                     "overturned ones excepted (table enforcements)"),
         "methodology_version": METHODOLOGY_VERSION,
     }
     kcsc_rows = [{"category_ko": ko, "category_en": en, "decisions": c}
                  for (ko, en), c in sorted(kcsc.items(), key=lambda kv: (-kv[1], kv[0]))]
     return {"statements_of_reasons": statements, "summary": summary, "kcsc": kcsc_rows}
+
+
+def _account_suspensions(conn: Any, sc: Scope, params: dict[str, Any]) -> int:
+    """Account suspensions and bans recorded in the period (``modops.authors``), not
+    overturned on appeal."""
+    where = "e.project_id = :project_id" if sc.project_id is not None else "1 = 1"
+    return int(run(conn, f"""
+        SELECT COUNT(*) FROM enforcements e WHERE e.action IN ('suspend', 'ban')
+          AND e.state <> 'overturned' AND e.created_at >= :start AND e.created_at < :end
+          AND {where}""", params).scalar() or 0)
 
 
 def _iso(v: Any) -> str | None:

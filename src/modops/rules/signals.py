@@ -242,4 +242,4 @@ def _load_builtins() -> None:
 
 
 #: modules whose import registers signals (add yours here)
-SIGNAL_MODULES: list[str] = ["modops.rules.builtin"]
+SIGNAL_MODULES: list[str] = ["modops.rules.builtin", "modops.authors.signals"]
