@@ -5,6 +5,7 @@ enforcement status. Loaded set-wise for a chunk of items (one query)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -29,25 +30,23 @@ def _load_author(conn: Any, item_ids: Sequence[int]) -> dict[int, Any]:
                 "AND expires_at > CURRENT_TIMESTAMP AND author_id IN "
                 f"({', '.join(str(int(a)) for a in authors)}) GROUP BY author_id, policy")):
             strikes.setdefault(author_id, {})[policy] = int(n)
-    out: dict[int, Any] = {}
-    for r in rows:
-        created = r[5] or r[1]
-        if isinstance(created, str):
-            from datetime import datetime
-            created = datetime.fromisoformat(created)
-        posted = r[9]
-        if isinstance(posted, str):
-            from datetime import datetime
-            posted = datetime.fromisoformat(posted)
-        per_policy = strikes.get(r[4], {})
-        out[r[0]] = {
-            "age_days": None if created is None or posted is None
-            else (posted - created).total_seconds() / 86400.0,
-            "followers": r[6] if r[6] is not None else r[2],
-            "verified": bool(r[7] if r[7] is not None else r[3]) if (r[7], r[3]) != (None, None)
-            else None,
-            "strikes": per_policy, "status": r[8] or "active"}
-    return out
+    return {r[0]: _author_facts(r, strikes.get(r[4], {})) for r in rows}
+
+
+def _time(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _author_facts(r: Any, per_policy: dict[str, int]) -> dict[str, Any]:
+    """One item's author facts: the authors row's latest values, else the item's own."""
+    created, posted = _time(r[5] or r[1]), _time(r[9])
+    verified = r[7] if r[7] is not None else r[3]
+    return {
+        "age_days": None if created is None or posted is None
+        else (posted - created).total_seconds() / 86400.0,
+        "followers": r[6] if r[6] is not None else r[2],
+        "verified": None if verified is None else bool(verified),
+        "strikes": per_policy, "status": r[8] or "active"}
 
 
 def _author(f: Facts) -> dict[str, Any]:
