@@ -231,6 +231,11 @@ MATRIX: list[tuple[str, str, Any, tuple[Any, ...]]] = [
     ("GET", "/admin/users/lab3", None, (303, 403, 403, 403, 200, 403, 403)),
     ("POST", "/admin/users/lab3/sessions", None, (303, 403, 403, 403, 303, 403, 403)),
     ("GET", "/admin/teams", None, (303, 403, 403, 200, 200, 403, 200)),
+    ("GET", "/manage/kr-web/items", None, (303, 403, 200, 200, 200, 403, 404)),
+    ("GET", "/manage/busan-only/items", None, (303, 403, 404, 404, 200, 403, 200)),
+    ("GET", "/manage/kr-web/items/999999", None, (303, 403, 404, 404, 404, 403, 404)),
+    ("POST", "/manage/kr-web/alerts/999999/acknowledge", None,
+     (303, 403, 403, 404, 404, 403, 404)),
     ("GET", "/no/such/page", None, (404, 404, 404, 404, 404, 404, 404)),
     # The manager's console (issue 20): project create, taxonomy editor, import, export,
     # reports and the job pages (a report over another team's project is not theirs).

@@ -174,6 +174,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     from modops.web import (  # the UI is optional for API-only deployments
         console_admin,
         console_data,
+        console_items,
         console_projects,
         console_rules,
         console_work,
@@ -189,6 +190,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     app.include_router(console_work.router)
     app.include_router(dashboards.router)
     app.include_router(console_admin.router)
+    app.include_router(console_items.router)
     errors.install(app, render_page=views.render_error)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

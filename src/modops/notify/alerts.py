@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, case, delete, select
 from sqlalchemy.orm import Session
 
 from modops.analytics import Alert, evaluate_alerts
 from modops.analytics.readmodels import plain  # JSON-safe stats for the JSON column
-from modops.domain import NotFound
+from modops.domain import NotFound, ValidationError
 from modops.notify.webhooks import emit
 from modops.store import session_scope, utcnow
 from modops.store.audit import record as audit_record
@@ -62,6 +62,8 @@ def alert_out(rec: AlertRecord, project_key: str) -> dict[str, Any]:
         "affected_items": rec.affected_items,
         "acknowledged_by": rec.acknowledged_by,
         "acknowledged_at": rec.acknowledged_at.isoformat() if rec.acknowledged_at else None,
+        "assigned_to": rec.assigned_to, "resolved_by": rec.resolved_by,
+        "snoozed_until": rec.snoozed_until.isoformat() if rec.snoozed_until else None,
     }
 
 
@@ -129,12 +131,20 @@ def evaluate_and_record(engine: Engine, project_key: str,
         return record_alerts(s, project, alerts, at)
 
 
-def stored_alerts(session: Session, project: Project, limit: int = 200) -> list[AlertRecord]:
-    """Open episodes first, then the most recently seen."""
+SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+
+
+def stored_alerts(session: Session, project: Project, limit: int = 200,
+                  now: datetime | None = None) -> list[AlertRecord]:
+    """Open episodes first, critical before warning before info; snoozed ones after the
+    others while their snooze lasts; then the most recently seen."""
+    at = now or utcnow()
+    severity = case(SEVERITY_ORDER, value=AlertRecord.severity, else_=3)
+    snoozed = case((AlertRecord.snoozed_until > at, 1), else_=0)
     return list(session.scalars(
         select(AlertRecord).where(AlertRecord.project_id == project.id)
-        .order_by(AlertRecord.resolved_at.is_not(None), AlertRecord.last_seen_at.desc(),
-                  AlertRecord.id.desc()).limit(limit)))
+        .order_by(AlertRecord.resolved_at.is_not(None), snoozed, severity,
+                  AlertRecord.last_seen_at.desc(), AlertRecord.id.desc()).limit(limit)))
 
 
 def replay_alerts(engine: Engine, project_key: str, start: datetime, end: datetime,
@@ -160,18 +170,75 @@ def replay_alerts(engine: Engine, project_key: str, start: datetime, end: dateti
     return n
 
 
-def acknowledge(session: Session, project: Project, alert_id: int, actor: str,
-                now: datetime | None = None) -> AlertRecord:
-    """Mark an episode as taken by ``actor`` (the first acknowledgement stands; audited)."""
+def _episode(session: Session, project: Project, alert_id: int) -> AlertRecord:
     rec = session.get(AlertRecord, alert_id)
     if rec is None or rec.project_id != project.id:
         raise NotFound(f"alert {alert_id} not found in project {project.key}")
+    return rec
+
+
+def acknowledge(session: Session, project: Project, alert_id: int, actor: str,
+                now: datetime | None = None) -> AlertRecord:
+    """Mark an episode as taken by ``actor`` (the first acknowledgement stands; audited)."""
+    rec = _episode(session, project, alert_id)
     if rec.acknowledged_at is None:
         rec.acknowledged_by, rec.acknowledged_at = actor, now or utcnow()
         audit_record(session, actor=actor, action="alert.acknowledge", entity="alert",
                      entity_id=rec.id, project_id=project.id,
                      after={"rule": rec.rule, "subject": rec.subject})
     return rec
+
+
+def assign(session: Session, project: Project, alert_id: int, assignee: str,
+           actor: str) -> AlertRecord:
+    """Give the episode to ``assignee`` (an active user of the project's staff); audited."""
+    from modops.store.models import User
+
+    rec = _episode(session, project, alert_id)
+    user = session.scalar(select(User).where(User.username == assignee))
+    if user is None or not user.active:
+        raise ValidationError(f"no active user {assignee!r} to assign the alert to")
+    if rec.assigned_to != assignee:
+        audit_record(session, actor=actor, action="alert.assign", entity="alert",
+                     entity_id=rec.id, project_id=project.id,
+                     before={"assigned_to": rec.assigned_to}, after={"assigned_to": assignee})
+        rec.assigned_to = assignee
+    return rec
+
+
+MAX_SNOOZE = timedelta(days=7)
+
+
+def snooze(session: Session, project: Project, alert_id: int, span: timedelta, actor: str,
+           now: datetime | None = None) -> AlertRecord:
+    """Sort the episode below the others for ``span`` (up to a week); it keeps being
+    evaluated and still resolves by itself. Audited."""
+    if not timedelta(0) < span <= MAX_SNOOZE:
+        raise ValidationError("snooze between a minute and 7 days")
+    rec = _episode(session, project, alert_id)
+    until = (now or utcnow()) + span
+    audit_record(session, actor=actor, action="alert.snooze", entity="alert", entity_id=rec.id,
+                 project_id=project.id, before={"snoozed_until": _iso(rec.snoozed_until)},
+                 after={"snoozed_until": _iso(until)})
+    rec.snoozed_until = until
+    return rec
+
+
+def resolve(session: Session, project: Project, alert_id: int, actor: str,
+            now: datetime | None = None) -> AlertRecord:
+    """Close the episode by hand (audited). If the rule still fires at the next evaluation,
+    that is a new episode: a person said this one was dealt with."""
+    rec = _episode(session, project, alert_id)
+    if rec.resolved_at is None:
+        rec.resolved_at, rec.resolved_by = now or utcnow(), actor
+        audit_record(session, actor=actor, action="alert.resolve", entity="alert",
+                     entity_id=rec.id, project_id=project.id,
+                     after={"rule": rec.rule, "subject": rec.subject})
+    return rec
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.replace(microsecond=0).isoformat()
 
 
 def incidents_between(session: Session, project: Project, start: datetime,

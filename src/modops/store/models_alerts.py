@@ -50,3 +50,6 @@ class AlertRecord(Base):
     affected_items: Mapped[int | None] = mapped_column(Integer)
     acknowledged_by: Mapped[str | None] = mapped_column(String(100))
     acknowledged_at: Mapped[datetime | None]
+    assigned_to: Mapped[str | None] = mapped_column(String(100))  # migration 0018
+    snoozed_until: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(100))  # None: the rule stopped

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
+from modops.accounts import list_users
 from modops.analytics import Period
 from modops.analytics import readmodels as rm
 from modops.analytics.catalogue import (
@@ -34,6 +35,7 @@ from modops.notify.alerts import evaluate_and_record, stored_alerts
 from modops.projects import KNOWN_PRODUCTS
 from modops.store import session_scope
 from modops.web.charts import hbars_svg, lines_svg, sparkline_svg
+from modops.web.console_items import NOTICE_OF, alert_rows
 from modops.web.i18n import translate
 from modops.web.views import _locale, render
 
@@ -199,14 +201,12 @@ def alerts_page(key: str, request: Request, p: Principal = Depends(current),
     ctx = _context(request, p, key, "alerts", period, kind, product)
     with session_scope(engine_of(request)) as s:
         project = policies.project(s, p, key, "project.analytics")
-        rows = [{"id": r.id, "rule": r.rule, "severity": r.severity, "subject": r.subject,
-                 "message": r.message_ko if ctx["locale"] == "ko" else r.message_en,
-                 "observed": r.observed, "expected": r.expected, "threshold": r.threshold,
-                 "first_seen_at": r.first_seen_at, "last_seen_at": r.last_seen_at,
-                 "times_seen": r.times_seen, "resolved": r.resolved_at is not None}
-                for r in stored_alerts(s, project)]
+        rows = alert_rows(stored_alerts(s, project), key, ctx["locale"])
+        staff = [u.username for u in list_users(s) if u.active and u.role != "labeler"]
     done = request.query_params.get("evaluated")
-    return _page(request, p, "alerts.html", ctx, alerts=rows, evaluated=done)
+    notice = request.query_params.get("m")
+    return _page(request, p, "alerts.html", ctx, alerts=rows, evaluated=done, staff=staff,
+                 notice=notice if notice in NOTICE_OF.values() else None)
 
 
 @router.post("/manage/{key}/analytics/alerts")
