@@ -21,7 +21,6 @@ SRC = Path(modops.__file__).resolve().parent
 
 # Hot paths: each says where it is measured (the bench that runs it).
 HOT_PATHS = {
-    "io/parsing.py:_Parser.batches",  # the import's parse loop (bench/ingest.py)
     "io/readers.py:split_json_array",  # streams a JSON array file (bench/ingest.py)
     "io/readers.py:CsvReader.rows",  # one call per CSV row (bench/ingest.py, CSV)
     "queue/planning.py:RoutePlanner.plan",  # routes each row in the parse process

@@ -1,5 +1,5 @@
-"""Every import test runs twice: parsing in this process, and in a second process (the
-parallel pipeline large files take), so both paths keep the same behaviour."""
+"""Every import test runs twice: parsing inline, and in a parse thread behind a bounded queue
+(the parallel pipeline large files take), so both paths keep the same behaviour."""
 
 from __future__ import annotations
 

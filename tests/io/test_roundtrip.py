@@ -202,7 +202,7 @@ def test_the_parse_process_loads_no_database_layer() -> None:
     import subprocess
     import sys
 
-    probe = ("import sys, modops.io.parsing, modops.queue.planning, modops.io.parse_worker; "
+    probe = ("import sys, modops.io.parsing, modops.queue.planning; "
              "print(sorted(m for m in ('sqlalchemy', 'psycopg', 'alembic', 'scipy', "
              "'modops.store', 'modops.io.importer') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,

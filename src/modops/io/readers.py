@@ -92,46 +92,79 @@ def _utf8_error(raw: bytes, exc: UnicodeDecodeError) -> str:
     return f"invalid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
 
 
+def _jsonl_row(n: int, raw: bytes) -> RawRow | None:
+    """Line ``n`` of a JSON Lines file as a row, an error, or None for a blank line."""
+    if not raw.strip():
+        return None
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return _malformed(n, raw + b"\n")
+    if not isinstance(data, dict):
+        return RawRow(n, None, f"expected a JSON object, got {type(data).__name__}")
+    return RawRow(n, data)
+
+
+def _malformed(n: int, raw: bytes) -> RawRow:
+    """Why line ``n`` (with its newline) is not JSON."""
+    try:
+        orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as uexc:
+            return RawRow(n, None, _utf8_error(raw, uexc))
+        # An error at the end of the data lies past the line's newline, which
+        # orjson counts as a second line: name the column where the line ends.
+        col = exc.colno if exc.lineno <= 1 else len(line.rstrip("\r\n")) + 1
+        return RawRow(n, None,
+                      f"malformed JSON: {exc.msg}" + (f" at column {col}" if col else ""))
+    raise AssertionError("orjson accepted the line with its newline")  # pragma: no cover
+
+
+@dataclass(slots=True)
+class Block:
+    """Whole lines of a JSON Lines file, about ``block_bytes`` of them: the unit the columnar
+    import parses, validates and writes (a batch sized by bytes, not rows)."""
+
+    first_line: int
+    lines: list[bytes]
+    #: a line beyond ``MAX_ROW_BYTES`` ends the file here (its message)
+    too_big: str | None = None
+
+
 class JsonlReader(Reader):
     def rows(self) -> Iterator[RawRow]:
-        loads = orjson.loads
+        for block in self.blocks(1 << 20):
+            n = block.first_line
+            for raw in block.lines:
+                row = _jsonl_row(n, raw)
+                n += 1
+                if row is not None:
+                    yield row
+            if block.too_big is not None:
+                yield RawRow(n, None, block.too_big)
+
+    def blocks(self, block_bytes: int) -> Iterator[Block]:
+        """The file in blocks of whole lines (none longer than ``MAX_ROW_BYTES``)."""
+        limit = MAX_ROW_BYTES
         with self.path.open("rb") as f:
             self.position = _skip_bom(f)
-            n = 0
-            lines = _bounded_lines(f)
-            while True:
-                try:
-                    raw = next(lines)
-                except StopIteration:
+            first = 1
+            while chunk := f.read(block_bytes):
+                if not chunk.endswith(b"\n"):
+                    chunk += f.readline(limit + 1)
+                lines = chunk.split(b"\n")
+                if lines[-1] == b"":
+                    lines.pop()
+                if any(len(line) > limit for line in lines):
+                    keep = next(i for i, line in enumerate(lines) if len(line) > limit)
+                    yield Block(first, lines[:keep], f"a line longer than {limit // 2**20} MiB "
+                                                     "(the limit for one row)")
                     return
-                except TooBig as exc:
-                    yield RawRow(n + 1, None, str(exc))
-                    return
-                n += 1
-                self.position += len(raw)
-                if not raw.strip():
-                    continue
-                try:
-                    data = loads(raw)
-                except orjson.JSONDecodeError as exc:
-                    try:
-                        line = raw.decode("utf-8")
-                    except UnicodeDecodeError as uexc:
-                        yield RawRow(n, None, _utf8_error(raw, uexc))
-                        continue
-                    # An error at the end of the data lies past the line's newline, which
-                    # orjson counts as a second line: name the column where the line ends.
-                    col = exc.colno if exc.lineno <= 1 else len(line.rstrip("\r\n")) + 1
-                    yield RawRow(
-                        n,
-                        None,
-                        f"malformed JSON: {exc.msg}" + (f" at column {col}" if col else ""),
-                    )
-                    continue
-                if not isinstance(data, dict):
-                    yield RawRow(n, None, f"expected a JSON object, got {type(data).__name__}")
-                    continue
-                yield RawRow(n, data)
+                self.position += len(chunk)
+                yield Block(first, lines)
+                first += len(lines)
 
 
 class _LineCountingDecoder:

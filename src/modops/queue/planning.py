@@ -7,14 +7,15 @@ items calls the same ``plan``.
 
 from __future__ import annotations
 
+import math
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from modops.domain import Action, ItemState, Route, TaskKind
-from modops.queue.config import ProjectConfig, dumps, priority_score
+from modops.queue.config import ProjectConfig, dumps, epoch_days, priority_score
 from modops.rules.engine import ItemOutcome
 from modops.rules.spec import ActionSpec
 
@@ -256,6 +257,53 @@ class RoutePlanner:
         return self.plan(product=product, score=score, detail=None, version=None,
                          views=views, reported=reported, ingested_at=self.now,
                          is_gold=is_gold)
+
+    def plan_imports(self, products: Sequence[str], scores: Sequence[float | None],
+                     views: Sequence[int], reported: Sequence[bool],
+                     is_gold: Sequence[bool]) -> list[tuple[Any, ...] | None]:
+        """``plan_import`` for a block of rows given as columns (the columnar import). Rows
+        with no score and not gold, most of what a platform sends, take ``_unscored``: the
+        same rule with its per-product parts worked out once; the rest go row by row."""
+        plan_import = self.plan_import
+        if self.scores_missing or self.has_rules:  # the model scores unscored rows after they are stored
+            return [None if s is None else plan_import(p, s, v, r, g)
+                    for p, s, v, r, g in zip(products, scores, views, reported, is_gold,
+                                              strict=True)]
+        unscored = self._unscored()
+        return [unscored(p, v, r) if s is None and not g else plan_import(p, s, v, r, g)
+                for p, s, v, r, g in zip(products, scores, views, reported, is_gold,
+                                          strict=True)]
+
+    def _unscored(self) -> Callable[[str, int, bool], tuple[Any, ...]]:
+        """``plan`` for an unscored, non-gold row (route ``unscored``, k label slots), as a
+        plain tuple in RoutePlan's layout: the priority is ``priority_score``'s expression
+        term for term (equal floats), the prevalence draw the same single ``rng.random()``."""
+        project, rng, rate = self.project, self.rng, self.prevalence_rate
+        weights = project.priority_weights
+        w_score = weights.get("machine_score", 1.0) * 0.5
+        w_views, w_reports = weights.get("views", 0.5), weights.get("reports", 1.0)
+        w_sla = weights.get("sla", 1.0)
+        version, k = project.model_version, project.overlap_k
+        per_product: dict[str, tuple[datetime, float, str | None]] = {}
+        log10, unscored = math.log10, Route.UNSCORED.value
+
+        def plan(product: str, views: int, reported: bool) -> tuple[Any, ...]:
+            const = per_product.get(product)
+            if const is None:
+                sla = self.sla_by_product.get(product)
+                if sla is None:
+                    sla = self.sla_by_product[product] = timedelta(
+                        minutes=project.sla_for(product))
+                due = self.now + sla
+                const = per_product[product] = (due, epoch_days(due),
+                                                self.skill_by_product.get(product))
+            due, days, skill = const
+            prio = (w_score + w_views * log10(1 + max(0, views)) / 6.0
+                    + w_reports * (1.0 if reported else 0.0) - w_sla * days + 0.0)
+            return (unscored, _QUEUED, due, prio, rng.random() < rate, None, None, True, None,
+                    version, False, None, None, None, _LABEL_KIND, k, skill)
+
+        return plan
 
 
 def _rule_route(project: ProjectConfig, route: Route, act: ActionSpec, score: float | None,
