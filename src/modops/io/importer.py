@@ -679,7 +679,8 @@ def import_file(
         parser.start()
     # SQLite: take the write lock up front (BEGIN IMMEDIATE), so a second import waits for
     # this one instead of failing with "database is locked" when both try to upgrade a read
-    with _closing(parser), engine.execution_options(sqlite_begin="IMMEDIATE").begin() as conn:
+    with _closing(parser), engine.execution_options(sqlite_begin="IMMEDIATE").begin() as conn, \
+            _import_cache(conn):
         writer = _BulkWriter(conn, project_id, rules, report.batch_id, now, report, planner)
         id_floor = conn.exec_driver_sql("SELECT max(id) FROM items").scalar() or 0
         _write_batches(parser, writer, report, progress)
@@ -693,6 +694,26 @@ def import_file(
         progress(parser.total, parser.total)
     report.seconds = time.perf_counter() - started
     return report
+
+
+#: SQLite's page cache while an import writes (KiB): the store's connections keep 64 MB
+#: (``store.db``), which a large import filled, in the server worker that ran it, for good
+IMPORT_CACHE_KIB = 16 << 10
+
+
+@contextmanager
+def _import_cache(conn: Connection) -> Iterator[None]:
+    """SQLite: a bounded page cache for the import's writes, the connection's own after."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    raw = driver(conn)
+    before = int(raw.execute("PRAGMA cache_size").fetchone()[0])
+    raw.execute(f"PRAGMA cache_size=-{IMPORT_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA cache_size={before}")
 
 
 def _open(engine: Engine, project_key: str, path: Path, fmt: str | None) \
