@@ -1,9 +1,12 @@
 """Ingest benchmark: import 1M synthetic Korean items from JSONL, then export them again,
 into SQLite and PostgreSQL. Each store runs in its own child process so peak RSS is its own.
 
-    python bench/ingest.py [--items 1000000] [--stores sqlite,postgresql]
+    python bench/ingest.py [--items 1000000] [--stores sqlite,postgresql] [--http] [--quick]
 
 Writes bench/results/ingest.json (metrics import_items_per_s, export_items_per_s, peak_rss_mb).
+``--http`` adds the same file uploaded to ``modops serve --workers 2`` (the routed ingest,
+``POST /api/v1/projects/{key}/import``), with the peak RSS of each process of the server's
+tree (``peak_rss_mb_<role>``: supervisor, each worker) and of the whole tree.
 """
 
 from __future__ import annotations
@@ -115,12 +118,85 @@ def run_store(store: str, items_file: Path, n: int) -> dict[str, float]:
             "speed_after": cpu_speed_us()}
 
 
+def run_http(store: str, items_file: Path, n: int) -> dict[str, float]:
+    """Upload the file to a fresh two-worker server; peak RSS per process of its tree."""
+    import threading
+
+    import httpx
+    import psutil
+
+    import peer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        server = peer.ModOps(store, Path(tmp), 1, 2)
+        server.setup()
+        server.start()
+        assert server.proc is not None
+        peaks: dict[int, float] = {}
+        tree_peak = [0.0]
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.is_set():
+                total = 0.0
+                for p in peer.tree(server.proc.pid):  # type: ignore[union-attr]
+                    try:
+                        rss = p.memory_info().rss / 2**20
+                    except psutil.NoSuchProcess:
+                        continue
+                    peaks[p.pid] = max(peaks.get(p.pid, 0.0), rss)
+                    total += rss
+                tree_peak[0] = max(tree_peak[0], total)
+                stop.wait(0.2)
+
+        idle = sum(p.memory_info().rss for p in peer.tree(server.proc.pid)) / 2**20
+        monitor = threading.Thread(target=sample, daemon=True)
+        monitor.start()
+        try:
+            with httpx.Client(base_url=server.base, timeout=1800) as c:
+                t0 = time.perf_counter()
+                inserted = server.import_items(c, items_file, items_file)
+                seconds = time.perf_counter() - t0
+        finally:
+            stop.set()
+            monitor.join()
+            peer.stop(server.proc)
+            server.cleanup()
+    assert inserted == n, inserted
+    out = {"import_items_per_s": n / seconds, "import_s": seconds, "idle_rss_mb": idle,
+           "peak_rss_mb": tree_peak[0]}
+    root = server.proc.pid
+    workers = sorted(pid for pid in peaks if pid != root)
+    out["peak_rss_mb_supervisor"] = peaks.get(root, 0.0)
+    for i, pid in enumerate(workers):
+        out[f"peak_rss_mb_worker{i}"] = peaks[pid]
+    return out
+
+
+def http_rows(args: argparse.Namespace, items_file: Path) -> list[dict]:
+    rows = []
+    for store in args.stores.split(","):
+        result = run_http(store, items_file, args.items)
+        print(f"{store} over HTTP: {result['import_s']:.1f}s, tree peak "
+              f"{result['peak_rss_mb']:.0f} MB (idle {result['idle_rss_mb']:.0f} MB); load "
+              f"{os.getloadavg()[0]:.1f}")
+        case = f"{args.items} items over HTTP"
+        units = {"import_items_per_s": "items/s", "import_s": "s"}
+        rows += [row(case, "modops", store, k, round(v, 1), units.get(k, "MB"))
+                 for k, v in result.items()]
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--items", type=int, default=1_000_000)
     parser.add_argument("--stores", default="sqlite,postgresql")
+    parser.add_argument("--http", action="store_true", help="also import over HTTP")
+    parser.add_argument("--quick", action="store_true", help="a 20,000-item smoke run")
     parser.add_argument("--child", nargs=2, metavar=("STORE", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.quick:
+        args.items = min(args.items, 20_000)
     if args.child:
         print(json.dumps(run_store(args.child[0], Path(args.child[1]), args.items)))
         return
@@ -152,6 +228,8 @@ def main() -> None:
                 row(case, "modops", store, "cpu_speed_us",
                     round((result["speed_before"] + result["speed_after"]) / 2, 1), "µs/op"),
             ]
+        if args.http:
+            rows += http_rows(args, items_file)
     print_table(rows, "Ingest: import and export of synthetic Korean items (JSONL)")
     print(f"wrote {write_results('ingest', rows)}")
 

@@ -42,7 +42,8 @@ BLOCK_BYTES = 256 << 10
 
 #: what a row may carry and still take the columnar path: the imported fields that are item
 #: columns (labels need ``ItemRecord``s, other fields their own writer: the row path)
-COLUMNAR_FIELDS = frozenset(IMPORT_FIELDS) & frozenset(CONTENT_FIELDS)
+#: (the author's fields too: they have rules of their own, ``records._read_author``)
+COLUMNAR_FIELDS = (frozenset(IMPORT_FIELDS) & frozenset(CONTENT_FIELDS)) - _AUTHOR_FIELDS
 _STRING_KINDS = (FieldKind.TEXT, FieldKind.STR, FieldKind.URL)
 
 Columns = dict[str, list[Any]]

@@ -265,7 +265,7 @@ class RoutePlanner:
         with no score and not gold, most of what a platform sends, take ``_unscored``: the
         same rule with its per-product parts worked out once; the rest go row by row."""
         plan_import = self.plan_import
-        if self.scores_missing or self.has_rules:  # the model scores unscored rows after they are stored
+        if self.scores_missing or self.has_rules:  # routed after they are stored (as plan_import)
             return [None if s is None else plan_import(p, s, v, r, g)
                     for p, s, v, r, g in zip(products, scores, views, reported, is_gold,
                                               strict=True)]
