@@ -4,6 +4,8 @@ acknowledge. Screenshots name the flow."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -56,7 +58,7 @@ def test_admin_tokens_users_and_audit_log(live: Live, page) -> None:
     shot(pg, "admin-audit-log.png")
     with pg.expect_download() as dl:
         pg.locator("#audit-csv").click()
-    text = open(dl.value.path(), encoding="utf-8-sig").read()
+    text = Path(dl.value.path()).read_text(encoding="utf-8-sig")
     assert text.startswith("id,at,actor,action") and "user.role" in text
     assert "session.start" not in text  # the filter applies to the export
     watch.assert_clean()
