@@ -1,8 +1,8 @@
 """The parse side of an import: file → validated, store-ready rows in batches.
 
-Kept free of the database layer so that the parse process of a parallel import
-(``modops.io.parse_worker``) starts in a fraction of the time the whole app takes to import:
-on a 100,000-row upload that start-up was a fifth of the import.
+Kept free of the database layer (a layering rule; until issue 24 it also kept a separate parse
+process light). A parallel import runs ``_Parser`` in a thread behind a bounded queue
+(``importer._ThreadedParser``); JSON Lines take the columnar path (``modops.io.columnar``).
 """
 
 from __future__ import annotations
