@@ -153,3 +153,13 @@ def test_alert_triage_needs_the_project(app_client, world) -> None:
     r = other.post(f"/manage/kr-web/alerts/{ids['label_spike']}/resolve",
                    data={"csrf_token": csrf})
     assert r.status_code == 403
+
+
+def test_quality_tab_states_the_minimum_n_for_kappa(app_client, world) -> None:
+    _sign_in(app_client, "manager", "/manage/kr-web/analytics/quality")
+    from modops.web.dashboards import KAPPA_MIN_N
+
+    page = app_client.get("/manage/kr-web/analytics/quality")
+    assert page.status_code == 200
+    assert 'id="kappa-min-n"' in page.text or 'id="pairwise"' not in page.text
+    assert KAPPA_MIN_N >= 20

@@ -269,6 +269,12 @@ CONSOLE_TEXT: dict[str, tuple[str, str]] = {
     "appeal_state.open": ("진행 중", "Open"),
     "appeal_state.upheld": ("유지", "Upheld"),
     "appeal_state.overturned": ("번복", "Overturned"),
+    "quality.kappa_min_n": ("공유 항목이 {n}건 이상인 쌍만 κ를 표시합니다 "
+                            "(더 적으면 구간이 너무 넓습니다).",
+                            "κ is shown only for pairs sharing {n} items or more (fewer give "
+                            "too wide an interval)."),
+    "quality.kappa_small": ("표본이 적은 쌍 {k}개 (n < {n}) — κ 표시 안 함",
+                            "{k} pairs with too few shared items (n < {n}): κ not shown"),
     # error pages
     "error.403.detail": ("현재 역할({role})로는 이 페이지나 작업을 쓸 수 없습니다. 필요하면 "
                          "관리자에게 "

@@ -41,6 +41,9 @@ from modops.web.views import _locale, render
 
 router = APIRouter(include_in_schema=False)
 
+# A pair's κ is shown only over this many shared items: below it the 95% interval of κ spans
+# more than ±0.3 for typical label rates, so the number says nothing (the pairs are listed).
+KAPPA_MIN_N = 30
 PAGES = ("overview", "trends", "quality", "machine", "alerts", "staffing")
 SHARE_UNITS = {u.key for u in UNITS.values() if u.kind == "pct"}
 KST = timedelta(hours=9)  # pages show Korean time; stored times stay UTC
@@ -173,7 +176,7 @@ def quality_page(key: str, request: Request, p: Principal = Depends(current),
             for u, m in data["gold_accuracy_by_labeler"].items()]
     chart = hbars_svg(rows, title=translate(locale, "dash.gold_by_labeler")) if rows else None
     return _page(request, p, "quality.html", ctx, data=data, chart=chart,
-                 team_metrics=rm.TEAM_METRICS)
+                 team_metrics=rm.TEAM_METRICS, kappa_min_n=KAPPA_MIN_N)
 
 
 @router.get("/manage/{key}/analytics/machine")
