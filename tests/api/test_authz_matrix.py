@@ -236,6 +236,7 @@ MATRIX: list[tuple[str, str, Any, tuple[Any, ...]]] = [
     ("GET", "/manage/kr-web/items/999999", None, (303, 403, 404, 404, 404, 403, 404)),
     ("POST", "/manage/kr-web/alerts/999999/acknowledge", None,
      (303, 403, 403, 404, 404, 403, 404)),
+    ("GET", "/manage/kr-web/analytics/scorecard", None, (303, 403, 403, 200, 200, 403, 404)),
     ("GET", "/no/such/page", None, (404, 404, 404, 404, 404, 404, 404)),
     # The manager's console (issue 20): project create, taxonomy editor, import, export,
     # reports and the job pages (a report over another team's project is not theirs).

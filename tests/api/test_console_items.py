@@ -163,3 +163,17 @@ def test_quality_tab_states_the_minimum_n_for_kappa(app_client, world) -> None:
     assert page.status_code == 200
     assert 'id="kappa-min-n"' in page.text or 'id="pairwise"' not in page.text
     assert KAPPA_MIN_N >= 20
+
+
+def test_scorecard_per_labeler(app_client, world, token_for) -> None:
+    for who in ("lab1", "lab2"):
+        h = token_for(who)
+        task = app_client.post("/api/v1/projects/kr-web/tasks/next", headers=h).json()
+        r = app_client.post(f"/api/v1/tasks/{task['task_id']}/submit", headers=h,
+                            json={"labels": ["none"]})
+        assert r.status_code == 200
+    _sign_in(app_client, "manager", "/manage/kr-web/analytics/scorecard")
+    page = app_client.get("/manage/kr-web/analytics/scorecard")
+    assert page.status_code == 200
+    assert 'data-labeler="lab1"' in page.text and 'data-labeler="lab2"' in page.text
+    assert "골드 없음" in page.text  # no gold in this world: said, not a fake 0%

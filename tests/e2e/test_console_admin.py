@@ -76,6 +76,12 @@ def test_manager_item_search_history_and_alerts(live: Live, page) -> None:
                               observed=42.0, expected=7.5, threshold=3.0, stats={},
                               window_start=None, window_end=None, first_seen_at=now,
                               last_seen_at=now, times_seen=2, affected_items=42))
+    from modops import queue as q
+
+    for who, labels in (("lab1", ["none"]), ("lab2", ["profanity"]), ("lab1", ["none"])):
+        view = q.next_task(live.engine, "kr-web", live.world.users[who])
+        assert view is not None
+        q.submit(live.engine, view.task_id, live.world.users[who], labels)
     sign_in(pg, live, "manager", "/manage/kr-web")
     pg.locator("#items-link").click()
     pg.wait_for_url("**/manage/kr-web/items")
@@ -98,4 +104,10 @@ def test_manager_item_search_history_and_alerts(live: Live, page) -> None:
     expect(pg.locator("#notice")).to_be_visible()
     expect(pg.locator("#alerts tbody tr").first.locator(".ack")).to_contain_text("manager")
     shot(pg, "manager-alerts.png")
+
+    pg.locator("nav.tabs a", has_text="품질").click()
+    pg.locator("#scorecard-link").click()
+    pg.wait_for_url("**/analytics/scorecard*")
+    expect(pg.locator('#scorecard tr[data-labeler="lab1"]')).to_be_visible()
+    shot(pg, "manager-scorecard.png")
     watch.assert_clean()

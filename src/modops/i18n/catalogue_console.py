@@ -275,6 +275,21 @@ CONSOLE_TEXT: dict[str, tuple[str, str]] = {
                             "too wide an interval)."),
     "quality.kappa_small": ("표본이 적은 쌍 {k}개 (n < {n}) — κ 표시 안 함",
                             "{k} pairs with too few shared items (n < {n}): κ not shown"),
+    "dash.page.scorecard": ("라벨러 스코어카드", "Labeler scorecard"),
+    "scorecard.title": ("라벨러별 스코어카드", "Scorecard per labeler"),
+    "scorecard.volume": ("답변 수", "Answers"),
+    "scorecard.handle": ("처리 시간 중앙값 · p90", "Handle time median · p90"),
+    "scorecard.seconds": ("{m}초 · {p}초", "{m} s · {p} s"),
+    "scorecard.gold": ("골드 정확도 [95% 구간]", "Gold accuracy [95% interval]"),
+    "scorecard.no_gold": ("골드 없음", "no gold"),
+    "scorecard.agree": ("최종 결정과 일치", "Agrees with final decision"),
+    "scorecard.overturns": ("번복 / 검토됨", "Overturned / reviewed"),
+    "scorecard.note": ("구간은 윌슨 95% 구간입니다. 최종 결정에는 본인 답변도 포함되므로 "
+                       "겹침 수(k)가 작으면 일치율이 높게 나옵니다.",
+                       "Intervals are 95% Wilson intervals. The final decision includes the "
+                       "labeler's own answer, so agreement reads high when overlap k is small."),
+    "scorecard.empty": ("이 기간에 제출된 답변이 없습니다.",
+                        "No answer was submitted in this period."),
     # error pages
     "error.403.detail": ("현재 역할({role})로는 이 페이지나 작업을 쓸 수 없습니다. 필요하면 "
                          "관리자에게 "

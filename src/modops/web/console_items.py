@@ -245,3 +245,38 @@ def num(value: float | None) -> str:
 
 
 env.globals["num"] = num
+
+
+# --- per-labeler scorecard -------------------------------------------------------------------
+
+def _card(c: Any) -> dict[str, Any]:
+    def share(x: float) -> float | None:
+        return None if math.isnan(x) else x
+
+    return {"who": c.key, "volume": c.volume,
+            "handle_median": share(c.handle_time_median_s),
+            "handle_p90": share(c.handle_time_p90_s),
+            "gold_n": c.gold_n, "gold_correct": c.gold_correct, "gold": share(c.gold_accuracy),
+            "gold_low": share(c.gold_ci_low), "gold_high": share(c.gold_ci_high),
+            "agree_n": c.consensus_n, "agree": share(c.consensus_agreement),
+            "escalated": c.escalated_n, "overturned": c.overturned_n,
+            "overturn_rate": share(c.overturn_rate)}
+
+
+@router.get("/manage/{key}/analytics/scorecard")
+def scorecard_page(key: str, request: Request, p: Principal = Depends(current),
+                   period: str | None = None, kind: str | None = None,
+                   product: str | None = None) -> Response:
+    """Per labeler: volume, handle time, gold accuracy with its Wilson interval, agreement
+    with the final decision, overturns; for the period picked."""
+    from modops.analytics.scorecards import labeler_scorecard
+    from modops.web.dashboards import PAGES, _context, _page
+
+    ctx = _context(request, p, key, "scorecard", period, kind, product)
+    ctx["pages"] = (*PAGES, "scorecard")
+    with session_scope(engine_of(request), immediate=False) as s:
+        project_id = policies.project(s, p, key, "project.analytics").id
+    per = ctx["period"]
+    cards = [_card(c) for c in labeler_scorecard(engine_of(request), project_id, per.start,
+                                                  per.end)]
+    return _page(request, p, "scorecard.html", ctx, cards=cards)
