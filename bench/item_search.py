@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import print_table, row, write_results  # noqa: E402
+from bench._common import print_table, row, write_results
 
 
 def build(url: str, n: int) -> int:
