@@ -57,27 +57,33 @@ def author_panel(s: Session, project_id: int, platform_id: str | None,
     removed = s.query(Item.id).filter(Item.project_id == project_id,
                                       Item.author_id == platform_id,
                                       Item.final_action.in_(("remove", "restrict"))).count()
-    created = author.created_at if author else (items[0].author_created_at if items else None)
+    created = (author.created_at if author is not None else None) or next(
+        (it.author_created_at for it in items if it.author_created_at is not None), None)
     panel = AuthorPanel(
         platform_id=platform_id, created_at=created,
         age_days=None if created is None else round((now - created).total_seconds() / 86400, 1),
-        region=author.region if author else None,
-        followers=author.follower_count if author else None,
-        verified=author.verified if author else None,
-        status=status_in_force(author, now) if author else "active",
-        status_until=author.status_until if author else None,
+        region=None, followers=None, verified=None, status="active", status_until=None,
         items_total=total, removed_total=removed,
         recent=[{"id": it.id, "external_id": it.external_id, "text": _text(it),
                  "created_at": it.created_at, "state": it.state,
                  "final_labels": it.final_labels or [], "final_action": it.final_action}
                 for it in items])
     if author is not None:
-        panel.strikes = dict(live_strikes(s, author.id, now, project_id))
-        panel.strikes_total = s.query(Strike.id).filter(
-            Strike.author_id == author.id, Strike.voided_at.is_(None)).count()
-        panel.enforcements = [
-            {"id": e.id, "action": e.action, "policy": e.policy, "strikes": e.strikes,
-             "created_at": e.created_at, "until": e.until, "state": e.state}
-            for e in s.scalars(select(Enforcement).where(Enforcement.author_id == author.id)
-                               .order_by(Enforcement.created_at.desc()).limit(10))]
+        _with_account(s, panel, author, project_id, now)
     return panel
+
+
+def _with_account(s: Session, panel: AuthorPanel, author: Author, project_id: int,
+                  now: datetime) -> None:
+    """The account's latest facts, strikes and enforcement."""
+    panel.region, panel.followers, panel.verified = (author.region, author.follower_count,
+                                                     author.verified)
+    panel.status, panel.status_until = status_in_force(author, now), author.status_until
+    panel.strikes = dict(live_strikes(s, author.id, now, project_id))
+    panel.strikes_total = s.query(Strike.id).filter(
+        Strike.author_id == author.id, Strike.voided_at.is_(None)).count()
+    panel.enforcements = [
+        {"id": e.id, "action": e.action, "policy": e.policy, "strikes": e.strikes,
+         "created_at": e.created_at, "until": e.until, "state": e.state}
+        for e in s.scalars(select(Enforcement).where(Enforcement.author_id == author.id)
+                           .order_by(Enforcement.created_at.desc()).limit(10))]

@@ -13,6 +13,7 @@ test ``tests/i18n/test_catalogue.py`` refuses the variants it names.
 
 from __future__ import annotations
 
+from .catalogue_authors import AUTHORS_TEXT
 from .catalogue_console import CONSOLE_TEXT
 from .catalogue_rules import RULES_TEXT
 
@@ -869,3 +870,4 @@ GLOSSARY: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 # part of this catalogue all the same (a key may not be in both).
 TEXT.update({k: v for k, v in CONSOLE_TEXT.items() if k not in TEXT})
 TEXT.update({k: v for k, v in RULES_TEXT.items() if k not in TEXT})
+TEXT.update({k: v for k, v in AUTHORS_TEXT.items() if k not in TEXT})

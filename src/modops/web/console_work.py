@@ -257,8 +257,11 @@ def _review_context(request: Request, p: Principal, key: str) -> dict[str, Any]:
 def _render_review(request: Request, p: Principal, ctx: dict[str, Any], view: Any,
                    kind: str | None) -> Response:
     outcome = request.query_params.get("outcome", "")
+    from modops.web.author_panel import panel_for
+
     return render(request, "review.html", p, **ctx, **_task_context(view), kind=kind,
-                  reviewing=True, outcome=outcome)
+                  reviewing=True, outcome=outcome,
+                  author=panel_for(engine_of(request), view))
 
 
 @router.get("/review/{key}")
